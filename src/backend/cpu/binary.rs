@@ -1,0 +1,141 @@
+//! CPU kernels for broadcasting binary ops.
+
+use super::par::{chunk_for, for_each_chunk};
+use super::strides::{broadcast, walk2};
+use super::Cpu;
+use crate::dtype::Dtype;
+use crate::ops::binary::{BinaryKernel, BinaryOp};
+use crate::ops::reduce::ReduceKernel;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+
+fn zip_same<E: Dtype>(a: &[E], b: &[E], f: impl Fn(E, E) -> E + Sync + Send) -> Vec<E> {
+    let mut out = vec![E::zero(); a.len()];
+    let c = chunk_for(a.len());
+    for_each_chunk(&mut out, c, |i, o| {
+        let r = i * c..i * c + o.len();
+        for ((o, &x), &y) in o.iter_mut().zip(&a[r.clone()]).zip(&b[r]) {
+            *o = f(x, y);
+        }
+    });
+    out
+}
+
+fn forward<E: Dtype>(op: BinaryOp, a: &[E], ad: &[usize], b: &[E], bd: &[usize], od: &[usize]) -> Vec<E> {
+    macro_rules! go {
+        ($f:expr) => {{
+            let f = $f;
+            if ad == od && bd == od {
+                return zip_same(a, b, f);
+            }
+            let n: usize = od.iter().product();
+            if b.len() == 1 && ad == od {
+                let y = b[0];
+                return a.iter().map(|&x| f(x, y)).collect();
+            }
+            // Row broadcast (bias): b is the trailing block of the output.
+            if ad == od && !b.is_empty() && trailing_block(bd, od) {
+                let m = b.len();
+                let mut out = vec![E::zero(); n];
+                for (o, x) in out.chunks_mut(m).zip(a.chunks(m)) {
+                    for ((o, &x), &y) in o.iter_mut().zip(x).zip(b) {
+                        *o = f(x, y);
+                    }
+                }
+                return out;
+            }
+            let (sa, sb) = (broadcast(ad, od), broadcast(bd, od));
+            let mut out = vec![E::zero(); n];
+            walk2(od, &sa, &sb, |o, ia, ib| out[o] = f(a[ia], b[ib]));
+            out
+        }};
+    }
+    match op {
+        BinaryOp::Add => go!(|x: E, y: E| x + y),
+        BinaryOp::Sub => go!(|x: E, y: E| x - y),
+        BinaryOp::Mul => go!(|x: E, y: E| x * y),
+        BinaryOp::Div => go!(|x: E, y: E| x / y),
+        BinaryOp::Maximum => go!(move |x: E, y: E| op.f(x, y)),
+        BinaryOp::Minimum => go!(move |x: E, y: E| op.f(x, y)),
+    }
+}
+
+/// `bd` (after dropping leading 1s) equals the trailing axes of `od`.
+fn trailing_block(bd: &[usize], od: &[usize]) -> bool {
+    let first = bd.iter().position(|&d| d != 1).unwrap_or(bd.len());
+    let core = &bd[first..];
+    od.len() >= core.len() && &od[od.len() - core.len()..] == core
+}
+
+/// Per-element partials in output space: `(gy·∂f/∂a, gy·∂f/∂b)`.
+#[allow(clippy::too_many_arguments)]
+fn backward<E: Dtype>(
+    op: BinaryOp,
+    a: &[E],
+    ad: &[usize],
+    b: &[E],
+    bd: &[usize],
+    od: &[usize],
+    gy: &[E],
+    want: (bool, bool),
+) -> (Option<Vec<E>>, Option<Vec<E>>) {
+    let n = gy.len();
+    // Fast paths where a partial is gy itself or its negation.
+    let ga = want.0.then(|| match op {
+        BinaryOp::Add | BinaryOp::Sub if ad == od => gy.to_vec(),
+        _ => {
+            let (sa, sb) = (broadcast(ad, od), broadcast(bd, od));
+            let mut g = vec![E::zero(); n];
+            walk2(od, &sa, &sb, |o, ia, ib| g[o] = gy[o] * op.df(a[ia], b[ib]).0);
+            g
+        }
+    });
+    let gb = want.1.then(|| match op {
+        BinaryOp::Add if bd == od => gy.to_vec(),
+        BinaryOp::Sub if bd == od => gy.iter().map(|&g| -g).collect(),
+        _ => {
+            let (sa, sb) = (broadcast(ad, od), broadcast(bd, od));
+            let mut g = vec![E::zero(); n];
+            walk2(od, &sa, &sb, |o, ia, ib| g[o] = gy[o] * op.df(a[ia], b[ib]).1);
+            g
+        }
+    });
+    (ga, gb)
+}
+
+macro_rules! binary_impl {
+    ($($e:ty),*) => {$(
+        impl BinaryKernel<$e> for Cpu {
+            fn binary(&self, op: BinaryOp, a: &Arc<Vec<$e>>, ad: &[usize], b: &Arc<Vec<$e>>, bd: &[usize], od: &[usize]) -> Arc<Vec<$e>> {
+                Arc::new(forward(op, a, ad, b, bd, od))
+            }
+            fn binary_backward(
+                &self,
+                op: BinaryOp,
+                a: &Arc<Vec<$e>>,
+                ad: &[usize],
+                b: &Arc<Vec<$e>>,
+                bd: &[usize],
+                od: &[usize],
+                gy: &Arc<Vec<$e>>,
+                want: (bool, bool),
+            ) -> (Option<Arc<Vec<$e>>>, Option<Arc<Vec<$e>>>) {
+                let (ga, gb) = backward(op, a, ad, b, bd, od, gy, want);
+                let reduce = |g: Vec<$e>, d: &[usize]| {
+                    let g = Arc::new(g);
+                    if d == od { g } else { self.sum_to(&g, od, d) }
+                };
+                (ga.map(|g| reduce(g, ad)), gb.map(|g| reduce(g, bd)))
+            }
+            fn add_assign(&self, acc: &mut Arc<Vec<$e>>, x: &Arc<Vec<$e>>) {
+                assert_eq!(acc.len(), x.len(), "add_assign: length mismatch");
+                let acc = Arc::make_mut(acc);
+                for (a, &b) in acc.iter_mut().zip(x.iter()) {
+                    *a += b;
+                }
+            }
+        }
+    )*};
+}
+binary_impl!(f32, f64);

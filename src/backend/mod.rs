@@ -1,0 +1,76 @@
+//! Backends: where tensor data lives and which code computes on it.
+//!
+//! [`Backend`] owns storage (allocation, host copies, random seeds). Each op
+//! family adds one kernel trait (`UnaryKernel`, `BinaryKernel`, ...), defined
+//! beside the op in [`crate::ops`]. [`Device<E>`] collects them all, so a
+//! generic model needs a single bound `D: Device<E>`.
+//!
+//! **How a new backend (CUDA) fits.** Op code never touches host memory: it
+//! only passes `D::Storage<E>` handles and runtime sizes to kernel trait
+//! methods, and reads values back only through [`Backend::to_host`]. A CUDA
+//! backend defines `Storage<T>` as a device buffer, implements `Backend`
+//! (cudaMalloc/memcpy) and each kernel trait (NVRTC-compiled kernels, cuBLAS
+//! for matmul). Nothing in `tensor`, `autograd` or the typed op layer changes.
+//! Kernels take runtime sizes and are generic over the element type only, so
+//! they are compiled once inside typegrad, at its own optimisation level.
+
+pub mod cpu;
+
+use crate::dtype::{Dtype, Elem};
+use alloc::vec::Vec;
+use core::fmt::Debug;
+
+pub use cpu::Cpu;
+
+/// Storage, allocation and host transfers of a device.
+pub trait Backend: Clone + Debug + Send + Sync + 'static {
+    /// A buffer of `T` on this device. Cheap to clone (reference counted);
+    /// tensors never mutate shared storage in place.
+    type Storage<T: Elem>: Clone + Debug + Send + Sync;
+
+    /// Short name for messages (`"cpu"`, `"cuda:0"`).
+    fn name(&self) -> &'static str;
+    /// Number of elements in a buffer.
+    fn len<T: Elem>(&self, s: &Self::Storage<T>) -> usize;
+    /// Upload host data.
+    fn from_host<T: Elem>(&self, data: Vec<T>) -> Self::Storage<T>;
+    /// Download to host.
+    fn to_host<T: Elem>(&self, s: &Self::Storage<T>) -> Vec<T>;
+    /// A buffer of `n` copies of `v`.
+    fn full<T: Elem>(&self, n: usize, v: T) -> Self::Storage<T>;
+    /// A fresh seed from the device's seeded random stream (deterministic for
+    /// a given device seed and call order).
+    fn next_seed(&self) -> u64;
+}
+
+/// Everything a model generic over the device needs: one bound.
+///
+/// ```
+/// use typegrad::prelude::*;
+/// fn double<S: Shape, E: Dtype, D: Device<E>>(x: Tensor<S, E, D>) -> Tensor<S, E, D> {
+///     x.clone() + x
+/// }
+/// let t = double(Tensor::from_vec((u!(2)::default(),), vec![1.0f32, 2.0], &Cpu::default()));
+/// assert_eq!(t.to_vec(), vec![2.0, 4.0]);
+/// ```
+pub trait Device<E: Dtype>:
+    Backend
+    + crate::ops::unary::UnaryKernel<E>
+    + crate::ops::binary::BinaryKernel<E>
+    + crate::ops::reduce::ReduceKernel<E>
+    + crate::ops::matmul::MatmulKernel<E>
+    + crate::ops::movement::MovementKernel<E>
+    + crate::ops::index::IndexKernel<E>
+{
+}
+
+impl<E: Dtype, D> Device<E> for D where
+    D: Backend
+        + crate::ops::unary::UnaryKernel<E>
+        + crate::ops::binary::BinaryKernel<E>
+        + crate::ops::reduce::ReduceKernel<E>
+        + crate::ops::matmul::MatmulKernel<E>
+        + crate::ops::movement::MovementKernel<E>
+        + crate::ops::index::IndexKernel<E>
+{
+}

@@ -1,0 +1,71 @@
+//! Element types. [`Elem`] is anything a tensor can hold (floats, `bool`
+//! masks, `usize` indices); [`Dtype`] is a float that ops differentiate.
+
+use core::fmt::{Debug, Display};
+use num_traits::Float;
+
+/// Anything a tensor can hold.
+pub trait Elem: Copy + Debug + Default + PartialEq + Send + Sync + 'static {
+    /// Name shown in `Debug` output.
+    const NAME: &'static str;
+}
+
+/// A float element type: `f32` or `f64`.
+///
+/// ```
+/// use typegrad::dtype::Dtype;
+/// assert_eq!(<f32 as Dtype>::from_f64(0.5), 0.5f32);
+/// ```
+pub trait Dtype: Elem + Float + Display + num_traits::FloatConst + core::iter::Sum {
+    /// Convert from f64 (rounding for f32).
+    fn from_f64(x: f64) -> Self;
+    /// Convert to f64.
+    fn to_f64(self) -> f64;
+    /// The error function (for exact GELU).
+    fn erf(self) -> Self;
+}
+
+impl Elem for f32 {
+    const NAME: &'static str = "f32";
+}
+impl Elem for f64 {
+    const NAME: &'static str = "f64";
+}
+impl Elem for bool {
+    const NAME: &'static str = "bool";
+}
+impl Elem for usize {
+    const NAME: &'static str = "usize";
+}
+impl Elem for u8 {
+    const NAME: &'static str = "u8";
+}
+
+impl Dtype for f32 {
+    #[inline]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline]
+    fn erf(self) -> Self {
+        libm::erff(self)
+    }
+}
+impl Dtype for f64 {
+    #[inline]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self
+    }
+    #[inline]
+    fn erf(self) -> Self {
+        libm::erf(self)
+    }
+}

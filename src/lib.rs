@@ -1,0 +1,34 @@
+#![cfg_attr(not(feature = "std"), no_std)]
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+extern crate alloc;
+// Lets the proc-macros' `::typegrad::…` paths resolve inside this crate too.
+extern crate self as typegrad;
+
+pub mod linalg;
+pub mod autograd;
+pub mod backend;
+pub mod dtype;
+pub mod ops;
+pub mod shape;
+pub mod tensor;
+
+/// Re-exported: the macros expand to paths under `::typegrad::typenum`.
+pub use typenum;
+pub use typegrad_macros::{dims, shape, u};
+pub use autograd::{Gradients, NoTape, Tape};
+pub use backend::{Backend, Cpu, Device};
+pub use dtype::Dtype;
+pub use shape::{Dim, Dyn, Error, Shape};
+pub use tensor::Tensor;
+
+/// The names most programs need.
+pub mod prelude {
+    pub use crate::autograd::{Gradients, NoTape, Tape};
+    pub use crate::backend::{Backend, Cpu, Device};
+    pub use crate::dtype::Dtype;
+    pub use crate::shape::{ConstShape, Dim, Dyn, Error, Shape};
+    pub use crate::tensor::Tensor;
+    pub use crate::{dims, shape, u};
+}

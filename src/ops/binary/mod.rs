@@ -1,0 +1,122 @@
+//! Elementwise binary ops with numpy broadcasting: add, sub, mul, div,
+//! maximum, minimum. Shapes broadcast at the type level
+//! ([`BroadcastShape`]); a static mismatch is a compile error, a `Dyn`
+//! mismatch a runtime [`Error`].
+
+mod arith;
+mod minmax;
+
+use crate::autograd::{Merge, Tracking};
+use crate::backend::{Backend, Device};
+use crate::dtype::Dtype;
+use crate::shape::{BroadcastShape, Error, Shape};
+use crate::tensor::{op_result, Tensor};
+
+/// Which binary op.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `a + b`
+    Add,
+    /// `a - b`
+    Sub,
+    /// `a · b`
+    Mul,
+    /// `a / b`
+    Div,
+    /// `max(a, b)` (gradient to `a` on ties)
+    Maximum,
+    /// `min(a, b)` (gradient to `a` on ties)
+    Minimum,
+}
+
+impl BinaryOp {
+    /// `f(a, b)`.
+    #[inline(always)]
+    pub fn f<E: Dtype>(self, a: E, b: E) -> E {
+        match self {
+            BinaryOp::Add => a + b,
+            BinaryOp::Sub => a - b,
+            BinaryOp::Mul => a * b,
+            BinaryOp::Div => a / b,
+            BinaryOp::Maximum => minmax::max_f(a, b),
+            BinaryOp::Minimum => minmax::min_f(a, b),
+        }
+    }
+    /// `(∂f/∂a, ∂f/∂b)` at `(a, b)`.
+    #[inline(always)]
+    pub fn df<E: Dtype>(self, a: E, b: E) -> (E, E) {
+        match self {
+            BinaryOp::Add => (E::one(), E::one()),
+            BinaryOp::Sub => (E::one(), -E::one()),
+            BinaryOp::Mul => (b, a),
+            BinaryOp::Div => (E::one() / b, -a / (b * b)),
+            BinaryOp::Maximum => minmax::max_df(a, b),
+            BinaryOp::Minimum => minmax::min_df(a, b),
+        }
+    }
+}
+
+/// Kernels for [`BinaryOp`] with broadcasting. Dims are right-aligned;
+/// `out_dims` is their broadcast.
+pub trait BinaryKernel<E: Dtype>: Backend {
+    /// `out = f(a, b)` with broadcasting.
+    fn binary(
+        &self,
+        op: BinaryOp,
+        a: &Self::Storage<E>,
+        a_dims: &[usize],
+        b: &Self::Storage<E>,
+        b_dims: &[usize],
+        out_dims: &[usize],
+    ) -> Self::Storage<E>;
+
+    /// Gradients of `a` and `b` (each summed over its broadcast axes), for
+    /// the sides asked for.
+    #[allow(clippy::too_many_arguments)]
+    fn binary_backward(
+        &self,
+        op: BinaryOp,
+        a: &Self::Storage<E>,
+        a_dims: &[usize],
+        b: &Self::Storage<E>,
+        b_dims: &[usize],
+        out_dims: &[usize],
+        gy: &Self::Storage<E>,
+        want: (bool, bool),
+    ) -> (Option<Self::Storage<E>>, Option<Self::Storage<E>>);
+
+    /// `acc += x` (same length): gradient accumulation.
+    fn add_assign(&self, acc: &mut Self::Storage<E>, x: &Self::Storage<E>);
+}
+
+impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
+    /// Apply a broadcasting binary op and record its backward.
+    pub(crate) fn try_binary_op<S2: Shape, T2>(
+        self,
+        op: BinaryOp,
+        rhs: Tensor<S2, E, D, T2>,
+    ) -> Result<Tensor<S::Output, E, D, T::Output>, Error>
+    where
+        S: BroadcastShape<S2>,
+        T: Merge<T2>,
+        T2: Tracking<E, D>,
+        T::Output: Tracking<E, D>,
+    {
+        let out_shape = self.shape.broadcast_shape(&rhs.shape)?;
+        let (ad, bd, od) = (self.shape.dims(), rhs.shape.dims(), out_shape.dims());
+        let y = self.device.binary(op, &self.data, &ad, &rhs.data, &bd, &od);
+        let want = (T::TRACKED, T2::TRACKED);
+        let (a, ta) = self.split_tape();
+        let (b, tb) = rhs.split_tape();
+        let dev = a.device.clone();
+        Ok(op_result(out_shape, y, dev.clone(), ta.merge(tb), move |g, gy| {
+            let (ga, gb) = dev.binary_backward(op, &a.data, &ad, &b.data, &bd, &od, gy, want);
+            if let Some(ga) = ga {
+                g.accumulate(a.id, ga);
+            }
+            if let Some(gb) = gb {
+                g.accumulate(b.id, gb);
+            }
+        }))
+    }
+}

@@ -1,0 +1,33 @@
+//! `exp`: Elementwise `e^x`.
+
+use super::UnaryOp;
+use crate::autograd::Tracking;
+use crate::backend::Device;
+use crate::dtype::Dtype;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+#[inline(always)]
+pub(super) fn f<E: Dtype>(x: E) -> E {
+    x.exp()
+}
+
+#[inline(always)]
+pub(super) fn df<E: Dtype>(x: E, y: E) -> E {
+    let _ = (x, y);
+    y
+}
+
+impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
+    /// Elementwise `e^x`.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::<(u!(2),), f64>::from_vec_static(vec![0.0, 1.0], &Cpu::default());
+    /// let y = x.exp().to_vec();
+    /// assert!((y[0] - 1.0).abs() < 1e-12);
+    /// ```
+    pub fn exp(self) -> Self {
+        self.unary_op(UnaryOp::Exp)
+    }
+}

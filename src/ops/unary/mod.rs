@@ -1,0 +1,138 @@
+//! Elementwise unary ops. Each op file holds the typed method, its forward
+//! formula `f(x)` and its derivative `df(x, y)` (with `y = f(x)`); the
+//! kernels apply them over a buffer.
+
+mod abs;
+mod activations;
+mod clamp;
+mod exp;
+mod gelu;
+mod ln;
+mod neg;
+mod powf;
+mod scalar;
+mod sqrt;
+mod square;
+
+use crate::autograd::Tracking;
+use crate::backend::{Backend, Device};
+use crate::dtype::Dtype;
+use crate::shape::Shape;
+use crate::tensor::{op_result, Tensor};
+
+/// Which unary op, with its parameters.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum UnaryOp<E> {
+    /// `-x`
+    Neg,
+    /// `e^x`
+    Exp,
+    /// `ln x`
+    Ln,
+    /// `√x`
+    Sqrt,
+    /// `x²`
+    Square,
+    /// `|x|`
+    Abs,
+    /// `x^p`
+    Powf(E),
+    /// `tanh x`
+    Tanh,
+    /// `1 / (1 + e^-x)`
+    Sigmoid,
+    /// `max(x, 0)`
+    Relu,
+    /// `x` if positive else `slope · x`
+    LeakyRelu(E),
+    /// `x Φ(x)` with the exact normal CDF (erf)
+    GeluErf,
+    /// GELU with the tanh approximation
+    GeluTanh,
+    /// `x · sigmoid(x)`
+    Silu,
+    /// `min(max(x, lo), hi)`
+    Clamp(E, E),
+    /// `x + c`
+    AddScalar(E),
+    /// `x · c`
+    MulScalar(E),
+}
+
+impl<E: Dtype> UnaryOp<E> {
+    /// `f(x)`.
+    #[inline(always)]
+    pub fn f(self, x: E) -> E {
+        match self {
+            UnaryOp::Neg => neg::f(x),
+            UnaryOp::Exp => exp::f(x),
+            UnaryOp::Ln => ln::f(x),
+            UnaryOp::Sqrt => sqrt::f(x),
+            UnaryOp::Square => square::f(x),
+            UnaryOp::Abs => abs::f(x),
+            UnaryOp::Powf(p) => powf::f(x, p),
+            UnaryOp::Tanh => activations::tanh_f(x),
+            UnaryOp::Sigmoid => activations::sigmoid_f(x),
+            UnaryOp::Relu => activations::relu_f(x),
+            UnaryOp::LeakyRelu(s) => activations::leaky_relu_f(x, s),
+            UnaryOp::GeluErf => gelu::erf_f(x),
+            UnaryOp::GeluTanh => gelu::tanh_f(x),
+            UnaryOp::Silu => activations::silu_f(x),
+            UnaryOp::Clamp(lo, hi) => clamp::f(x, lo, hi),
+            UnaryOp::AddScalar(c) => x + c,
+            UnaryOp::MulScalar(c) => x * c,
+        }
+    }
+
+    /// `df/dx` at `x`, given `y = f(x)`.
+    #[inline(always)]
+    pub fn df(self, x: E, y: E) -> E {
+        match self {
+            UnaryOp::Neg => neg::df(x, y),
+            UnaryOp::Exp => exp::df(x, y),
+            UnaryOp::Ln => ln::df(x, y),
+            UnaryOp::Sqrt => sqrt::df(x, y),
+            UnaryOp::Square => square::df(x, y),
+            UnaryOp::Abs => abs::df(x, y),
+            UnaryOp::Powf(p) => powf::df(x, p),
+            UnaryOp::Tanh => activations::tanh_df(x, y),
+            UnaryOp::Sigmoid => activations::sigmoid_df(x, y),
+            UnaryOp::Relu => activations::relu_df(x, y),
+            UnaryOp::LeakyRelu(s) => activations::leaky_relu_df(x, s),
+            UnaryOp::GeluErf => gelu::erf_df(x),
+            UnaryOp::GeluTanh => gelu::tanh_df(x),
+            UnaryOp::Silu => activations::silu_df(x),
+            UnaryOp::Clamp(lo, hi) => clamp::df(x, lo, hi),
+            UnaryOp::AddScalar(_) => E::one(),
+            UnaryOp::MulScalar(c) => c,
+        }
+    }
+}
+
+/// Kernels for [`UnaryOp`].
+pub trait UnaryKernel<E: Dtype>: Backend {
+    /// `y = f(x)` elementwise.
+    fn unary(&self, op: UnaryOp<E>, x: &Self::Storage<E>) -> Self::Storage<E>;
+    /// `gx = gy · f'(x)` elementwise.
+    fn unary_backward(
+        &self,
+        op: UnaryOp<E>,
+        x: &Self::Storage<E>,
+        y: &Self::Storage<E>,
+        gy: &Self::Storage<E>,
+    ) -> Self::Storage<E>;
+}
+
+impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
+    /// Apply a unary op and record its backward.
+    pub(crate) fn unary_op(self, op: UnaryOp<E>) -> Self {
+        let y = self.device.unary(op, &self.data);
+        let (x, tape) = self.split_tape();
+        let dev = x.device.clone();
+        let ys = y.clone();
+        op_result(x.shape, y, dev.clone(), tape, move |g, gy| {
+            let gx = dev.unary_backward(op, &x.data, &ys, gy);
+            g.accumulate(x.id, gx);
+        })
+    }
+}

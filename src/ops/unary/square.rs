@@ -1,0 +1,33 @@
+//! `square`: Elementwise square, `x²`.
+
+use super::UnaryOp;
+use crate::autograd::Tracking;
+use crate::backend::Device;
+use crate::dtype::Dtype;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+#[inline(always)]
+pub(super) fn f<E: Dtype>(x: E) -> E {
+    x * x
+}
+
+#[inline(always)]
+pub(super) fn df<E: Dtype>(x: E, y: E) -> E {
+    let _ = (x, y);
+    x + x
+}
+
+impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
+    /// Elementwise square, `x²`.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::<(u!(2),), f64>::from_vec_static(vec![3.0, -2.0], &Cpu::default());
+    /// let y = x.square().to_vec();
+    /// assert!((y[0] - 9.0).abs() < 1e-12);
+    /// ```
+    pub fn square(self) -> Self {
+        self.unary_op(UnaryOp::Square)
+    }
+}

@@ -1,0 +1,277 @@
+//! Dim arithmetic at the type level: conv/pool output size, flatten
+//! (product), head split, concat (sum), reshape (equal element counts).
+//! Static operands compute a static result; any [`Dyn`] operand gives [`Dyn`]
+//! and the op computes the size at run time.
+
+use super::decimal::{Dec, ToDecimal};
+use super::dim::{Dim, Dyn, StaticDim};
+use core::ops::{Add, Div, Mul, Rem, Shr, Sub};
+use typenum::{IsEqual, IsGreaterOrEqual, B0, B1, U0, U1, U2};
+
+/// Never implemented: a kernel that does not fit in the padded input.
+#[diagnostic::on_unimplemented(
+    message = "kernel larger than padded input: padded input size {Self}, effective kernel size {Kernel}",
+    label = "the kernel (with dilation) must fit in the input plus padding",
+    note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"
+)]
+pub trait KernelLargerThanInput<Kernel> {}
+
+/// Never implemented: a model dim that the number of heads does not divide.
+#[diagnostic::on_unimplemented(
+    message = "heads do not divide the model dim: {Self} is not a multiple of {Heads}",
+    label = "the model dim must be a multiple of the number of heads",
+    note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"
+)]
+pub trait HeadsDoNotDivide<Heads> {}
+
+/// Never implemented: a reshape that changes the number of elements.
+#[diagnostic::on_unimplemented(
+    message = "reshape changes the element count: got {Self} elements, expected {Expected}",
+    label = "the new shape must hold as many elements as the old one",
+    note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"
+)]
+pub trait NumelMismatch<Expected> {}
+
+// ----------------------------------------------------------------- sum, product
+
+/// Sum of two dims (concat along an axis).
+pub trait AddDim<Rhs>: Dim {
+    /// The sum.
+    type Output: Dim;
+}
+impl AddDim<Dyn> for Dyn {
+    type Output = Dyn;
+}
+impl<S: StaticDim> AddDim<S> for Dyn {
+    type Output = Dyn;
+}
+impl<S: StaticDim> AddDim<Dyn> for S {
+    type Output = Dyn;
+}
+impl<A: StaticDim + Add<B>, B: StaticDim> AddDim<B> for A
+where
+    <A as Add<B>>::Output: StaticDim,
+{
+    type Output = <A as Add<B>>::Output;
+}
+
+/// Product of two dims (flatten).
+pub trait MulDim<Rhs>: Dim {
+    /// The product.
+    type Output: Dim;
+}
+impl MulDim<Dyn> for Dyn {
+    type Output = Dyn;
+}
+impl<S: StaticDim> MulDim<S> for Dyn {
+    type Output = Dyn;
+}
+impl<S: StaticDim> MulDim<Dyn> for S {
+    type Output = Dyn;
+}
+impl<A: StaticDim + Mul<B>, B: StaticDim> MulDim<B> for A
+where
+    <A as Mul<B>>::Output: StaticDim,
+{
+    type Output = <A as Mul<B>>::Output;
+}
+
+/// `Self * Rhs` as a dim.
+pub type Prod<A, B> = <A as MulDim<B>>::Output;
+/// `Self + Rhs` as a dim.
+pub type Sum<A, B> = <A as AddDim<B>>::Output;
+
+// ----------------------------------------------------------------- conv / pool
+
+/// Output size of a convolution or pooling window along one axis:
+/// `(H + 2P - D(K-1) - 1) / S + 1`, with kernel `K`, stride `S`, padding `P`
+/// and dilation `D` (all static). A kernel larger than the padded input is a
+/// compile error for a static `H` and a runtime error for [`Dyn`].
+pub trait ConvOut<K, S, P, D>: Dim {
+    /// The output dim.
+    type Output: Dim;
+}
+
+/// The output dim of a conv/pool window: see [`ConvOut`].
+pub type ConvOutDim<H, K, S, P, D> = <H as ConvOut<K, S, P, D>>::Output;
+
+/// Runtime form of [`ConvOut`]: `None` when the kernel does not fit.
+pub fn conv_out_size(h: usize, k: usize, s: usize, p: usize, d: usize) -> Option<usize> {
+    let padded = h + 2 * p;
+    let eff = d * (k - 1) + 1;
+    (s > 0 && padded >= eff).then(|| (padded - eff) / s + 1)
+}
+
+impl<K, S, P, D> ConvOut<K, S, P, D> for Dyn {
+    type Output = Dyn;
+}
+
+type Padded<H, P> = <<H as Add<P>>::Output as Add<P>>::Output;
+type Effective<K, D> = <<D as Mul<<K as Sub<U1>>::Output>>::Output as Add<U1>>::Output;
+
+impl<H: StaticDim, K, S, P, D> ConvOut<K, S, P, D> for H
+where
+    K: Sub<U1>,
+    D: Mul<<K as Sub<U1>>::Output>,
+    <D as Mul<<K as Sub<U1>>::Output>>::Output: Add<U1>,
+    H: Add<P>,
+    <H as Add<P>>::Output: Add<P>,
+    Padded<H, P>: IsGreaterOrEqual<Effective<K, D>>,
+    <Padded<H, P> as IsGreaterOrEqual<Effective<K, D>>>::Output: ConvFits<Padded<H, P>, Effective<K, D>, S>,
+{
+    type Output = <<Padded<H, P> as IsGreaterOrEqual<Effective<K, D>>>::Output as ConvFits<
+        Padded<H, P>,
+        Effective<K, D>,
+        S,
+    >>::Output;
+}
+
+/// Dispatch on `padded >= effective kernel`.
+pub trait ConvFits<Padded, Eff, S> {
+    /// The output dim.
+    type Output: Dim;
+}
+impl<Padded, Eff, S> ConvFits<Padded, Eff, S> for B1
+where
+    Padded: Sub<Eff>,
+    <Padded as Sub<Eff>>::Output: StrideDiv<S>,
+    <<Padded as Sub<Eff>>::Output as StrideDiv<S>>::Output: Add<U1>,
+    <<<Padded as Sub<Eff>>::Output as StrideDiv<S>>::Output as Add<U1>>::Output: StaticDim,
+{
+    type Output = <<<Padded as Sub<Eff>>::Output as StrideDiv<S>>::Output as Add<U1>>::Output;
+}
+impl<Padded: ToDecimal, Eff: ToDecimal, S> ConvFits<Padded, Eff, S> for B0
+where
+    Dec<Padded>: KernelLargerThanInput<Dec<Eff>>,
+{
+    type Output = Dyn;
+}
+
+/// `Self / S`, with fast paths for strides 1 and 2 (typenum's general
+/// division costs ~50 ms of compile time per distinct size).
+pub trait StrideDiv<S> {
+    /// The quotient.
+    type Output;
+}
+impl<X, S> StrideDiv<S> for X
+where
+    S: IsEqual<U1> + IsEqual<U2>,
+    (<S as IsEqual<U1>>::Output, <S as IsEqual<U2>>::Output): DivSelect<X, S>,
+{
+    type Output = <(<S as IsEqual<U1>>::Output, <S as IsEqual<U2>>::Output) as DivSelect<X, S>>::Output;
+}
+/// Dispatch for [`StrideDiv`] on (S == 1, S == 2).
+pub trait DivSelect<X, S> {
+    /// The quotient.
+    type Output;
+}
+impl<X, S> DivSelect<X, S> for (B1, B0) {
+    type Output = X;
+}
+impl<X: Shr<U1>, S> DivSelect<X, S> for (B0, B1) {
+    type Output = <X as Shr<U1>>::Output;
+}
+impl<X: Div<S>, S> DivSelect<X, S> for (B0, B0) {
+    type Output = <X as Div<S>>::Output;
+}
+
+// ----------------------------------------------------------------- heads
+
+/// Head split: `Self / H`, requiring `Self % H == 0`.
+pub trait HeadSplit<H>: Dim {
+    /// The per-head dim.
+    type Output: Dim;
+}
+/// The per-head dim of model dim `D` split over `H` heads.
+pub type HeadDim<D, H> = <D as HeadSplit<H>>::Output;
+
+impl<H> HeadSplit<H> for Dyn {
+    type Output = Dyn;
+}
+impl<D: StaticDim, H> HeadSplit<H> for D
+where
+    D: Rem<H>,
+    <D as Rem<H>>::Output: IsEqual<U0>,
+    <<D as Rem<H>>::Output as IsEqual<U0>>::Output: Divides<D, H>,
+{
+    type Output = <<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Divides<D, H>>::Output;
+}
+/// Dispatch on `D % H == 0`.
+pub trait Divides<D, H> {
+    /// The quotient.
+    type Output: Dim;
+}
+impl<D: Div<H>, H> Divides<D, H> for B1
+where
+    <D as Div<H>>::Output: StaticDim,
+{
+    type Output = <D as Div<H>>::Output;
+}
+impl<D: ToDecimal, H: ToDecimal> Divides<D, H> for B0
+where
+    Dec<D>: HeadsDoNotDivide<Dec<H>>,
+{
+    type Output = Dyn;
+}
+
+// ----------------------------------------------------------------- numel
+
+/// Element count of an all-static shape, as a type.
+pub trait StaticNumel {
+    /// The product of the dims.
+    type Numel;
+}
+macro_rules! static_numel {
+    ($($D:ident)*) => {
+        impl<$($D: StaticDim),*> StaticNumel for ($($D,)*)
+        where
+            typenum::U1: NumelProduct<($($D,)*)>,
+        {
+            type Numel = <typenum::U1 as NumelProduct<($($D,)*)>>::Output;
+        }
+    };
+}
+/// Left fold of a product over a tuple of dims.
+pub trait NumelProduct<T> {
+    /// The product.
+    type Output;
+}
+impl<Acc> NumelProduct<()> for Acc {
+    type Output = Acc;
+}
+macro_rules! numel_product {
+    ($H:ident $($T:ident)*) => {
+        impl<Acc: Mul<$H>, $H, $($T),*> NumelProduct<($H, $($T,)*)> for Acc
+        where
+            <Acc as Mul<$H>>::Output: NumelProduct<($($T,)*)>,
+        {
+            type Output = <<Acc as Mul<$H>>::Output as NumelProduct<($($T,)*)>>::Output;
+        }
+    };
+}
+numel_product!(A);
+numel_product!(A B);
+numel_product!(A B C);
+numel_product!(A B C D);
+numel_product!(A B C D E);
+numel_product!(A B C D E F);
+static_numel!();
+static_numel!(A);
+static_numel!(A B);
+static_numel!(A B C);
+static_numel!(A B C D);
+static_numel!(A B C D E);
+static_numel!(A B C D E F);
+
+/// `Self` (a static element count) equals `Expected`, else a readable error.
+pub trait SameNumel<Expected> {}
+impl<A, E> SameNumel<E> for A
+where
+    A: IsEqual<E>,
+    <A as IsEqual<E>>::Output: NumelSame<A, E>,
+{
+}
+/// Dispatch for [`SameNumel`].
+pub trait NumelSame<A, E> {}
+impl<A, E> NumelSame<A, E> for B1 {}
+impl<A: ToDecimal, E: ToDecimal> NumelSame<A, E> for B0 where Dec<A>: NumelMismatch<Dec<E>> {}

@@ -1,0 +1,109 @@
+//! The runtime error of every fallible (`try_`) operation.
+
+use core::fmt;
+
+/// What went wrong in a `try_` operation. Each variant names the operation
+/// and the sizes involved, so a message can be acted on without a debugger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// Two dims that must agree do not (a `Dyn` axis met a different size).
+    DimMismatch {
+        /// The operation, e.g. `"matmul"`.
+        op: &'static str,
+        /// Which axis (of the operand named in `what`).
+        axis: usize,
+        /// Which operands or roles the sizes come from.
+        what: &'static str,
+        /// The size found.
+        got: usize,
+        /// The size required.
+        expected: usize,
+    },
+    /// Two shapes cannot be broadcast together.
+    Broadcast {
+        /// Axis of the output, counted from the left.
+        axis: usize,
+        /// Size on the left operand.
+        lhs: usize,
+        /// Size on the right operand.
+        rhs: usize,
+    },
+    /// Element counts differ (reshape, construction from data).
+    NumelMismatch {
+        /// The operation.
+        op: &'static str,
+        /// Number of elements given.
+        got: usize,
+        /// Number of elements the shape needs.
+        expected: usize,
+    },
+    /// A static dim was given a runtime size it cannot take.
+    StaticDim {
+        /// Axis of the shape.
+        axis: usize,
+        /// The runtime size given.
+        got: usize,
+        /// The size the type fixes.
+        expected: usize,
+    },
+    /// An index (gather, select, slice) is out of range.
+    IndexOutOfRange {
+        /// The operation.
+        op: &'static str,
+        /// The axis indexed.
+        axis: usize,
+        /// The offending index (for slices: the end).
+        index: usize,
+        /// The axis size.
+        size: usize,
+    },
+    /// Anything else, with a message.
+    Invalid(&'static str),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::DimMismatch { op, axis, what, got, expected } => write!(
+                f,
+                "{op}: dimension mismatch on axis {axis} ({what}): got {got}, expected {expected}"
+            ),
+            Error::Broadcast { axis, lhs, rhs } => write!(
+                f,
+                "broadcast: cannot broadcast sizes {lhs} and {rhs} on axis {axis} (they must be equal or one of them 1)"
+            ),
+            Error::NumelMismatch { op, got, expected } => write!(
+                f,
+                "{op}: element count mismatch: got {got} elements, the shape needs {expected}"
+            ),
+            Error::StaticDim { axis, got, expected } => write!(
+                f,
+                "shape: axis {axis} is static with size {expected}, got runtime size {got}"
+            ),
+            Error::IndexOutOfRange { op, axis, index, size } => write!(
+                f,
+                "{op}: index {index} out of range for axis {axis} of size {size}"
+            ),
+            Error::Invalid(msg) => f.write_str(msg),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+/// Check that two runtime sizes agree, naming op, axis and roles on failure.
+#[inline]
+pub fn check_dim(
+    op: &'static str,
+    axis: usize,
+    what: &'static str,
+    got: usize,
+    expected: usize,
+) -> Result<(), Error> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(Error::DimMismatch { op, axis, what, got, expected })
+    }
+}

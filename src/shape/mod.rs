@@ -1,0 +1,23 @@
+//! Shapes: tuples of dims, checked by the compiler where static.
+//!
+//! A dim is a typenum number (write it with [`crate::u!`]) or [`Dyn`]. A shape
+//! is a tuple of up to six dims. A mismatch between static dims is a compile
+//! error naming both numbers in decimal; one involving [`Dyn`] is checked at
+//! run time and reported as an [`Error`].
+
+mod arith;
+mod axes;
+mod broadcast;
+pub mod decimal;
+mod dim;
+mod error;
+mod same;
+mod tuple;
+
+pub use arith::*;
+pub use axes::*;
+pub use broadcast::*;
+pub use dim::{Dim, Dyn, StaticDim};
+pub use error::{check_dim, Error};
+pub use same::{DimMismatch, SameDim, StaticSame};
+pub use tuple::{ConstShape, Dims, Shape, MAX_RANK};
