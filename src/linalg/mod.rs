@@ -646,14 +646,14 @@ pub(crate) mod tests {
     #[test]
     fn least_squares_line_by_hand() {
         // Points (0,1), (1,2), (2,2), (3,4): the best line is
-        // y = 0.9 + 0.9 x (normal equations [[4,6],[6,14]] w = [9, 20]).
+        // y = 0.9 + 0.9 x (normal equations [[4,6],[6,14]] w = [9, 18]).
         let xs = [0.0, 1.0, 2.0, 3.0];
         let design = Matrix::from_fn(4, 2, |r, c| if c == 0 { 1.0 } else { xs[r] });
         let w = least_squares(&design, &[1.0, 2.0, 2.0, 4.0], 0.0).unwrap();
         assert_close(&w, &[0.9, 0.9], 1e-13);
-        // Ridge 1: [[5,6],[6,15]] w = [9,20]  =>  w = [15/39, 46/39].
+        // Ridge 1: [[5,6],[6,15]] w = [9,18]  =>  w = [27/39, 36/39].
         let w = least_squares(&design, &[1.0, 2.0, 2.0, 4.0], 1.0).unwrap();
-        assert_close(&w, &[15.0 / 39.0, 46.0 / 39.0], 1e-13);
+        assert_close(&w, &[27.0 / 39.0, 36.0 / 39.0], 1e-13);
     }
 
     #[test]

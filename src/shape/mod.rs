@@ -8,6 +8,7 @@
 mod arith;
 mod axes;
 mod broadcast;
+mod broadcast_to;
 pub mod decimal;
 mod dim;
 mod error;
@@ -17,6 +18,7 @@ mod tuple;
 pub use arith::*;
 pub use axes::*;
 pub use broadcast::*;
+pub use broadcast_to::*;
 pub use dim::{Dim, Dyn, StaticDim};
 pub use error::{check_dim, Error};
 pub use same::{DimMismatch, SameDim, StaticSame};

@@ -1,5 +1,6 @@
 //! Parallel loops for large CPU kernels: rayon with `std`, sequential without.
 
+#[cfg(feature = "std")]
 /// Below this many elements a kernel runs on one thread (rayon's overhead
 /// exceeds the work).
 pub(crate) const PAR_THRESHOLD: usize = 1 << 15;

@@ -1,5 +1,28 @@
-//! Integer indexing and masks: index_select, gather (pick), where /
-//! masked_fill, comparisons.
+//! Integer indexing and masks: [`index_select`](crate::Tensor::index_select)
+//! (embedding lookups), [`gather`](crate::Tensor::gather) (pick one element
+//! per position), [`where_cond`](crate::Tensor::where_cond) and
+//! [`masked_fill`](crate::Tensor::masked_fill), comparisons producing `bool`
+//! masks, and [`argmax`](crate::Tensor::argmax) / `argmin` producing `usize`
+//! indices.
+//!
+//! Indices are `usize` tensors and masks `bool` tensors (`Tensor<S, usize, D>`,
+//! `Tensor<S, bool, D>`); neither carries a tape. Every index is checked by
+//! the kernel: an index out of range is an [`Error::IndexOutOfRange`] (the
+//! panicking forms print it), never a read out of bounds.
+//!
+//! **Broadcasting masks.** `where_cond` and `masked_fill` accept a mask whose
+//! shape broadcasts *to* the data's shape ([`BroadcastsTo`]): a causal
+//! `(T, T)` mask applies to `(B, H, T, T)` attention scores without being
+//! materialised. The broadcast is done inside the kernels (the mask's dims
+//! are passed along), so no expanded copy of the mask is stored for backward.
+//!
+//! [`BroadcastsTo`]: crate::shape::BroadcastsTo
+
+mod argmax;
+mod compare;
+mod gather;
+mod index_select;
+mod where_cond;
 
 use crate::backend::Backend;
 use crate::dtype::Dtype;
@@ -23,7 +46,8 @@ pub enum CmpOp {
 }
 
 impl CmpOp {
-    /// Evaluate the comparison.
+    /// Evaluate the comparison (IEEE semantics: every comparison with NaN is
+    /// false except `Ne`).
     #[inline(always)]
     pub fn f<E: PartialOrd>(self, a: E, b: E) -> bool {
         match self {
@@ -37,11 +61,17 @@ impl CmpOp {
     }
 }
 
-/// Kernels for indexing, selection and comparison. Index kernels check
-/// every index and return [`Error::IndexOutOfRange`] instead of reading out
-/// of bounds.
+/// Kernels for indexing, selection and comparison, on runtime sizes.
+///
+/// Index kernels check every index and return [`Error::IndexOutOfRange`]
+/// instead of reading out of bounds. Shape arguments (dims, lengths, a mask's
+/// dims broadcasting to the data's) are preconditions checked by the typed
+/// layer; a backend may panic if they are violated, but must not read or
+/// write out of bounds.
 pub trait IndexKernel<E: Dtype>: Backend {
-    /// Along `axis`, output slot `j` is input slot `idx[j]` (axis size becomes `idx.len()`).
+    /// Along `axis` of `x` (runtime `dims`), output slot `j` is input slot
+    /// `idx[j]`; the output has `dims` with `dims[axis]` replaced by `idx.len()`.
+    /// Duplicate indices are allowed.
     fn index_select(
         &self,
         x: &Self::Storage<E>,
@@ -49,7 +79,8 @@ pub trait IndexKernel<E: Dtype>: Backend {
         axis: usize,
         idx: &Self::Storage<usize>,
     ) -> Result<Self::Storage<E>, Error>;
-    /// Backward of index_select: scatter-add `gy` into zeros of `dims`.
+    /// Backward of index_select: `gy` scatter-added into zeros of the input
+    /// `dims` (duplicate indices accumulate). `idx` was checked by the forward.
     fn index_select_backward(
         &self,
         gy: &Self::Storage<E>,
@@ -66,7 +97,8 @@ pub trait IndexKernel<E: Dtype>: Backend {
         axis: usize,
         idx: &Self::Storage<usize>,
     ) -> Result<Self::Storage<E>, Error>;
-    /// Backward of gather: `gy` scattered to the picked positions of zeros of `dims`.
+    /// Backward of gather: `gy` scattered to the picked positions of zeros of
+    /// the input `dims`. `idx` was checked by the forward.
     fn gather_backward(
         &self,
         gy: &Self::Storage<E>,
@@ -74,21 +106,45 @@ pub trait IndexKernel<E: Dtype>: Backend {
         axis: usize,
         idx: &Self::Storage<usize>,
     ) -> Self::Storage<E>;
-    /// `cond ? a : b` elementwise (same lengths).
+    /// `cond ? a : b` elementwise; `a` and `b` have `dims`, `cond` has
+    /// `cond_dims`, which broadcast to `dims` (right-aligned, equal or 1).
     fn where_cond(
         &self,
         cond: &Self::Storage<bool>,
+        cond_dims: &[usize],
         a: &Self::Storage<E>,
         b: &Self::Storage<E>,
+        dims: &[usize],
     ) -> Self::Storage<E>;
-    /// Backward of where: `(gy where cond else 0, gy where !cond else 0)`.
+    /// Backward of where: `(gy where cond else 0, gy where !cond else 0)`,
+    /// each computed only if asked for in `want`.
     fn where_backward(
         &self,
         cond: &Self::Storage<bool>,
+        cond_dims: &[usize],
         gy: &Self::Storage<E>,
-    ) -> (Self::Storage<E>, Self::Storage<E>);
+        dims: &[usize],
+        want: (bool, bool),
+    ) -> (Option<Self::Storage<E>>, Option<Self::Storage<E>>);
+    /// `mask ? value : x` elementwise; `x` has `dims`, `mask` has
+    /// `mask_dims`, which broadcast to `dims`. (Its backward is
+    /// `masked_fill(gy, mask, 0)`.)
+    fn masked_fill(
+        &self,
+        x: &Self::Storage<E>,
+        dims: &[usize],
+        mask: &Self::Storage<bool>,
+        mask_dims: &[usize],
+        value: E,
+    ) -> Self::Storage<E>;
     /// `a op b` elementwise (same lengths).
     fn compare(&self, op: CmpOp, a: &Self::Storage<E>, b: &Self::Storage<E>) -> Self::Storage<bool>;
     /// `a op v` elementwise.
     fn compare_scalar(&self, op: CmpOp, a: &Self::Storage<E>, v: E) -> Self::Storage<bool>;
+    /// Index of the largest (`largest = true`) or smallest element along
+    /// `axis` (removed in the output). Ties go to the first index; a NaN
+    /// counts as more extreme than any number (the first NaN wins), as in
+    /// PyTorch. `dims[axis]` must be non-zero unless the output is empty.
+    fn arg_extreme(&self, x: &Self::Storage<E>, dims: &[usize], axis: usize, largest: bool) -> Self::Storage<usize>;
 }
+

@@ -1,4 +1,15 @@
-//! Matrix products: 2-D, batched, and batch-broadcast.
+//! Matrix products: 2-D, batched, batch-broadcast, and vector forms.
+//!
+//! [`Tensor::matmul`](crate::tensor::Tensor::matmul) checks the shapes
+//! through [`MatMul`] (static dims at compile time, `Dyn` dims at run time)
+//! and runs one [`MatmulKernel`] call forward; its backward runs at most two
+//! more (`dA = dC · Bᵀ`, `dB = Aᵀ · dC`), reading the transposes through the
+//! kernel's transpose flags rather than copying them.
+
+mod product;
+mod shape;
+
+pub use shape::MatMul;
 
 use crate::backend::Backend;
 use crate::dtype::Dtype;
@@ -29,4 +40,43 @@ pub struct MatmulParams {
 pub trait MatmulKernel<E: Dtype>: Backend {
     /// `C = op(A) · op(B)` per batch; returns `C` (`batch · m · n`).
     fn matmul(&self, p: MatmulParams, a: &Self::Storage<E>, b: &Self::Storage<E>) -> Self::Storage<E>;
+}
+
+impl MatmulParams {
+    /// The product giving the gradient of `A` for this forward product
+    /// (`dA = dC · op(B)ᵀ`), with `dC` as its `A` and this product's `B` as
+    /// its `B`. The forward product must be dense and untransposed, as
+    /// [`MatMul::matmul_params`] makes it.
+    pub fn grad_lhs(&self) -> MatmulParams {
+        debug_assert!(!self.a_t && !self.b_t);
+        MatmulParams {
+            batch: self.batch,
+            m: self.m,
+            k: self.n,
+            n: self.k,
+            a_batch_stride: self.m * self.n,
+            b_batch_stride: self.b_batch_stride,
+            a_t: false,
+            b_t: true,
+        }
+    }
+
+    /// The product giving the gradient of `B` for this forward product
+    /// (`dB = op(A)ᵀ · dC`), with this product's `A` as its `A` and `dC` as
+    /// its `B`. When the forward product folded a batch into its rows (a
+    /// right operand shared by the batch), the batch is folded into this
+    /// product's `k`: the sum over the batch is part of the one product.
+    pub fn grad_rhs(&self) -> MatmulParams {
+        debug_assert!(!self.a_t && !self.b_t);
+        MatmulParams {
+            batch: self.batch,
+            m: self.k,
+            k: self.m,
+            n: self.n,
+            a_batch_stride: self.a_batch_stride,
+            b_batch_stride: self.m * self.n,
+            a_t: true,
+            b_t: false,
+        }
+    }
 }
