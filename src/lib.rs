@@ -6,28 +6,29 @@ extern crate alloc;
 // Lets the proc-macros' `::typegrad::…` paths resolve inside this crate too.
 extern crate self as typegrad;
 
-pub mod linalg;
 pub mod autograd;
 pub mod backend;
 pub mod dtype;
+pub mod linalg;
 pub mod ops;
 pub mod shape;
 pub mod tensor;
 
-/// Re-exported: the macros expand to paths under `::typegrad::typenum`.
-pub use typenum;
-pub use typegrad_macros::{dims, shape, u};
 pub use autograd::{Gradients, NoTape, Tape};
 pub use backend::{Backend, Cpu, Device};
 pub use dtype::Dtype;
 pub use shape::{Dim, Dyn, Error, Shape};
 pub use tensor::Tensor;
+pub use typegrad_macros::{dims, shape, u};
+/// Re-exported: the macros expand to paths under `::typegrad::typenum`.
+pub use typenum;
 
 /// The names most programs need.
 pub mod prelude {
     pub use crate::autograd::{Gradients, NoTape, Tape};
     pub use crate::backend::{Backend, Cpu, Device};
     pub use crate::dtype::Dtype;
+    pub use crate::ops::movement::{ConcatOp, NarrowOp};
     pub use crate::shape::{ConstShape, Dim, Dyn, Error, Shape};
     pub use crate::tensor::Tensor;
     pub use crate::{dims, shape, u};

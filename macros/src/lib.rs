@@ -85,7 +85,10 @@ pub fn u(input: TokenStream) -> TokenStream {
     match tts.as_slice() {
         [tt] => match parse_int(tt) {
             Some(n) => typenum_type(n).parse().unwrap(),
-            None => error("u!: expected one unsigned integer literal, e.g. u!(784)", tt.span()),
+            None => error(
+                "u!: expected one unsigned integer literal, e.g. u!(784)",
+                tt.span(),
+            ),
         },
         _ => error(
             "u!: expected one unsigned integer literal, e.g. u!(784)",
@@ -131,9 +134,12 @@ pub fn dims(input: TokenStream) -> TokenStream {
     for part in split_commas(input) {
         if part.len() == 1 {
             if let Some(n) = parse_int(&part[0]) {
-                let ts: TokenStream = format!("<{} as ::core::default::Default>::default()", typenum_type(n))
-                    .parse()
-                    .unwrap();
+                let ts: TokenStream = format!(
+                    "<{} as ::core::default::Default>::default()",
+                    typenum_type(n)
+                )
+                .parse()
+                .unwrap();
                 out.extend(ts);
                 out.extend([TokenTree::Punct(Punct::new(',', Spacing::Alone))]);
                 continue;

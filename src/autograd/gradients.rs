@@ -23,9 +23,11 @@ pub struct Gradients<E: Dtype, D: Backend> {
 
 impl<E: Dtype, D: Backend> Gradients<E, D> {
     pub(crate) fn new(device: D) -> Self {
-        Gradients { device, map: BTreeMap::new() }
+        Gradients {
+            device,
+            map: BTreeMap::new(),
+        }
     }
-
 }
 
 impl<E: Dtype, D: Device<E>> Gradients<E, D> {

@@ -26,13 +26,17 @@ pub struct Tape<E: Dtype, D: Backend> {
 
 impl<E: Dtype, D: Backend> Clone for Tape<E, D> {
     fn clone(&self) -> Self {
-        Tape { ops: self.ops.clone() }
+        Tape {
+            ops: self.ops.clone(),
+        }
     }
 }
 
 impl<E: Dtype, D: Backend> Default for Tape<E, D> {
     fn default() -> Self {
-        Tape { ops: Rc::new(RefCell::new(Vec::new())) }
+        Tape {
+            ops: Rc::new(RefCell::new(Vec::new())),
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 //!
 //! **How a new backend (CUDA) fits.** Op code never touches host memory: it
 //! only passes `D::Storage<E>` handles and runtime sizes to kernel trait
-//! methods, and reads values back only through [`Backend::to_host`]. A CUDA
+//! methods, and reads values back only through [`Backend::download`]. A CUDA
 //! backend defines `Storage<T>` as a device buffer, implements `Backend`
 //! (cudaMalloc/memcpy) and each kernel trait (NVRTC-compiled kernels, cuBLAS
 //! for matmul). Nothing in `tensor`, `autograd` or the typed op layer changes.
@@ -33,9 +33,9 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
     /// Number of elements in a buffer.
     fn len<T: Elem>(&self, s: &Self::Storage<T>) -> usize;
     /// Upload host data.
-    fn from_host<T: Elem>(&self, data: Vec<T>) -> Self::Storage<T>;
+    fn upload<T: Elem>(&self, data: Vec<T>) -> Self::Storage<T>;
     /// Download to host.
-    fn to_host<T: Elem>(&self, s: &Self::Storage<T>) -> Vec<T>;
+    fn download<T: Elem>(&self, s: &Self::Storage<T>) -> Vec<T>;
     /// A buffer of `n` copies of `v`.
     fn full<T: Elem>(&self, n: usize, v: T) -> Self::Storage<T>;
     /// A fresh seed from the device's seeded random stream (deterministic for
@@ -47,11 +47,12 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
 ///
 /// ```
 /// use typegrad::prelude::*;
-/// fn double<S: Shape, E: Dtype, D: Device<E>>(x: Tensor<S, E, D>) -> Tensor<S, E, D> {
-///     x.clone() + x
+/// fn softplus<S: Shape, E: Dtype, D: Device<E>>(x: Tensor<S, E, D>) -> Tensor<S, E, D> {
+///     x.exp().add_scalar(E::one()).ln()
 /// }
-/// let t = double(Tensor::from_vec((u!(2)::default(),), vec![1.0f32, 2.0], &Cpu::default()));
-/// assert_eq!(t.to_vec(), vec![2.0, 4.0]);
+/// let x = Tensor::<(u!(2),), f32>::from_vec_static(vec![0.0, 1.0], &Cpu::default());
+/// let t = softplus(x);
+/// assert!((t.to_vec()[0] - 2f32.ln()).abs() < 1e-6);
 /// ```
 pub trait Device<E: Dtype>:
     Backend

@@ -143,7 +143,10 @@ mod tests {
         let a = Matrix::new(2, 2, vec![1.0, 2.0, 2.0, 1.0]).unwrap();
         assert_eq!(cholesky_solve(&a, &[1.0, 1.0]), e);
         // Negative definite.
-        assert_eq!(cholesky_solve(&Matrix::new(1, 1, vec![-1.0]).unwrap(), &[1.0]), e);
+        assert_eq!(
+            cholesky_solve(&Matrix::new(1, 1, vec![-1.0]).unwrap(), &[1.0]),
+            e
+        );
         // Singular positive semi-definite: [[1, 1], [1, 1]].
         let a = Matrix::new(2, 2, vec![1.0; 4]).unwrap();
         assert_eq!(cholesky_solve(&a, &[1.0, 1.0]), e);
@@ -175,7 +178,11 @@ mod tests {
         );
         assert!(matches!(
             cholesky_solve(&Matrix::identity(3), &[0.0, 0.0]),
-            Err(LinalgError::DimMismatch { got: 2, expected: 3, .. })
+            Err(LinalgError::DimMismatch {
+                got: 2,
+                expected: 3,
+                ..
+            })
         ));
     }
 }

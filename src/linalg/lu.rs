@@ -78,7 +78,11 @@ pub fn lu_solve(a: &Matrix, b: &[f64]) -> Result<Vec<f64>, LinalgError> {
     // Back substitution: U x = y.
     for i in (0..n).rev() {
         let row = &m[i * n..(i + 1) * n];
-        let s: f64 = row[i + 1..].iter().zip(&x[i + 1..]).map(|(u, v)| u * v).sum();
+        let s: f64 = row[i + 1..]
+            .iter()
+            .zip(&x[i + 1..])
+            .map(|(u, v)| u * v)
+            .sum();
         x[i] = (x[i] - s) / row[i];
     }
     Ok(x)
@@ -98,12 +102,7 @@ mod tests {
     fn by_hand_3x3() {
         // [[2, 1, -1], [-3, -1, 2], [-2, 1, 2]] x = [8, -11, -3]
         // has the solution x = [2, 3, -1].
-        let a = Matrix::new(
-            3,
-            3,
-            vec![2.0, 1.0, -1.0, -3.0, -1.0, 2.0, -2.0, 1.0, 2.0],
-        )
-        .unwrap();
+        let a = Matrix::new(3, 3, vec![2.0, 1.0, -1.0, -3.0, -1.0, 2.0, -2.0, 1.0, 2.0]).unwrap();
         let x = lu_solve(&a, &[8.0, -11.0, -3.0]).unwrap();
         assert_close(&x, &[2.0, 3.0, -1.0], 1e-14);
     }
@@ -179,7 +178,11 @@ mod tests {
         );
         assert!(matches!(
             lu_solve(&Matrix::identity(2), &[0.0; 3]),
-            Err(LinalgError::DimMismatch { got: 3, expected: 2, .. })
+            Err(LinalgError::DimMismatch {
+                got: 3,
+                expected: 2,
+                ..
+            })
         ));
     }
 }

@@ -512,7 +512,10 @@ pub(crate) mod tests {
     /// style measure: about `n·ε` for a stable solver).
     pub(crate) fn rel_residual(a: &Matrix, x: &[f64], b: &[f64]) -> f64 {
         let ax = a.matvec(x).unwrap();
-        let r = ax.iter().zip(b).fold(0.0f64, |m, (p, q)| m.max((p - q).abs()));
+        let r = ax
+            .iter()
+            .zip(b)
+            .fold(0.0f64, |m, (p, q)| m.max((p - q).abs()));
         let a_inf = (0..a.rows())
             .map(|i| (0..a.cols()).map(|j| a.get(i, j).abs()).sum::<f64>())
             .fold(0.0f64, f64::max);
@@ -586,10 +589,7 @@ pub(crate) mod tests {
         assert_eq!(t.get(2, 0), 5.0);
         assert_eq!(t.get(0, 1), -1.0);
         assert_eq!(t.transpose(), a);
-        assert_eq!(
-            Matrix::identity(2).into_vec(),
-            vec![1.0, 0.0, 0.0, 1.0]
-        );
+        assert_eq!(Matrix::identity(2).into_vec(), vec![1.0, 0.0, 0.0, 1.0]);
     }
 
     #[test]
@@ -608,7 +608,11 @@ pub(crate) mod tests {
         assert_eq!(a.matmul(&Matrix::identity(3)).unwrap(), a);
         assert!(matches!(
             a.matmul(&a),
-            Err(LinalgError::DimMismatch { got: 2, expected: 3, .. })
+            Err(LinalgError::DimMismatch {
+                got: 2,
+                expected: 3,
+                ..
+            })
         ));
         assert_eq!(a.matvec(&[1.0, 0.0, -1.0]).unwrap(), vec![-2.0, -2.0]);
         assert!(a.matvec(&[1.0]).is_err());
@@ -676,7 +680,10 @@ pub(crate) mod tests {
         assert_close(&w, &[0.5, 0.5], 1e-6);
         // More unknowns than samples (the over-fitting regime) likewise.
         let x = Matrix::from_fn(2, 4, |r, c| (r + c) as f64);
-        assert_eq!(least_squares(&x, &[1.0, 2.0], 0.0), Err(LinalgError::Singular));
+        assert_eq!(
+            least_squares(&x, &[1.0, 2.0], 0.0),
+            Err(LinalgError::Singular)
+        );
         let w = least_squares(&x, &[1.0, 2.0], 1e-8).unwrap();
         assert!(rel_residual(&x, &w, &[1.0, 2.0]) < 1e-6);
     }
@@ -695,10 +702,17 @@ pub(crate) mod tests {
         let x = Matrix::zeros(3, 2);
         assert!(matches!(
             least_squares(&x, &[1.0, 2.0], 0.0),
-            Err(LinalgError::DimMismatch { got: 2, expected: 3, .. })
+            Err(LinalgError::DimMismatch {
+                got: 2,
+                expected: 3,
+                ..
+            })
         ));
         // No features: nothing to fit.
-        assert_eq!(least_squares(&Matrix::zeros(3, 0), &[1.0; 3], 0.0), Ok(vec![]));
+        assert_eq!(
+            least_squares(&Matrix::zeros(3, 0), &[1.0; 3], 0.0),
+            Ok(vec![])
+        );
     }
 
     #[test]
@@ -709,7 +723,13 @@ pub(crate) mod tests {
             let y = random_vec(&mut rng, n);
             let w = least_squares(&x, &y, 0.0).unwrap();
             // Optimality: the residual is orthogonal to the columns of X.
-            let r: Vec<f64> = x.matvec(&w).unwrap().iter().zip(&y).map(|(p, q)| p - q).collect();
+            let r: Vec<f64> = x
+                .matvec(&w)
+                .unwrap()
+                .iter()
+                .zip(&y)
+                .map(|(p, q)| p - q)
+                .collect();
             let g = x.transpose().matvec(&r).unwrap();
             let scale: f64 = y.iter().map(|v| v.abs()).sum();
             assert!(g.iter().all(|v| v.abs() < 1e-10 * scale), "{g:?}");

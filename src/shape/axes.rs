@@ -1,4 +1,5 @@
 //! Axis-level shape transforms: pick, remove or replace one axis.
+#![allow(clippy::unused_unit)] // the rank-1 RemoveAxis impls return the unit shape
 //! Generated impls for every rank and axis (see the `axis_impls` list below).
 
 use super::dim::Dim;
@@ -6,8 +7,9 @@ use super::tuple::Shape;
 
 /// `Self` has an axis `I`; [`HasAxis::Dim`] is its dim type.
 #[diagnostic::on_unimplemented(
-    message = "axis {I} is out of range for shape {Self}",
-    label = "this shape has no axis {I}"
+    message = "axis {I} is out of range for this shape",
+    label = "this tensor has no axis {I}",
+    note = "axes count from 0; a rank-r tensor has axes 0..r-1"
 )]
 pub trait HasAxis<const I: usize>: Shape {
     /// The dim at axis `I`.
@@ -17,7 +19,10 @@ pub trait HasAxis<const I: usize>: Shape {
 }
 
 /// `Self` without axis `I` (the shape of a reduction along `I`).
-#[diagnostic::on_unimplemented(message = "axis {I} is out of range for shape {Self}")]
+#[diagnostic::on_unimplemented(
+    message = "axis {I} is out of range for this shape",
+    note = "axes count from 0; a rank-r tensor has axes 0..r-1"
+)]
 pub trait RemoveAxis<const I: usize>: HasAxis<I> {
     /// The shape with axis `I` removed.
     type Output: Shape;
@@ -26,7 +31,10 @@ pub trait RemoveAxis<const I: usize>: HasAxis<I> {
 }
 
 /// `Self` with axis `I` replaced by dim `New` (slicing, gathering, concat).
-#[diagnostic::on_unimplemented(message = "axis {I} is out of range for shape {Self}")]
+#[diagnostic::on_unimplemented(
+    message = "axis {I} is out of range for this shape",
+    note = "axes count from 0; a rank-r tensor has axes 0..r-1"
+)]
 pub trait ReplaceAxis<const I: usize, New: Dim>: HasAxis<I> {
     /// The shape with axis `I` replaced.
     type Output: Shape;
@@ -49,449 +57,483 @@ impl<D0: Dim> RemoveAxis<0> for (D0,) {
     }
 }
 impl<D0: Dim, New: Dim> ReplaceAxis<0, New> for (D0,) {
-    type Output = (New, );
+    type Output = (New,);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (d, )
+        (d,)
     }
 }
 
-impl<D0: Dim, D1: Dim> HasAxis<0> for (D0, D1,) {
+impl<D0: Dim, D1: Dim> HasAxis<0> for (D0, D1) {
     type Dim = D0;
     #[inline]
     fn axis_dim(&self) -> D0 {
         self.0
     }
 }
-impl<D0: Dim, D1: Dim> RemoveAxis<0> for (D0, D1,) {
-    type Output = (D1, );
+impl<D0: Dim, D1: Dim> RemoveAxis<0> for (D0, D1) {
+    type Output = (D1,);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.1, )
+        (self.1,)
     }
 }
-impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<0, New> for (D0, D1,) {
-    type Output = (New, D1, );
+impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<0, New> for (D0, D1) {
+    type Output = (New, D1);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (d, self.1, )
+        (d, self.1)
     }
 }
 
-impl<D0: Dim, D1: Dim> HasAxis<1> for (D0, D1,) {
+impl<D0: Dim, D1: Dim> HasAxis<1> for (D0, D1) {
     type Dim = D1;
     #[inline]
     fn axis_dim(&self) -> D1 {
         self.1
     }
 }
-impl<D0: Dim, D1: Dim> RemoveAxis<1> for (D0, D1,) {
-    type Output = (D0, );
+impl<D0: Dim, D1: Dim> RemoveAxis<1> for (D0, D1) {
+    type Output = (D0,);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, )
+        (self.0,)
     }
 }
-impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<1, New> for (D0, D1,) {
-    type Output = (D0, New, );
+impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<1, New> for (D0, D1) {
+    type Output = (D0, New);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, d, )
+        (self.0, d)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<0> for (D0, D1, D2,) {
+impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<0> for (D0, D1, D2) {
     type Dim = D0;
     #[inline]
     fn axis_dim(&self) -> D0 {
         self.0
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<0> for (D0, D1, D2,) {
-    type Output = (D1, D2, );
+impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<0> for (D0, D1, D2) {
+    type Output = (D1, D2);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.1, self.2, )
+        (self.1, self.2)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<0, New> for (D0, D1, D2,) {
-    type Output = (New, D1, D2, );
+impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<0, New> for (D0, D1, D2) {
+    type Output = (New, D1, D2);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (d, self.1, self.2, )
+        (d, self.1, self.2)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<1> for (D0, D1, D2,) {
+impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<1> for (D0, D1, D2) {
     type Dim = D1;
     #[inline]
     fn axis_dim(&self) -> D1 {
         self.1
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<1> for (D0, D1, D2,) {
-    type Output = (D0, D2, );
+impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<1> for (D0, D1, D2) {
+    type Output = (D0, D2);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, self.2, )
+        (self.0, self.2)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<1, New> for (D0, D1, D2,) {
-    type Output = (D0, New, D2, );
+impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<1, New> for (D0, D1, D2) {
+    type Output = (D0, New, D2);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, d, self.2, )
+        (self.0, d, self.2)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<2> for (D0, D1, D2,) {
+impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<2> for (D0, D1, D2) {
     type Dim = D2;
     #[inline]
     fn axis_dim(&self) -> D2 {
         self.2
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<2> for (D0, D1, D2,) {
-    type Output = (D0, D1, );
+impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<2> for (D0, D1, D2) {
+    type Output = (D0, D1);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, self.1, )
+        (self.0, self.1)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<2, New> for (D0, D1, D2,) {
-    type Output = (D0, D1, New, );
+impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<2, New> for (D0, D1, D2) {
+    type Output = (D0, D1, New);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, self.1, d, )
+        (self.0, self.1, d)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<0> for (D0, D1, D2, D3,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<0> for (D0, D1, D2, D3) {
     type Dim = D0;
     #[inline]
     fn axis_dim(&self) -> D0 {
         self.0
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<0> for (D0, D1, D2, D3,) {
-    type Output = (D1, D2, D3, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<0> for (D0, D1, D2, D3) {
+    type Output = (D1, D2, D3);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.1, self.2, self.3, )
+        (self.1, self.2, self.3)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<0, New> for (D0, D1, D2, D3,) {
-    type Output = (New, D1, D2, D3, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<0, New> for (D0, D1, D2, D3) {
+    type Output = (New, D1, D2, D3);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (d, self.1, self.2, self.3, )
+        (d, self.1, self.2, self.3)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<1> for (D0, D1, D2, D3,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<1> for (D0, D1, D2, D3) {
     type Dim = D1;
     #[inline]
     fn axis_dim(&self) -> D1 {
         self.1
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<1> for (D0, D1, D2, D3,) {
-    type Output = (D0, D2, D3, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<1> for (D0, D1, D2, D3) {
+    type Output = (D0, D2, D3);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, self.2, self.3, )
+        (self.0, self.2, self.3)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<1, New> for (D0, D1, D2, D3,) {
-    type Output = (D0, New, D2, D3, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<1, New> for (D0, D1, D2, D3) {
+    type Output = (D0, New, D2, D3);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, d, self.2, self.3, )
+        (self.0, d, self.2, self.3)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<2> for (D0, D1, D2, D3,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<2> for (D0, D1, D2, D3) {
     type Dim = D2;
     #[inline]
     fn axis_dim(&self) -> D2 {
         self.2
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<2> for (D0, D1, D2, D3,) {
-    type Output = (D0, D1, D3, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<2> for (D0, D1, D2, D3) {
+    type Output = (D0, D1, D3);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, self.1, self.3, )
+        (self.0, self.1, self.3)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<2, New> for (D0, D1, D2, D3,) {
-    type Output = (D0, D1, New, D3, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<2, New> for (D0, D1, D2, D3) {
+    type Output = (D0, D1, New, D3);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, self.1, d, self.3, )
+        (self.0, self.1, d, self.3)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<3> for (D0, D1, D2, D3,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<3> for (D0, D1, D2, D3) {
     type Dim = D3;
     #[inline]
     fn axis_dim(&self) -> D3 {
         self.3
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<3> for (D0, D1, D2, D3,) {
-    type Output = (D0, D1, D2, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<3> for (D0, D1, D2, D3) {
+    type Output = (D0, D1, D2);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, self.1, self.2, )
+        (self.0, self.1, self.2)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<3, New> for (D0, D1, D2, D3,) {
-    type Output = (D0, D1, D2, New, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<3, New> for (D0, D1, D2, D3) {
+    type Output = (D0, D1, D2, New);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, self.1, self.2, d, )
+        (self.0, self.1, self.2, d)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<0> for (D0, D1, D2, D3, D4,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<0> for (D0, D1, D2, D3, D4) {
     type Dim = D0;
     #[inline]
     fn axis_dim(&self) -> D0 {
         self.0
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<0> for (D0, D1, D2, D3, D4,) {
-    type Output = (D1, D2, D3, D4, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<0> for (D0, D1, D2, D3, D4) {
+    type Output = (D1, D2, D3, D4);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.1, self.2, self.3, self.4, )
+        (self.1, self.2, self.3, self.4)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<0, New> for (D0, D1, D2, D3, D4,) {
-    type Output = (New, D1, D2, D3, D4, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<0, New>
+    for (D0, D1, D2, D3, D4)
+{
+    type Output = (New, D1, D2, D3, D4);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (d, self.1, self.2, self.3, self.4, )
+        (d, self.1, self.2, self.3, self.4)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<1> for (D0, D1, D2, D3, D4,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<1> for (D0, D1, D2, D3, D4) {
     type Dim = D1;
     #[inline]
     fn axis_dim(&self) -> D1 {
         self.1
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<1> for (D0, D1, D2, D3, D4,) {
-    type Output = (D0, D2, D3, D4, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<1> for (D0, D1, D2, D3, D4) {
+    type Output = (D0, D2, D3, D4);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, self.2, self.3, self.4, )
+        (self.0, self.2, self.3, self.4)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<1, New> for (D0, D1, D2, D3, D4,) {
-    type Output = (D0, New, D2, D3, D4, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<1, New>
+    for (D0, D1, D2, D3, D4)
+{
+    type Output = (D0, New, D2, D3, D4);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, d, self.2, self.3, self.4, )
+        (self.0, d, self.2, self.3, self.4)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<2> for (D0, D1, D2, D3, D4,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<2> for (D0, D1, D2, D3, D4) {
     type Dim = D2;
     #[inline]
     fn axis_dim(&self) -> D2 {
         self.2
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<2> for (D0, D1, D2, D3, D4,) {
-    type Output = (D0, D1, D3, D4, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<2> for (D0, D1, D2, D3, D4) {
+    type Output = (D0, D1, D3, D4);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, self.1, self.3, self.4, )
+        (self.0, self.1, self.3, self.4)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<2, New> for (D0, D1, D2, D3, D4,) {
-    type Output = (D0, D1, New, D3, D4, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<2, New>
+    for (D0, D1, D2, D3, D4)
+{
+    type Output = (D0, D1, New, D3, D4);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, self.1, d, self.3, self.4, )
+        (self.0, self.1, d, self.3, self.4)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<3> for (D0, D1, D2, D3, D4,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<3> for (D0, D1, D2, D3, D4) {
     type Dim = D3;
     #[inline]
     fn axis_dim(&self) -> D3 {
         self.3
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<3> for (D0, D1, D2, D3, D4,) {
-    type Output = (D0, D1, D2, D4, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<3> for (D0, D1, D2, D3, D4) {
+    type Output = (D0, D1, D2, D4);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, self.1, self.2, self.4, )
+        (self.0, self.1, self.2, self.4)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<3, New> for (D0, D1, D2, D3, D4,) {
-    type Output = (D0, D1, D2, New, D4, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<3, New>
+    for (D0, D1, D2, D3, D4)
+{
+    type Output = (D0, D1, D2, New, D4);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, self.1, self.2, d, self.4, )
+        (self.0, self.1, self.2, d, self.4)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<4> for (D0, D1, D2, D3, D4,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<4> for (D0, D1, D2, D3, D4) {
     type Dim = D4;
     #[inline]
     fn axis_dim(&self) -> D4 {
         self.4
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<4> for (D0, D1, D2, D3, D4,) {
-    type Output = (D0, D1, D2, D3, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<4> for (D0, D1, D2, D3, D4) {
+    type Output = (D0, D1, D2, D3);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, self.1, self.2, self.3, )
+        (self.0, self.1, self.2, self.3)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<4, New> for (D0, D1, D2, D3, D4,) {
-    type Output = (D0, D1, D2, D3, New, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<4, New>
+    for (D0, D1, D2, D3, D4)
+{
+    type Output = (D0, D1, D2, D3, New);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, self.1, self.2, self.3, d, )
+        (self.0, self.1, self.2, self.3, d)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<0> for (D0, D1, D2, D3, D4, D5,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<0> for (D0, D1, D2, D3, D4, D5) {
     type Dim = D0;
     #[inline]
     fn axis_dim(&self) -> D0 {
         self.0
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<0> for (D0, D1, D2, D3, D4, D5,) {
-    type Output = (D1, D2, D3, D4, D5, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<0>
+    for (D0, D1, D2, D3, D4, D5)
+{
+    type Output = (D1, D2, D3, D4, D5);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.1, self.2, self.3, self.4, self.5, )
+        (self.1, self.2, self.3, self.4, self.5)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis<0, New> for (D0, D1, D2, D3, D4, D5,) {
-    type Output = (New, D1, D2, D3, D4, D5, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis<0, New>
+    for (D0, D1, D2, D3, D4, D5)
+{
+    type Output = (New, D1, D2, D3, D4, D5);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (d, self.1, self.2, self.3, self.4, self.5, )
+        (d, self.1, self.2, self.3, self.4, self.5)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<1> for (D0, D1, D2, D3, D4, D5,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<1> for (D0, D1, D2, D3, D4, D5) {
     type Dim = D1;
     #[inline]
     fn axis_dim(&self) -> D1 {
         self.1
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<1> for (D0, D1, D2, D3, D4, D5,) {
-    type Output = (D0, D2, D3, D4, D5, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<1>
+    for (D0, D1, D2, D3, D4, D5)
+{
+    type Output = (D0, D2, D3, D4, D5);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, self.2, self.3, self.4, self.5, )
+        (self.0, self.2, self.3, self.4, self.5)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis<1, New> for (D0, D1, D2, D3, D4, D5,) {
-    type Output = (D0, New, D2, D3, D4, D5, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis<1, New>
+    for (D0, D1, D2, D3, D4, D5)
+{
+    type Output = (D0, New, D2, D3, D4, D5);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, d, self.2, self.3, self.4, self.5, )
+        (self.0, d, self.2, self.3, self.4, self.5)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<2> for (D0, D1, D2, D3, D4, D5,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<2> for (D0, D1, D2, D3, D4, D5) {
     type Dim = D2;
     #[inline]
     fn axis_dim(&self) -> D2 {
         self.2
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<2> for (D0, D1, D2, D3, D4, D5,) {
-    type Output = (D0, D1, D3, D4, D5, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<2>
+    for (D0, D1, D2, D3, D4, D5)
+{
+    type Output = (D0, D1, D3, D4, D5);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, self.1, self.3, self.4, self.5, )
+        (self.0, self.1, self.3, self.4, self.5)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis<2, New> for (D0, D1, D2, D3, D4, D5,) {
-    type Output = (D0, D1, New, D3, D4, D5, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis<2, New>
+    for (D0, D1, D2, D3, D4, D5)
+{
+    type Output = (D0, D1, New, D3, D4, D5);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, self.1, d, self.3, self.4, self.5, )
+        (self.0, self.1, d, self.3, self.4, self.5)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<3> for (D0, D1, D2, D3, D4, D5,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<3> for (D0, D1, D2, D3, D4, D5) {
     type Dim = D3;
     #[inline]
     fn axis_dim(&self) -> D3 {
         self.3
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<3> for (D0, D1, D2, D3, D4, D5,) {
-    type Output = (D0, D1, D2, D4, D5, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<3>
+    for (D0, D1, D2, D3, D4, D5)
+{
+    type Output = (D0, D1, D2, D4, D5);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, self.1, self.2, self.4, self.5, )
+        (self.0, self.1, self.2, self.4, self.5)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis<3, New> for (D0, D1, D2, D3, D4, D5,) {
-    type Output = (D0, D1, D2, New, D4, D5, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis<3, New>
+    for (D0, D1, D2, D3, D4, D5)
+{
+    type Output = (D0, D1, D2, New, D4, D5);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, self.1, self.2, d, self.4, self.5, )
+        (self.0, self.1, self.2, d, self.4, self.5)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<4> for (D0, D1, D2, D3, D4, D5,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<4> for (D0, D1, D2, D3, D4, D5) {
     type Dim = D4;
     #[inline]
     fn axis_dim(&self) -> D4 {
         self.4
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<4> for (D0, D1, D2, D3, D4, D5,) {
-    type Output = (D0, D1, D2, D3, D5, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<4>
+    for (D0, D1, D2, D3, D4, D5)
+{
+    type Output = (D0, D1, D2, D3, D5);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, self.1, self.2, self.3, self.5, )
+        (self.0, self.1, self.2, self.3, self.5)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis<4, New> for (D0, D1, D2, D3, D4, D5,) {
-    type Output = (D0, D1, D2, D3, New, D5, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis<4, New>
+    for (D0, D1, D2, D3, D4, D5)
+{
+    type Output = (D0, D1, D2, D3, New, D5);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, self.1, self.2, self.3, d, self.5, )
+        (self.0, self.1, self.2, self.3, d, self.5)
     }
 }
 
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<5> for (D0, D1, D2, D3, D4, D5,) {
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<5> for (D0, D1, D2, D3, D4, D5) {
     type Dim = D5;
     #[inline]
     fn axis_dim(&self) -> D5 {
         self.5
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<5> for (D0, D1, D2, D3, D4, D5,) {
-    type Output = (D0, D1, D2, D3, D4, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<5>
+    for (D0, D1, D2, D3, D4, D5)
+{
+    type Output = (D0, D1, D2, D3, D4);
     #[inline]
     fn remove_axis(&self) -> Self::Output {
-        (self.0, self.1, self.2, self.3, self.4, )
+        (self.0, self.1, self.2, self.3, self.4)
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1, D2, D3, D4, D5,) {
-    type Output = (D0, D1, D2, D3, D4, New, );
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis<5, New>
+    for (D0, D1, D2, D3, D4, D5)
+{
+    type Output = (D0, D1, D2, D3, D4, New);
     #[inline]
     fn replace_axis(&self, d: New) -> Self::Output {
-        (self.0, self.1, self.2, self.3, self.4, d, )
+        (self.0, self.1, self.2, self.3, self.4, d)
     }
 }

@@ -107,308 +107,426 @@ pub fn broadcast_dims(a: &[usize], b: &[usize]) -> Result<Dims, Error> {
     let r = a.len().max(b.len());
     let mut out = [0usize; MAX_RANK];
     for i in 0..r {
-        let x = if i + a.len() >= r { a[i + a.len() - r] } else { 1 };
-        let y = if i + b.len() >= r { b[i + b.len() - r] } else { 1 };
+        let x = if i + a.len() >= r {
+            a[i + a.len() - r]
+        } else {
+            1
+        };
+        let y = if i + b.len() >= r {
+            b[i + b.len() - r]
+        } else {
+            1
+        };
         out[i] = if x == y || y == 1 {
             x
         } else if x == 1 {
             y
         } else {
-            return Err(Error::Broadcast { axis: i, lhs: x, rhs: y });
+            return Err(Error::Broadcast {
+                axis: i,
+                lhs: x,
+                rhs: y,
+            });
         };
     }
     Ok(Dims::new(&out[..r]))
 }
 
-impl<> BroadcastShape<()> for ()
-{
+impl BroadcastShape<()> for () {
     type Output = ();
 }
 
-impl<R0: Dim> BroadcastShape<(R0, )> for ()
-{
-    type Output = (R0, );
+impl<R0: Dim> BroadcastShape<(R0,)> for () {
+    type Output = (R0,);
 }
 
-impl<R0: Dim, R1: Dim> BroadcastShape<(R0, R1, )> for ()
-{
-    type Output = (R0, R1, );
+impl<R0: Dim, R1: Dim> BroadcastShape<(R0, R1)> for () {
+    type Output = (R0, R1);
 }
 
-impl<R0: Dim, R1: Dim, R2: Dim> BroadcastShape<(R0, R1, R2, )> for ()
-{
-    type Output = (R0, R1, R2, );
+impl<R0: Dim, R1: Dim, R2: Dim> BroadcastShape<(R0, R1, R2)> for () {
+    type Output = (R0, R1, R2);
 }
 
-impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastShape<(R0, R1, R2, R3, )> for ()
-{
-    type Output = (R0, R1, R2, R3, );
+impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastShape<(R0, R1, R2, R3)> for () {
+    type Output = (R0, R1, R2, R3);
 }
 
-impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastShape<(R0, R1, R2, R3, R4, )> for ()
-{
-    type Output = (R0, R1, R2, R3, R4, );
+impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastShape<(R0, R1, R2, R3, R4)> for () {
+    type Output = (R0, R1, R2, R3, R4);
 }
 
-impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastShape<(R0, R1, R2, R3, R4, R5, )> for ()
+impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastShape<(R0, R1, R2, R3, R4, R5)>
+    for ()
 {
-    type Output = (R0, R1, R2, R3, R4, R5, );
+    type Output = (R0, R1, R2, R3, R4, R5);
 }
 
-impl<L0: Dim> BroadcastShape<()> for (L0, )
-{
-    type Output = (L0, );
+impl<L0: Dim> BroadcastShape<()> for (L0,) {
+    type Output = (L0,);
 }
 
-impl<L0: Dim, R0: Dim> BroadcastShape<(R0, )> for (L0, )
+impl<L0: Dim, R0: Dim> BroadcastShape<(R0,)> for (L0,)
 where
     L0: BroadcastDim<R0>,
 {
-    type Output = (<L0 as BroadcastDim<R0>>::Output, );
+    type Output = (<L0 as BroadcastDim<R0>>::Output,);
 }
 
-impl<L0: Dim, R0: Dim, R1: Dim> BroadcastShape<(R0, R1, )> for (L0, )
+impl<L0: Dim, R0: Dim, R1: Dim> BroadcastShape<(R0, R1)> for (L0,)
 where
     L0: BroadcastDim<R1>,
 {
-    type Output = (R0, <L0 as BroadcastDim<R1>>::Output, );
+    type Output = (R0, <L0 as BroadcastDim<R1>>::Output);
 }
 
-impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastShape<(R0, R1, R2, )> for (L0, )
+impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastShape<(R0, R1, R2)> for (L0,)
 where
     L0: BroadcastDim<R2>,
 {
-    type Output = (R0, R1, <L0 as BroadcastDim<R2>>::Output, );
+    type Output = (R0, R1, <L0 as BroadcastDim<R2>>::Output);
 }
 
-impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastShape<(R0, R1, R2, R3, )> for (L0, )
+impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastShape<(R0, R1, R2, R3)> for (L0,)
 where
     L0: BroadcastDim<R3>,
 {
-    type Output = (R0, R1, R2, <L0 as BroadcastDim<R3>>::Output, );
+    type Output = (R0, R1, R2, <L0 as BroadcastDim<R3>>::Output);
 }
 
-impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastShape<(R0, R1, R2, R3, R4, )> for (L0, )
+impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastShape<(R0, R1, R2, R3, R4)>
+    for (L0,)
 where
     L0: BroadcastDim<R4>,
 {
-    type Output = (R0, R1, R2, R3, <L0 as BroadcastDim<R4>>::Output, );
+    type Output = (R0, R1, R2, R3, <L0 as BroadcastDim<R4>>::Output);
 }
 
-impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastShape<(R0, R1, R2, R3, R4, R5, )> for (L0, )
+impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim>
+    BroadcastShape<(R0, R1, R2, R3, R4, R5)> for (L0,)
 where
     L0: BroadcastDim<R5>,
 {
-    type Output = (R0, R1, R2, R3, R4, <L0 as BroadcastDim<R5>>::Output, );
+    type Output = (R0, R1, R2, R3, R4, <L0 as BroadcastDim<R5>>::Output);
 }
 
-impl<L0: Dim, L1: Dim> BroadcastShape<()> for (L0, L1, )
-{
-    type Output = (L0, L1, );
+impl<L0: Dim, L1: Dim> BroadcastShape<()> for (L0, L1) {
+    type Output = (L0, L1);
 }
 
-impl<L0: Dim, L1: Dim, R0: Dim> BroadcastShape<(R0, )> for (L0, L1, )
+impl<L0: Dim, L1: Dim, R0: Dim> BroadcastShape<(R0,)> for (L0, L1)
 where
     L1: BroadcastDim<R0>,
 {
-    type Output = (L0, <L1 as BroadcastDim<R0>>::Output, );
+    type Output = (L0, <L1 as BroadcastDim<R0>>::Output);
 }
 
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim> BroadcastShape<(R0, R1, )> for (L0, L1, )
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim> BroadcastShape<(R0, R1)> for (L0, L1)
 where
     L0: BroadcastDim<R0>,
     L1: BroadcastDim<R1>,
 {
-    type Output = (<L0 as BroadcastDim<R0>>::Output, <L1 as BroadcastDim<R1>>::Output, );
+    type Output = (
+        <L0 as BroadcastDim<R0>>::Output,
+        <L1 as BroadcastDim<R1>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastShape<(R0, R1, R2, )> for (L0, L1, )
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastShape<(R0, R1, R2)> for (L0, L1)
 where
     L0: BroadcastDim<R1>,
     L1: BroadcastDim<R2>,
 {
-    type Output = (R0, <L0 as BroadcastDim<R1>>::Output, <L1 as BroadcastDim<R2>>::Output, );
+    type Output = (
+        R0,
+        <L0 as BroadcastDim<R1>>::Output,
+        <L1 as BroadcastDim<R2>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastShape<(R0, R1, R2, R3, )> for (L0, L1, )
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastShape<(R0, R1, R2, R3)>
+    for (L0, L1)
 where
     L0: BroadcastDim<R2>,
     L1: BroadcastDim<R3>,
 {
-    type Output = (R0, R1, <L0 as BroadcastDim<R2>>::Output, <L1 as BroadcastDim<R3>>::Output, );
+    type Output = (
+        R0,
+        R1,
+        <L0 as BroadcastDim<R2>>::Output,
+        <L1 as BroadcastDim<R3>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastShape<(R0, R1, R2, R3, R4, )> for (L0, L1, )
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
+    BroadcastShape<(R0, R1, R2, R3, R4)> for (L0, L1)
 where
     L0: BroadcastDim<R3>,
     L1: BroadcastDim<R4>,
 {
-    type Output = (R0, R1, R2, <L0 as BroadcastDim<R3>>::Output, <L1 as BroadcastDim<R4>>::Output, );
+    type Output = (
+        R0,
+        R1,
+        R2,
+        <L0 as BroadcastDim<R3>>::Output,
+        <L1 as BroadcastDim<R4>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastShape<(R0, R1, R2, R3, R4, R5, )> for (L0, L1, )
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim>
+    BroadcastShape<(R0, R1, R2, R3, R4, R5)> for (L0, L1)
 where
     L0: BroadcastDim<R4>,
     L1: BroadcastDim<R5>,
 {
-    type Output = (R0, R1, R2, R3, <L0 as BroadcastDim<R4>>::Output, <L1 as BroadcastDim<R5>>::Output, );
+    type Output = (
+        R0,
+        R1,
+        R2,
+        R3,
+        <L0 as BroadcastDim<R4>>::Output,
+        <L1 as BroadcastDim<R5>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim> BroadcastShape<()> for (L0, L1, L2, )
-{
-    type Output = (L0, L1, L2, );
+impl<L0: Dim, L1: Dim, L2: Dim> BroadcastShape<()> for (L0, L1, L2) {
+    type Output = (L0, L1, L2);
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim> BroadcastShape<(R0, )> for (L0, L1, L2, )
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim> BroadcastShape<(R0,)> for (L0, L1, L2)
 where
     L2: BroadcastDim<R0>,
 {
-    type Output = (L0, L1, <L2 as BroadcastDim<R0>>::Output, );
+    type Output = (L0, L1, <L2 as BroadcastDim<R0>>::Output);
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim> BroadcastShape<(R0, R1, )> for (L0, L1, L2, )
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim> BroadcastShape<(R0, R1)> for (L0, L1, L2)
 where
     L1: BroadcastDim<R0>,
     L2: BroadcastDim<R1>,
 {
-    type Output = (L0, <L1 as BroadcastDim<R0>>::Output, <L2 as BroadcastDim<R1>>::Output, );
+    type Output = (
+        L0,
+        <L1 as BroadcastDim<R0>>::Output,
+        <L2 as BroadcastDim<R1>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastShape<(R0, R1, R2, )> for (L0, L1, L2, )
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastShape<(R0, R1, R2)>
+    for (L0, L1, L2)
 where
     L0: BroadcastDim<R0>,
     L1: BroadcastDim<R1>,
     L2: BroadcastDim<R2>,
 {
-    type Output = (<L0 as BroadcastDim<R0>>::Output, <L1 as BroadcastDim<R1>>::Output, <L2 as BroadcastDim<R2>>::Output, );
+    type Output = (
+        <L0 as BroadcastDim<R0>>::Output,
+        <L1 as BroadcastDim<R1>>::Output,
+        <L2 as BroadcastDim<R2>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastShape<(R0, R1, R2, R3, )> for (L0, L1, L2, )
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastShape<(R0, R1, R2, R3)>
+    for (L0, L1, L2)
 where
     L0: BroadcastDim<R1>,
     L1: BroadcastDim<R2>,
     L2: BroadcastDim<R3>,
 {
-    type Output = (R0, <L0 as BroadcastDim<R1>>::Output, <L1 as BroadcastDim<R2>>::Output, <L2 as BroadcastDim<R3>>::Output, );
+    type Output = (
+        R0,
+        <L0 as BroadcastDim<R1>>::Output,
+        <L1 as BroadcastDim<R2>>::Output,
+        <L2 as BroadcastDim<R3>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastShape<(R0, R1, R2, R3, R4, )> for (L0, L1, L2, )
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
+    BroadcastShape<(R0, R1, R2, R3, R4)> for (L0, L1, L2)
 where
     L0: BroadcastDim<R2>,
     L1: BroadcastDim<R3>,
     L2: BroadcastDim<R4>,
 {
-    type Output = (R0, R1, <L0 as BroadcastDim<R2>>::Output, <L1 as BroadcastDim<R3>>::Output, <L2 as BroadcastDim<R4>>::Output, );
+    type Output = (
+        R0,
+        R1,
+        <L0 as BroadcastDim<R2>>::Output,
+        <L1 as BroadcastDim<R3>>::Output,
+        <L2 as BroadcastDim<R4>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastShape<(R0, R1, R2, R3, R4, R5, )> for (L0, L1, L2, )
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim>
+    BroadcastShape<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2)
 where
     L0: BroadcastDim<R3>,
     L1: BroadcastDim<R4>,
     L2: BroadcastDim<R5>,
 {
-    type Output = (R0, R1, R2, <L0 as BroadcastDim<R3>>::Output, <L1 as BroadcastDim<R4>>::Output, <L2 as BroadcastDim<R5>>::Output, );
+    type Output = (
+        R0,
+        R1,
+        R2,
+        <L0 as BroadcastDim<R3>>::Output,
+        <L1 as BroadcastDim<R4>>::Output,
+        <L2 as BroadcastDim<R5>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim> BroadcastShape<()> for (L0, L1, L2, L3, )
-{
-    type Output = (L0, L1, L2, L3, );
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim> BroadcastShape<()> for (L0, L1, L2, L3) {
+    type Output = (L0, L1, L2, L3);
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim> BroadcastShape<(R0, )> for (L0, L1, L2, L3, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim> BroadcastShape<(R0,)> for (L0, L1, L2, L3)
 where
     L3: BroadcastDim<R0>,
 {
-    type Output = (L0, L1, L2, <L3 as BroadcastDim<R0>>::Output, );
+    type Output = (L0, L1, L2, <L3 as BroadcastDim<R0>>::Output);
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim> BroadcastShape<(R0, R1, )> for (L0, L1, L2, L3, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim> BroadcastShape<(R0, R1)>
+    for (L0, L1, L2, L3)
 where
     L2: BroadcastDim<R0>,
     L3: BroadcastDim<R1>,
 {
-    type Output = (L0, L1, <L2 as BroadcastDim<R0>>::Output, <L3 as BroadcastDim<R1>>::Output, );
+    type Output = (
+        L0,
+        L1,
+        <L2 as BroadcastDim<R0>>::Output,
+        <L3 as BroadcastDim<R1>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastShape<(R0, R1, R2, )> for (L0, L1, L2, L3, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastShape<(R0, R1, R2)>
+    for (L0, L1, L2, L3)
 where
     L1: BroadcastDim<R0>,
     L2: BroadcastDim<R1>,
     L3: BroadcastDim<R2>,
 {
-    type Output = (L0, <L1 as BroadcastDim<R0>>::Output, <L2 as BroadcastDim<R1>>::Output, <L3 as BroadcastDim<R2>>::Output, );
+    type Output = (
+        L0,
+        <L1 as BroadcastDim<R0>>::Output,
+        <L2 as BroadcastDim<R1>>::Output,
+        <L3 as BroadcastDim<R2>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastShape<(R0, R1, R2, R3, )> for (L0, L1, L2, L3, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim>
+    BroadcastShape<(R0, R1, R2, R3)> for (L0, L1, L2, L3)
 where
     L0: BroadcastDim<R0>,
     L1: BroadcastDim<R1>,
     L2: BroadcastDim<R2>,
     L3: BroadcastDim<R3>,
 {
-    type Output = (<L0 as BroadcastDim<R0>>::Output, <L1 as BroadcastDim<R1>>::Output, <L2 as BroadcastDim<R2>>::Output, <L3 as BroadcastDim<R3>>::Output, );
+    type Output = (
+        <L0 as BroadcastDim<R0>>::Output,
+        <L1 as BroadcastDim<R1>>::Output,
+        <L2 as BroadcastDim<R2>>::Output,
+        <L3 as BroadcastDim<R3>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastShape<(R0, R1, R2, R3, R4, )> for (L0, L1, L2, L3, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
+    BroadcastShape<(R0, R1, R2, R3, R4)> for (L0, L1, L2, L3)
 where
     L0: BroadcastDim<R1>,
     L1: BroadcastDim<R2>,
     L2: BroadcastDim<R3>,
     L3: BroadcastDim<R4>,
 {
-    type Output = (R0, <L0 as BroadcastDim<R1>>::Output, <L1 as BroadcastDim<R2>>::Output, <L2 as BroadcastDim<R3>>::Output, <L3 as BroadcastDim<R4>>::Output, );
+    type Output = (
+        R0,
+        <L0 as BroadcastDim<R1>>::Output,
+        <L1 as BroadcastDim<R2>>::Output,
+        <L2 as BroadcastDim<R3>>::Output,
+        <L3 as BroadcastDim<R4>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastShape<(R0, R1, R2, R3, R4, R5, )> for (L0, L1, L2, L3, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim>
+    BroadcastShape<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2, L3)
 where
     L0: BroadcastDim<R2>,
     L1: BroadcastDim<R3>,
     L2: BroadcastDim<R4>,
     L3: BroadcastDim<R5>,
 {
-    type Output = (R0, R1, <L0 as BroadcastDim<R2>>::Output, <L1 as BroadcastDim<R3>>::Output, <L2 as BroadcastDim<R4>>::Output, <L3 as BroadcastDim<R5>>::Output, );
+    type Output = (
+        R0,
+        R1,
+        <L0 as BroadcastDim<R2>>::Output,
+        <L1 as BroadcastDim<R3>>::Output,
+        <L2 as BroadcastDim<R4>>::Output,
+        <L3 as BroadcastDim<R5>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim> BroadcastShape<()> for (L0, L1, L2, L3, L4, )
-{
-    type Output = (L0, L1, L2, L3, L4, );
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim> BroadcastShape<()> for (L0, L1, L2, L3, L4) {
+    type Output = (L0, L1, L2, L3, L4);
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim> BroadcastShape<(R0, )> for (L0, L1, L2, L3, L4, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim> BroadcastShape<(R0,)>
+    for (L0, L1, L2, L3, L4)
 where
     L4: BroadcastDim<R0>,
 {
-    type Output = (L0, L1, L2, L3, <L4 as BroadcastDim<R0>>::Output, );
+    type Output = (L0, L1, L2, L3, <L4 as BroadcastDim<R0>>::Output);
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim> BroadcastShape<(R0, R1, )> for (L0, L1, L2, L3, L4, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim> BroadcastShape<(R0, R1)>
+    for (L0, L1, L2, L3, L4)
 where
     L3: BroadcastDim<R0>,
     L4: BroadcastDim<R1>,
 {
-    type Output = (L0, L1, L2, <L3 as BroadcastDim<R0>>::Output, <L4 as BroadcastDim<R1>>::Output, );
+    type Output = (
+        L0,
+        L1,
+        L2,
+        <L3 as BroadcastDim<R0>>::Output,
+        <L4 as BroadcastDim<R1>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastShape<(R0, R1, R2, )> for (L0, L1, L2, L3, L4, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim>
+    BroadcastShape<(R0, R1, R2)> for (L0, L1, L2, L3, L4)
 where
     L2: BroadcastDim<R0>,
     L3: BroadcastDim<R1>,
     L4: BroadcastDim<R2>,
 {
-    type Output = (L0, L1, <L2 as BroadcastDim<R0>>::Output, <L3 as BroadcastDim<R1>>::Output, <L4 as BroadcastDim<R2>>::Output, );
+    type Output = (
+        L0,
+        L1,
+        <L2 as BroadcastDim<R0>>::Output,
+        <L3 as BroadcastDim<R1>>::Output,
+        <L4 as BroadcastDim<R2>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastShape<(R0, R1, R2, R3, )> for (L0, L1, L2, L3, L4, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim>
+    BroadcastShape<(R0, R1, R2, R3)> for (L0, L1, L2, L3, L4)
 where
     L1: BroadcastDim<R0>,
     L2: BroadcastDim<R1>,
     L3: BroadcastDim<R2>,
     L4: BroadcastDim<R3>,
 {
-    type Output = (L0, <L1 as BroadcastDim<R0>>::Output, <L2 as BroadcastDim<R1>>::Output, <L3 as BroadcastDim<R2>>::Output, <L4 as BroadcastDim<R3>>::Output, );
+    type Output = (
+        L0,
+        <L1 as BroadcastDim<R0>>::Output,
+        <L2 as BroadcastDim<R1>>::Output,
+        <L3 as BroadcastDim<R2>>::Output,
+        <L4 as BroadcastDim<R3>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastShape<(R0, R1, R2, R3, R4, )> for (L0, L1, L2, L3, L4, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
+    BroadcastShape<(R0, R1, R2, R3, R4)> for (L0, L1, L2, L3, L4)
 where
     L0: BroadcastDim<R0>,
     L1: BroadcastDim<R1>,
@@ -416,10 +534,28 @@ where
     L3: BroadcastDim<R3>,
     L4: BroadcastDim<R4>,
 {
-    type Output = (<L0 as BroadcastDim<R0>>::Output, <L1 as BroadcastDim<R1>>::Output, <L2 as BroadcastDim<R2>>::Output, <L3 as BroadcastDim<R3>>::Output, <L4 as BroadcastDim<R4>>::Output, );
+    type Output = (
+        <L0 as BroadcastDim<R0>>::Output,
+        <L1 as BroadcastDim<R1>>::Output,
+        <L2 as BroadcastDim<R2>>::Output,
+        <L3 as BroadcastDim<R3>>::Output,
+        <L4 as BroadcastDim<R4>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastShape<(R0, R1, R2, R3, R4, R5, )> for (L0, L1, L2, L3, L4, )
+impl<
+        L0: Dim,
+        L1: Dim,
+        L2: Dim,
+        L3: Dim,
+        L4: Dim,
+        R0: Dim,
+        R1: Dim,
+        R2: Dim,
+        R3: Dim,
+        R4: Dim,
+        R5: Dim,
+    > BroadcastShape<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2, L3, L4)
 where
     L0: BroadcastDim<R1>,
     L1: BroadcastDim<R2>,
@@ -427,49 +563,94 @@ where
     L3: BroadcastDim<R4>,
     L4: BroadcastDim<R5>,
 {
-    type Output = (R0, <L0 as BroadcastDim<R1>>::Output, <L1 as BroadcastDim<R2>>::Output, <L2 as BroadcastDim<R3>>::Output, <L3 as BroadcastDim<R4>>::Output, <L4 as BroadcastDim<R5>>::Output, );
+    type Output = (
+        R0,
+        <L0 as BroadcastDim<R1>>::Output,
+        <L1 as BroadcastDim<R2>>::Output,
+        <L2 as BroadcastDim<R3>>::Output,
+        <L3 as BroadcastDim<R4>>::Output,
+        <L4 as BroadcastDim<R5>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, L5: Dim> BroadcastShape<()> for (L0, L1, L2, L3, L4, L5, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, L5: Dim> BroadcastShape<()>
+    for (L0, L1, L2, L3, L4, L5)
 {
-    type Output = (L0, L1, L2, L3, L4, L5, );
+    type Output = (L0, L1, L2, L3, L4, L5);
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, L5: Dim, R0: Dim> BroadcastShape<(R0, )> for (L0, L1, L2, L3, L4, L5, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, L5: Dim, R0: Dim> BroadcastShape<(R0,)>
+    for (L0, L1, L2, L3, L4, L5)
 where
     L5: BroadcastDim<R0>,
 {
-    type Output = (L0, L1, L2, L3, L4, <L5 as BroadcastDim<R0>>::Output, );
+    type Output = (L0, L1, L2, L3, L4, <L5 as BroadcastDim<R0>>::Output);
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, L5: Dim, R0: Dim, R1: Dim> BroadcastShape<(R0, R1, )> for (L0, L1, L2, L3, L4, L5, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, L5: Dim, R0: Dim, R1: Dim>
+    BroadcastShape<(R0, R1)> for (L0, L1, L2, L3, L4, L5)
 where
     L4: BroadcastDim<R0>,
     L5: BroadcastDim<R1>,
 {
-    type Output = (L0, L1, L2, L3, <L4 as BroadcastDim<R0>>::Output, <L5 as BroadcastDim<R1>>::Output, );
+    type Output = (
+        L0,
+        L1,
+        L2,
+        L3,
+        <L4 as BroadcastDim<R0>>::Output,
+        <L5 as BroadcastDim<R1>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, L5: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastShape<(R0, R1, R2, )> for (L0, L1, L2, L3, L4, L5, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, L5: Dim, R0: Dim, R1: Dim, R2: Dim>
+    BroadcastShape<(R0, R1, R2)> for (L0, L1, L2, L3, L4, L5)
 where
     L3: BroadcastDim<R0>,
     L4: BroadcastDim<R1>,
     L5: BroadcastDim<R2>,
 {
-    type Output = (L0, L1, L2, <L3 as BroadcastDim<R0>>::Output, <L4 as BroadcastDim<R1>>::Output, <L5 as BroadcastDim<R2>>::Output, );
+    type Output = (
+        L0,
+        L1,
+        L2,
+        <L3 as BroadcastDim<R0>>::Output,
+        <L4 as BroadcastDim<R1>>::Output,
+        <L5 as BroadcastDim<R2>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, L5: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastShape<(R0, R1, R2, R3, )> for (L0, L1, L2, L3, L4, L5, )
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, L5: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim>
+    BroadcastShape<(R0, R1, R2, R3)> for (L0, L1, L2, L3, L4, L5)
 where
     L2: BroadcastDim<R0>,
     L3: BroadcastDim<R1>,
     L4: BroadcastDim<R2>,
     L5: BroadcastDim<R3>,
 {
-    type Output = (L0, L1, <L2 as BroadcastDim<R0>>::Output, <L3 as BroadcastDim<R1>>::Output, <L4 as BroadcastDim<R2>>::Output, <L5 as BroadcastDim<R3>>::Output, );
+    type Output = (
+        L0,
+        L1,
+        <L2 as BroadcastDim<R0>>::Output,
+        <L3 as BroadcastDim<R1>>::Output,
+        <L4 as BroadcastDim<R2>>::Output,
+        <L5 as BroadcastDim<R3>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, L5: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastShape<(R0, R1, R2, R3, R4, )> for (L0, L1, L2, L3, L4, L5, )
+impl<
+        L0: Dim,
+        L1: Dim,
+        L2: Dim,
+        L3: Dim,
+        L4: Dim,
+        L5: Dim,
+        R0: Dim,
+        R1: Dim,
+        R2: Dim,
+        R3: Dim,
+        R4: Dim,
+    > BroadcastShape<(R0, R1, R2, R3, R4)> for (L0, L1, L2, L3, L4, L5)
 where
     L1: BroadcastDim<R0>,
     L2: BroadcastDim<R1>,
@@ -477,10 +658,30 @@ where
     L4: BroadcastDim<R3>,
     L5: BroadcastDim<R4>,
 {
-    type Output = (L0, <L1 as BroadcastDim<R0>>::Output, <L2 as BroadcastDim<R1>>::Output, <L3 as BroadcastDim<R2>>::Output, <L4 as BroadcastDim<R3>>::Output, <L5 as BroadcastDim<R4>>::Output, );
+    type Output = (
+        L0,
+        <L1 as BroadcastDim<R0>>::Output,
+        <L2 as BroadcastDim<R1>>::Output,
+        <L3 as BroadcastDim<R2>>::Output,
+        <L4 as BroadcastDim<R3>>::Output,
+        <L5 as BroadcastDim<R4>>::Output,
+    );
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, L5: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastShape<(R0, R1, R2, R3, R4, R5, )> for (L0, L1, L2, L3, L4, L5, )
+impl<
+        L0: Dim,
+        L1: Dim,
+        L2: Dim,
+        L3: Dim,
+        L4: Dim,
+        L5: Dim,
+        R0: Dim,
+        R1: Dim,
+        R2: Dim,
+        R3: Dim,
+        R4: Dim,
+        R5: Dim,
+    > BroadcastShape<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2, L3, L4, L5)
 where
     L0: BroadcastDim<R0>,
     L1: BroadcastDim<R1>,
@@ -489,5 +690,12 @@ where
     L4: BroadcastDim<R4>,
     L5: BroadcastDim<R5>,
 {
-    type Output = (<L0 as BroadcastDim<R0>>::Output, <L1 as BroadcastDim<R1>>::Output, <L2 as BroadcastDim<R2>>::Output, <L3 as BroadcastDim<R3>>::Output, <L4 as BroadcastDim<R4>>::Output, <L5 as BroadcastDim<R5>>::Output, );
+    type Output = (
+        <L0 as BroadcastDim<R0>>::Output,
+        <L1 as BroadcastDim<R1>>::Output,
+        <L2 as BroadcastDim<R2>>::Output,
+        <L3 as BroadcastDim<R3>>::Output,
+        <L4 as BroadcastDim<R4>>::Output,
+        <L5 as BroadcastDim<R5>>::Output,
+    );
 }

@@ -25,7 +25,18 @@ pub trait Digit {
     /// The digit type (`_0`..`_9`).
     type Out;
 }
-digits!(_0 = U0, _1 = U1, _2 = U2, _3 = U3, _4 = U4, _5 = U5, _6 = U6, _7 = U7, _8 = U8, _9 = U9);
+digits!(
+    _0 = U0,
+    _1 = U1,
+    _2 = U2,
+    _3 = U3,
+    _4 = U4,
+    _5 = U5,
+    _6 = U6,
+    _7 = U7,
+    _8 = U8,
+    _9 = U9
+);
 
 /// A decimal number as its digits, most significant first: `N<_2, _5, _6>` is 256.
 /// Unused trailing places default to `()` and rustc does not print them.
@@ -135,4 +146,3 @@ trim!(A B C D E);
 trim!(A B C D E F);
 trim!(A B C D E F G);
 trim!(A B C D E F G H);
-

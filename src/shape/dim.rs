@@ -43,8 +43,10 @@ impl Dim for Dyn {
     }
 }
 
-impl<U: Unsigned + Default + Copy + Debug + Send + Sync + 'static, B: Bit + Default + Copy + Debug + Send + Sync + 'static>
-    Dim for UInt<U, B>
+impl<
+        U: Unsigned + Default + Copy + Debug + Send + Sync + 'static,
+        B: Bit + Default + Copy + Debug + Send + Sync + 'static,
+    > Dim for UInt<U, B>
 {
     const STATIC_SIZE: Option<usize> = Some(<Self as Unsigned>::USIZE);
     #[inline]
@@ -69,8 +71,10 @@ impl Dim for UTerm {
     }
 }
 
-impl<U: Unsigned + Default + Copy + Debug + Send + Sync + 'static, B: Bit + Default + Copy + Debug + Send + Sync + 'static>
-    StaticDim for UInt<U, B>
+impl<
+        U: Unsigned + Default + Copy + Debug + Send + Sync + 'static,
+        B: Bit + Default + Copy + Debug + Send + Sync + 'static,
+    > StaticDim for UInt<U, B>
 {
 }
 impl StaticDim for UTerm {}

@@ -57,6 +57,19 @@ pub enum Error {
         /// The axis size.
         size: usize,
     },
+    /// A reduction over fewer elements than it is defined for (`max`,
+    /// `min`, `mean`, `var` of an empty axis; unbiased variance of one
+    /// element).
+    TooFewElements {
+        /// The operation, e.g. `"max_axis"`.
+        op: &'static str,
+        /// The reduced axis, or `None` for a whole-tensor reduction.
+        axis: Option<usize>,
+        /// Number of elements reduced.
+        got: usize,
+        /// The least number the operation is defined for.
+        min: usize,
+    },
     /// Anything else, with a message.
     Invalid(&'static str),
 }
@@ -84,6 +97,14 @@ impl fmt::Display for Error {
                 f,
                 "{op}: index {index} out of range for axis {axis} of size {size}"
             ),
+            Error::TooFewElements { op, axis: Some(axis), got, min } => write!(
+                f,
+                "{op}: axis {axis} has size {got}, the reduction needs at least {min} element(s)"
+            ),
+            Error::TooFewElements { op, axis: None, got, min } => write!(
+                f,
+                "{op}: the tensor has {got} elements, the reduction needs at least {min}"
+            ),
             Error::Invalid(msg) => f.write_str(msg),
         }
     }
@@ -104,6 +125,12 @@ pub fn check_dim(
     if got == expected {
         Ok(())
     } else {
-        Err(Error::DimMismatch { op, axis, what, got, expected })
+        Err(Error::DimMismatch {
+            op,
+            axis,
+            what,
+            got,
+            expected,
+        })
     }
 }

@@ -12,7 +12,9 @@ mod broadcast_to;
 pub mod decimal;
 mod dim;
 mod error;
+mod movement;
 mod same;
+mod same_shape;
 mod tuple;
 
 pub use arith::*;
@@ -21,5 +23,7 @@ pub use broadcast::*;
 pub use broadcast_to::*;
 pub use dim::{Dim, Dyn, StaticDim};
 pub use error::{check_dim, Error};
+pub use movement::*;
 pub use same::{DimMismatch, SameDim, StaticSame};
+pub use same_shape::SameShape;
 pub use tuple::{ConstShape, Dims, Shape, MAX_RANK};

@@ -22,7 +22,11 @@ impl Dims {
     /// assert_eq!(d.numel(), 6);
     /// ```
     pub fn new(s: &[usize]) -> Self {
-        assert!(s.len() <= MAX_RANK, "shape rank {} exceeds the maximum {MAX_RANK}", s.len());
+        assert!(
+            s.len() <= MAX_RANK,
+            "shape rank {} exceeds the maximum {MAX_RANK}",
+            s.len()
+        );
         let mut d = [0; MAX_RANK];
         d[..s.len()].copy_from_slice(s);
         Dims { len: s.len(), d }

@@ -11,7 +11,13 @@ use rand_distr::Distribution;
 
 impl<S: Shape, E: Elem, D: Backend> Tensor<S, E, D, NoTape> {
     fn new_untracked(shape: S, data: D::Storage<E>, device: &D) -> Self {
-        Tensor { id: TensorId::new(), shape, data, device: device.clone(), tape: NoTape }
+        Tensor {
+            id: TensorId::new(),
+            shape,
+            data,
+            device: device.clone(),
+            tape: NoTape,
+        }
     }
 
     /// All elements equal to `v`.
@@ -29,9 +35,13 @@ impl<S: Shape, E: Elem, D: Backend> Tensor<S, E, D, NoTape> {
     /// ```
     pub fn try_from_vec(shape: S, data: Vec<E>, device: &D) -> Result<Self, Error> {
         if data.len() != shape.numel() {
-            return Err(Error::NumelMismatch { op: "from_vec", got: data.len(), expected: shape.numel() });
+            return Err(Error::NumelMismatch {
+                op: "from_vec",
+                got: data.len(),
+                expected: shape.numel(),
+            });
         }
-        Ok(Self::new_untracked(shape, device.from_host(data), device))
+        Ok(Self::new_untracked(shape, device.upload(data), device))
     }
 
     /// Panicking form of [`Tensor::try_from_vec`].
@@ -78,7 +88,9 @@ impl<S: Shape, E: Dtype, D: Backend> Tensor<S, E, D, NoTape> {
     pub fn randn(shape: S, mean: f64, std: f64, device: &D) -> Self {
         let mut rng = rand::rngs::StdRng::seed_from_u64(device.next_seed());
         let dist = rand_distr::Normal::new(mean, std).expect("randn: std must be finite and >= 0");
-        let data = (0..shape.numel()).map(|_| E::from_f64(dist.sample(&mut rng))).collect();
+        let data = (0..shape.numel())
+            .map(|_| E::from_f64(dist.sample(&mut rng)))
+            .collect();
         Self::from_vec(shape, data, device)
     }
 
@@ -87,7 +99,9 @@ impl<S: Shape, E: Dtype, D: Backend> Tensor<S, E, D, NoTape> {
         assert!(lo < hi, "rand_uniform: need lo < hi, got {lo} >= {hi}");
         let mut rng = rand::rngs::StdRng::seed_from_u64(device.next_seed());
         let dist = rand_distr::Uniform::new(lo, hi).expect("rand_uniform: bounds must be finite");
-        let data = (0..shape.numel()).map(|_| E::from_f64(dist.sample(&mut rng))).collect();
+        let data = (0..shape.numel())
+            .map(|_| E::from_f64(dist.sample(&mut rng)))
+            .collect();
         Self::from_vec(shape, data, device)
     }
 }

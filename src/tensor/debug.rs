@@ -44,3 +44,21 @@ impl<S: Shape, E: Elem + Dtype, D: Backend, T: Tracking<E, D>> fmt::Debug for Te
         f.write_str(if rows > 1 { "\n]" } else { "]" })
     }
 }
+
+/// `Debug` of `bool` masks and `usize` index tensors (untracked by
+/// construction): shape, element type, device and up to 64 values.
+macro_rules! debug_non_float {
+    ($($e:ty),*) => {$(
+        impl<S: Shape, D: Backend> fmt::Debug for Tensor<S, $e, D, crate::autograd::NoTape> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let v = self.to_vec();
+                write!(f, "Tensor{:?} {} on {} {:?}", &*self.shape.dims(), <$e as Elem>::NAME, self.device.name(), &v[..v.len().min(64)])?;
+                if v.len() > 64 {
+                    write!(f, " ... {} more", v.len() - 64)?;
+                }
+                Ok(())
+            }
+        }
+    )*};
+}
+debug_non_float!(bool, usize);

@@ -22,6 +22,22 @@ use alloc::vec::Vec;
 /// let c = a.matmul(b); // Tensor<(U2, U4)>: a (2,3) x (4,3) product would not compile
 /// assert_eq!(c.to_vec(), vec![6.0; 8]);
 /// ```
+///
+/// Reductions over the whole tensor give a scalar `Tensor<()>`; along an
+/// axis (a const generic, checked at compile time) they remove that axis:
+///
+/// ```
+/// use typegrad::prelude::*;
+/// let x = Tensor::<(u!(2), u!(3)), f32>::from_vec_static(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &Cpu::default());
+/// assert_eq!(x.clone().sum().item(), 21.0);
+/// assert_eq!(x.clone().mean().item(), 3.5);
+/// let col_max: Tensor<(u!(3),), f32> = x.clone().max_axis::<0>(); // axis 0 removed
+/// assert_eq!(col_max.to_vec(), vec![4.0, 5.0, 6.0]);
+/// let row_var: Tensor<(u!(2),), f32> = x.clone().var_axis::<1>(); // population variance
+/// assert_eq!(row_var.to_vec(), vec![2.0 / 3.0; 2]);
+/// let probs = x.softmax::<1>(); // same shape; each row sums to 1
+/// assert!((probs.sum_axis::<1>().to_vec()[0] - 1.0).abs() < 1e-6);
+/// ```
 pub struct Tensor<S: Shape, E: Elem = f32, D: Backend = Cpu, T = NoTape> {
     pub(crate) id: TensorId,
     pub(crate) shape: S,
@@ -65,7 +81,7 @@ impl<S: Shape, E: Elem, D: Backend, T> Tensor<S, E, D, T> {
     }
     /// The values, row-major, copied to the host.
     pub fn to_vec(&self) -> Vec<E> {
-        self.device.to_host(&self.data)
+        self.device.download(&self.data)
     }
     /// The device buffer.
     pub fn storage(&self) -> &D::Storage<E> {
@@ -94,12 +110,24 @@ impl<S: Shape, E: Elem, D: Backend, T> Tensor<S, E, D, T> {
             device.len(&data),
             shape.dims()
         );
-        Tensor { id: TensorId::new(), shape, data, device, tape: NoTape }
+        Tensor {
+            id: TensorId::new(),
+            shape,
+            data,
+            device,
+            tape: NoTape,
+        }
     }
     /// Same data, another shape value with the same element count (internal).
     pub(crate) fn with_shape<S2: Shape>(self, shape: S2) -> Tensor<S2, E, D, T> {
         debug_assert_eq!(shape.numel(), self.shape.numel());
-        Tensor { id: self.id, shape, data: self.data, device: self.device, tape: self.tape }
+        Tensor {
+            id: self.id,
+            shape,
+            data: self.data,
+            device: self.device,
+            tape: self.tape,
+        }
     }
 }
 
@@ -125,17 +153,30 @@ impl<S: Shape, E: Elem, D: Backend> Tensor<S, E, D, NoTape> {
 impl<S: Shape, E: Elem, D: Backend, T> Tensor<S, E, D, T> {
     /// Replace the tape (internal plumbing for ops).
     pub(crate) fn put_tape<T2>(self, tape: T2) -> Tensor<S, E, D, T2> {
-        Tensor { id: self.id, shape: self.shape, data: self.data, device: self.device, tape }
+        Tensor {
+            id: self.id,
+            shape: self.shape,
+            data: self.data,
+            device: self.device,
+            tape,
+        }
     }
     /// Split off the tape (internal plumbing for ops).
     pub(crate) fn split_tape(self) -> (Tensor<S, E, D>, T) {
-        let t = Tensor { id: self.id, shape: self.shape, data: self.data, device: self.device, tape: NoTape };
+        let t = Tensor {
+            id: self.id,
+            shape: self.shape,
+            data: self.data,
+            device: self.device,
+            tape: NoTape,
+        };
         (t, self.tape)
     }
 }
 
-impl<E: Dtype, D: Backend, T> Tensor<(), E, D, T> {
-    /// The value of a scalar tensor.
+impl<E: Elem, D: Backend, T> Tensor<(), E, D, T> {
+    /// The value of a scalar tensor (of any element type: a loss, an
+    /// `argmax()` index).
     pub fn item(&self) -> E {
         self.to_vec()[0]
     }
@@ -185,5 +226,11 @@ pub(crate) fn op_result<S2: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>>(
             }
         });
     }
-    Tensor { id, shape: out_shape, data, device, tape }
+    Tensor {
+        id,
+        shape: out_shape,
+        data,
+        device,
+        tape,
+    }
 }

@@ -18,7 +18,11 @@ fn refs() -> Vec<(&'static str, Ref)> {
     ]
 }
 
-fn apply<S1, S2, T1, T2>(name: &str, a: Tensor<S1, f64, Cpu, T1>, b: Tensor<S2, f64, Cpu, T2>) -> Tensor<S1::Output, f64, Cpu, T1::Output>
+fn apply<S1, S2, T1, T2>(
+    name: &str,
+    a: Tensor<S1, f64, Cpu, T1>,
+    b: Tensor<S2, f64, Cpu, T2>,
+) -> Tensor<S1::Output, f64, Cpu, T1::Output>
 where
     S1: Shape + typegrad::shape::BroadcastShape<S2>,
     S2: Shape,
@@ -59,7 +63,12 @@ fn t3(d: [usize; 3], v: Vec<f64>) -> Tensor<(Dyn, Dyn, Dyn), f64> {
 
 /// Values bounded away from 0 (for div) and from each other's ties.
 fn vals(n: usize, seed: usize) -> Vec<f64> {
-    cotangent(n + seed).into_iter().skip(seed).map(|v| if v.abs() < 0.2 { v + 0.4 } else { v } * 1.7).collect()
+    // Distinct seeds give distinct streams (no ties between a and b).
+    cotangent(n + 100 * seed)
+        .into_iter()
+        .skip(100 * seed)
+        .map(|v| if v.abs() < 0.2 { v + 0.4 } else { v } * 1.7)
+        .collect()
 }
 
 #[test]
@@ -85,13 +94,22 @@ fn broadcast_patterns_match_naive_loops() {
 
 #[test]
 fn gradients_including_broadcast_sums() {
-    let pats: [([usize; 3], [usize; 3]); 4] =
-        [([2, 3, 4], [2, 3, 4]), ([2, 3, 4], [1, 1, 4]), ([2, 1, 4], [1, 3, 1]), ([1, 3, 1], [2, 3, 4])];
+    let pats: [([usize; 3], [usize; 3]); 4] = [
+        ([2, 3, 4], [2, 3, 4]),
+        ([2, 3, 4], [1, 1, 4]),
+        ([2, 1, 4], [1, 3, 1]),
+        ([1, 3, 1], [2, 3, 4]),
+    ];
     for (ad, bd) in pats {
-        let (a, b) = (t3(ad, vals(ad.iter().product(), 0)), t3(bd, vals(bd.iter().product(), 5)));
+        let (a, b) = (
+            t3(ad, vals(ad.iter().product(), 0)),
+            t3(bd, vals(bd.iter().product(), 5)),
+        );
         for (name, _) in refs() {
-            gradcheck(&a, |a| apply(name, a, b.clone())).unwrap_or_else(|e| panic!("{name} wrt a {ad:?} {bd:?}: {e}"));
-            gradcheck(&b, |b| apply(name, a.clone(), b)).unwrap_or_else(|e| panic!("{name} wrt b {ad:?} {bd:?}: {e}"));
+            gradcheck(&a, |a| apply(name, a, b.clone()))
+                .unwrap_or_else(|e| panic!("{name} wrt a {ad:?} {bd:?}: {e}"));
+            gradcheck(&b, |b| apply(name, a.clone(), b))
+                .unwrap_or_else(|e| panic!("{name} wrt b {ad:?} {bd:?}: {e}"));
         }
     }
 }
@@ -99,12 +117,20 @@ fn gradients_including_broadcast_sums() {
 #[test]
 fn rank_broadcast_bias_over_rows() {
     let dev = Cpu::default();
-    let x: Tensor<(Dyn, u!(3)), f64> = Tensor::from_vec((Dyn(2), Default::default()), vec![1., 2., 3., 4., 5., 6.], &dev);
+    let x: Tensor<(Dyn, u!(3)), f64> = Tensor::from_vec(
+        (Dyn(2), Default::default()),
+        vec![1., 2., 3., 4., 5., 6.],
+        &dev,
+    );
     let b = Tensor::<(u!(3),), f64>::from_vec_static(vec![10., 20., 30.], &dev);
-    assert_eq!((x.clone() + b.clone()).to_vec(), vec![11., 22., 33., 14., 25., 36.]);
+    assert_eq!(
+        (x.clone() + b.clone()).to_vec(),
+        vec![11., 22., 33., 14., 25., 36.]
+    );
     // Gradient of the bias is the column sum of the cotangent.
     gradcheck(&b, |b| x.clone() + b).unwrap();
-    let grads = (x.clone() + b.clone().trace()).backward_from(Tensor::ones((Dyn(2), Default::default()), &dev));
+    let grads = (x.clone() + b.clone().trace())
+        .backward_from(Tensor::ones((Dyn(2), Default::default()), &dev));
     assert_eq!(grads.get(&b).unwrap().to_vec(), vec![2.0, 2.0, 2.0]);
 }
 
@@ -119,9 +145,18 @@ fn same_tensor_on_both_sides_accumulates() {
 #[test]
 fn separate_tapes_merge() {
     let (a, b) = (vec1(vec![1.0, 2.0]), vec1(vec![3.0, 4.0]));
-    let grads = (a.clone().trace().exp() * b.clone().trace().square()).backward_from(vec1(vec![1.0, 1.0]));
-    assert_close(&grads.get(&a).unwrap().to_vec(), &[1f64.exp() * 9.0, 2f64.exp() * 16.0], 1e-12);
-    assert_close(&grads.get(&b).unwrap().to_vec(), &[1f64.exp() * 6.0, 2f64.exp() * 8.0], 1e-12);
+    let grads =
+        (a.clone().trace().exp() * b.clone().trace().square()).backward_from(vec1(vec![1.0, 1.0]));
+    assert_close(
+        &grads.get(&a).unwrap().to_vec(),
+        &[1f64.exp() * 9.0, 2f64.exp() * 16.0],
+        1e-12,
+    );
+    assert_close(
+        &grads.get(&b).unwrap().to_vec(),
+        &[1f64.exp() * 6.0, 2f64.exp() * 8.0],
+        1e-12,
+    );
 }
 
 #[test]
@@ -132,8 +167,17 @@ fn dyn_broadcast_mismatch_panics_with_sizes() {
 
 #[test]
 fn dyn_broadcast_mismatch_try_form() {
-    let e = mat(2, 3, vec![0.0; 6]).try_add(mat(2, 4, vec![0.0; 8])).unwrap_err();
-    assert_eq!(e, Error::Broadcast { axis: 1, lhs: 3, rhs: 4 });
+    let e = mat(2, 3, vec![0.0; 6])
+        .try_add(mat(2, 4, vec![0.0; 8]))
+        .unwrap_err();
+    assert_eq!(
+        e,
+        Error::Broadcast {
+            axis: 1,
+            lhs: 3,
+            rhs: 4
+        }
+    );
 }
 
 proptest! {

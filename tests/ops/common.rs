@@ -11,7 +11,9 @@ pub type Tr<S> = Tensor<S, f64, Cpu, Tape<f64, Cpu>>;
 
 /// Fixed pseudo-random cotangent values in [-1, 1] (deterministic).
 pub fn cotangent(n: usize) -> Vec<f64> {
-    (0..n).map(|i| ((i as f64 + 1.0) * 12.9898).sin() * 0.9 + 0.05).collect()
+    (0..n)
+        .map(|i| ((i as f64 + 1.0) * 12.9898).sin() * 0.9 + 0.05)
+        .collect()
 }
 
 /// Check the gradient of `f` at `x` against central finite differences.
@@ -53,7 +55,9 @@ pub fn gradcheck_tol<S: Shape, S2: Shape>(
         m[i] -= eps;
         let numeric = (eval(p) - eval(m)) / (2.0 * eps);
         let a = analytic[i];
-        if !((a - numeric).abs() <= atol + rtol * numeric.abs()) {
+        // Written so that a NaN on either side fails the check.
+        let ok = (a - numeric).abs() <= atol + rtol * numeric.abs();
+        if !ok {
             return Err(format!(
                 "gradient mismatch at element {i} of {:?}: analytic {a}, numeric {numeric} (x = {:?})",
                 &*x.dims(),
@@ -92,7 +96,13 @@ pub fn vec1(v: Vec<f64>) -> Tensor<(Dyn,), f64> {
 /// Assert two slices are elementwise close.
 #[track_caller]
 pub fn assert_close(a: &[f64], b: &[f64], tol: f64) {
-    assert_eq!(a.len(), b.len(), "length mismatch: {} vs {}", a.len(), b.len());
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "length mismatch: {} vs {}",
+        a.len(),
+        b.len()
+    );
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         assert!(
             (x - y).abs() <= tol * (1.0 + y.abs()),

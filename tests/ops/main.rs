@@ -5,4 +5,8 @@
 mod common;
 
 mod binary;
+mod index;
+mod matmul;
+mod movement;
+mod reduce;
 mod unary;

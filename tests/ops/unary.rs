@@ -38,16 +38,35 @@ fn cases() -> Vec<(&'static str, Op, Reference, bool)> {
         ("tanh", |x| x.tanh(), |x| x.tanh(), false),
         ("sigmoid", |x| x.sigmoid(), sigmoid, false),
         ("relu", |x| x.relu(), |x| x.max(0.0), false),
-        ("leaky_relu", |x| x.leaky_relu(0.1), |x| if x > 0.0 { x } else { 0.1 * x }, false),
-        ("gelu", |x| x.gelu(), |x| 0.5 * x * (1.0 + erf(x / 2f64.sqrt())), false),
+        (
+            "leaky_relu",
+            |x| x.leaky_relu(0.1),
+            |x| if x > 0.0 { x } else { 0.1 * x },
+            false,
+        ),
+        (
+            "gelu",
+            |x| x.gelu(),
+            |x| 0.5 * x * (1.0 + erf(x / 2f64.sqrt())),
+            false,
+        ),
         (
             "gelu_tanh",
             |x| x.gelu_tanh(),
-            |x| 0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh()),
+            |x| {
+                0.5 * x
+                    * (1.0
+                        + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh())
+            },
             false,
         ),
         ("silu", |x| x.silu(), |x| x * sigmoid(x), false),
-        ("clamp", |x| x.clamp(-0.5, 0.7), |x| x.clamp(-0.5, 0.7), false),
+        (
+            "clamp",
+            |x| x.clamp(-0.5, 0.7),
+            |x| x.clamp(-0.5, 0.7),
+            false,
+        ),
         ("add_scalar", |x| x + 2.5, |x| x + 2.5, false),
         ("sub_scalar", |x| x - 2.5, |x| x - 2.5, false),
         ("mul_scalar", |x| x * -1.5, |x| x * -1.5, false),
@@ -61,7 +80,11 @@ fn input(r: usize, c: usize, positive: bool, raw: &[f64]) -> Tensor<(Dyn, Dyn), 
     let v = raw
         .iter()
         .map(|&x| {
-            let mut x = if x.abs() < 0.05 { x.signum() * 0.05 + x } else { x };
+            let mut x = if x.abs() < 0.05 {
+                x.signum() * 0.05 + x
+            } else {
+                x
+            };
             if (x + 0.5).abs() < 0.01 || (x - 0.7).abs() < 0.01 {
                 x += 0.03;
             }
@@ -83,7 +106,10 @@ fn values_match_reference() {
         let y = op(x.clone().trace()).to_vec();
         let want: Vec<f64> = x.to_vec().iter().map(|&v| reference(v)).collect();
         for (i, (a, b)) in y.iter().zip(&want).enumerate() {
-            assert!((a - b).abs() < 1e-10 * (1.0 + b.abs()), "{name}[{i}]: {a} vs {b}");
+            assert!(
+                (a - b).abs() < 1e-10 * (1.0 + b.abs()),
+                "{name}[{i}]: {a} vs {b}"
+            );
         }
     }
 }

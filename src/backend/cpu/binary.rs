@@ -22,7 +22,14 @@ fn zip_same<E: Dtype>(a: &[E], b: &[E], f: impl Fn(E, E) -> E + Sync + Send) -> 
     out
 }
 
-fn forward<E: Dtype>(op: BinaryOp, a: &[E], ad: &[usize], b: &[E], bd: &[usize], od: &[usize]) -> Vec<E> {
+fn forward<E: Dtype>(
+    op: BinaryOp,
+    a: &[E],
+    ad: &[usize],
+    b: &[E],
+    bd: &[usize],
+    od: &[usize],
+) -> Vec<E> {
     macro_rules! go {
         ($f:expr) => {{
             let f = $f;
@@ -87,7 +94,9 @@ fn backward<E: Dtype>(
         _ => {
             let (sa, sb) = (broadcast(ad, od), broadcast(bd, od));
             let mut g = vec![E::zero(); n];
-            walk2(od, &sa, &sb, |o, ia, ib| g[o] = gy[o] * op.df(a[ia], b[ib]).0);
+            walk2(od, &sa, &sb, |o, ia, ib| {
+                g[o] = gy[o] * op.df(a[ia], b[ib]).0
+            });
             g
         }
     });
@@ -97,7 +106,9 @@ fn backward<E: Dtype>(
         _ => {
             let (sa, sb) = (broadcast(ad, od), broadcast(bd, od));
             let mut g = vec![E::zero(); n];
-            walk2(od, &sa, &sb, |o, ia, ib| g[o] = gy[o] * op.df(a[ia], b[ib]).1);
+            walk2(od, &sa, &sb, |o, ia, ib| {
+                g[o] = gy[o] * op.df(a[ia], b[ib]).1
+            });
             g
         }
     });

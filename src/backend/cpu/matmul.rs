@@ -103,7 +103,9 @@ mod sealed {
 
 /// The element types the CPU matmul supports (`f32`, `f64`), each mapped to
 /// the right routine of the backend crate. Sealed.
-pub(crate) trait CpuFloat: sealed::Sealed + Copy + Default + PartialEq + Send + Sync + 'static {
+pub(crate) trait CpuFloat:
+    sealed::Sealed + Copy + Default + PartialEq + Send + Sync + 'static
+{
     /// Additive identity.
     const ZERO: Self;
 
@@ -116,7 +118,14 @@ pub(crate) trait CpuFloat: sealed::Sealed + Copy + Default + PartialEq + Send + 
     /// (`p < k`, `j < n`), and `c` valid for reads and writes at every
     /// `i·rsc + j` (`i < m`, `j < n`), not aliasing `a` or `b`.
     #[cfg(feature = "std")]
-    unsafe fn gemm_crate(l: Layout, a: *const Self, b: *const Self, c: *mut Self, accumulate: bool, threads: usize);
+    unsafe fn gemm_crate(
+        l: Layout,
+        a: *const Self,
+        b: *const Self,
+        c: *mut Self,
+        accumulate: bool,
+        threads: usize,
+    );
 
     /// Same contract as [`CpuFloat::gemm_crate`], single-threaded, through
     /// `matrixmultiply` (the `no_std` path).
@@ -124,7 +133,13 @@ pub(crate) trait CpuFloat: sealed::Sealed + Copy + Default + PartialEq + Send + 
     /// # Safety
     /// As for [`CpuFloat::gemm_crate`].
     #[cfg(any(test, not(feature = "std")))]
-    unsafe fn matrixmultiply_crate(l: Layout, a: *const Self, b: *const Self, c: *mut Self, accumulate: bool);
+    unsafe fn matrixmultiply_crate(
+        l: Layout,
+        a: *const Self,
+        b: *const Self,
+        c: *mut Self,
+        accumulate: bool,
+    );
 }
 
 macro_rules! impl_cpu_float {
@@ -134,8 +149,19 @@ macro_rules! impl_cpu_float {
 
             #[cfg(feature = "std")]
             #[inline]
-            unsafe fn gemm_crate(l: Layout, a: *const Self, b: *const Self, c: *mut Self, accumulate: bool, threads: usize) {
-                let par = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+            unsafe fn gemm_crate(
+                l: Layout,
+                a: *const Self,
+                b: *const Self,
+                c: *mut Self,
+                accumulate: bool,
+                threads: usize,
+            ) {
+                let par = if threads > 1 {
+                    gemm::Parallelism::Rayon(threads)
+                } else {
+                    gemm::Parallelism::None
+                };
                 // SAFETY: the caller guarantees every element gemm touches
                 // (given these sizes and strides) is in bounds and that `c`
                 // does not alias `a`/`b`. gemm computes
@@ -143,22 +169,30 @@ macro_rules! impl_cpu_float {
                 // `read_dst` is true, so an overwrite never reads `c`.
                 unsafe {
                     gemm::gemm::<$t>(
-                        l.m, l.n, l.k, c, 1, l.rsc, accumulate, a, l.csa, l.rsa, b, l.csb, l.rsb, 1.0, 1.0, false, false,
-                        false, par,
+                        l.m, l.n, l.k, c, 1, l.rsc, accumulate, a, l.csa, l.rsa, b, l.csb, l.rsb,
+                        1.0, 1.0, false, false, false, par,
                     );
                 }
             }
 
             #[cfg(any(test, not(feature = "std")))]
             #[inline]
-            unsafe fn matrixmultiply_crate(l: Layout, a: *const Self, b: *const Self, c: *mut Self, accumulate: bool) {
+            unsafe fn matrixmultiply_crate(
+                l: Layout,
+                a: *const Self,
+                b: *const Self,
+                c: *mut Self,
+                accumulate: bool,
+            ) {
                 let beta = if accumulate { 1.0 } else { 0.0 };
                 // SAFETY: the caller guarantees the strided views are in
                 // bounds and that `c` does not alias `a`/`b`; C's strides
                 // (`rsc`, 1) with `rsc >= n` never alias each other. With
                 // beta = 0, matrixmultiply does not read C.
                 unsafe {
-                    matrixmultiply::$mm(l.m, l.k, l.n, 1.0, a, l.rsa, l.csa, b, l.rsb, l.csb, beta, c, l.rsc, 1);
+                    matrixmultiply::$mm(
+                        l.m, l.k, l.n, 1.0, a, l.rsa, l.csa, b, l.rsb, l.csb, beta, c, l.rsc, 1,
+                    );
                 }
             }
         }
@@ -200,10 +234,27 @@ pub(crate) fn matmul<E: CpuFloat>(p: MatmulParams, a: &[E], b: &[E], c: &mut [E]
 }
 
 fn matmul_with<E: CpuFloat>(engine: Engine, p: MatmulParams, a: &[E], b: &[E], c: &mut [E]) {
-    let MatmulParams { batch, m, k, n, a_batch_stride, b_batch_stride, a_t, b_t, accumulate } = p;
+    let MatmulParams {
+        batch,
+        m,
+        k,
+        n,
+        a_batch_stride,
+        b_batch_stride,
+        a_t,
+        b_t,
+        accumulate,
+    } = p;
     let mn = m.checked_mul(n).expect("matmul: m·n overflows usize");
-    let c_len = batch.checked_mul(mn).expect("matmul: batch·m·n overflows usize");
-    assert_eq!(c.len(), c_len, "matmul: C has {} elements, expected batch·m·n = {batch}·{m}·{n}", c.len());
+    let c_len = batch
+        .checked_mul(mn)
+        .expect("matmul: batch·m·n overflows usize");
+    assert_eq!(
+        c.len(),
+        c_len,
+        "matmul: C has {} elements, expected batch·m·n = {batch}·{m}·{n}",
+        c.len()
+    );
     if c_len == 0 {
         return;
     }
@@ -216,7 +267,11 @@ fn matmul_with<E: CpuFloat>(engine: Engine, p: MatmulParams, a: &[E], b: &[E], c
     }
     let a_len = m.checked_mul(k).expect("matmul: m·k overflows usize");
     let b_len = k.checked_mul(n).expect("matmul: k·n overflows usize");
-    let need = |stride: usize, len: usize| (batch - 1).checked_mul(stride).and_then(|x| x.checked_add(len));
+    let need = |stride: usize, len: usize| {
+        (batch - 1)
+            .checked_mul(stride)
+            .and_then(|x| x.checked_add(len))
+    };
     assert!(
         need(a_batch_stride, a_len).is_some_and(|l| a.len() >= l),
         "matmul: A has {} elements, too few for batch {batch}, stride {a_batch_stride}, {m}·{k} each",
@@ -229,9 +284,26 @@ fn matmul_with<E: CpuFloat>(engine: Engine, p: MatmulParams, a: &[E], b: &[E], c
     );
     // Every offset below is < a.len(), b.len() or c.len() <= isize::MAX
     // (slices never exceed isize::MAX bytes), so these casts are lossless.
-    let (rsa, csa) = if a_t { (1, m as isize) } else { (k as isize, 1) };
-    let (rsb, csb) = if b_t { (1, k as isize) } else { (n as isize, 1) };
-    let l = Layout { m, k, n, rsa, csa, rsb, csb, rsc: n as isize };
+    let (rsa, csa) = if a_t {
+        (1, m as isize)
+    } else {
+        (k as isize, 1)
+    };
+    let (rsb, csb) = if b_t {
+        (1, k as isize)
+    } else {
+        (n as isize, 1)
+    };
+    let l = Layout {
+        m,
+        k,
+        n,
+        rsa,
+        csa,
+        rsb,
+        csb,
+        rsc: n as isize,
+    };
 
     // One product: the `i`-th A, B and the given C block.
     let one = |i: usize, ci: &mut [E], threads: usize| {
@@ -244,12 +316,30 @@ fn matmul_with<E: CpuFloat>(engine: Engine, p: MatmulParams, a: &[E], b: &[E], c
             // exactly them (row-major m×k, or k×m read transposed); the
             // same for `bi` (k·n) and `ci` (m·n, row stride n). `ci` is a
             // `&mut` slice, so it cannot alias `ai`/`bi`.
-            Engine::Gemm => unsafe { E::gemm_crate(l, ai.as_ptr(), bi.as_ptr(), ci.as_mut_ptr(), accumulate, threads) },
+            Engine::Gemm => unsafe {
+                E::gemm_crate(
+                    l,
+                    ai.as_ptr(),
+                    bi.as_ptr(),
+                    ci.as_mut_ptr(),
+                    accumulate,
+                    threads,
+                )
+            },
             #[cfg(any(test, not(feature = "std")))]
             Engine::MatrixMultiply => {
-                let _ = threads; // single-threaded
+                // matrixmultiply runs single-threaded here.
+                let _ = threads;
                 // SAFETY: as for the gemm arm above.
-                unsafe { E::matrixmultiply_crate(l, ai.as_ptr(), bi.as_ptr(), ci.as_mut_ptr(), accumulate) }
+                unsafe {
+                    E::matrixmultiply_crate(
+                        l,
+                        ai.as_ptr(),
+                        bi.as_ptr(),
+                        ci.as_mut_ptr(),
+                        accumulate,
+                    )
+                }
             }
         }
     };
@@ -269,7 +359,9 @@ fn matmul_with<E: CpuFloat>(engine: Engine, p: MatmulParams, a: &[E], b: &[E], c
             if batch > 1 && work.saturating_mul(batch) >= BATCH_PAR_MIN_WORK {
                 // Many small products: one thread each.
                 use rayon::prelude::*;
-                c.par_chunks_exact_mut(mn).enumerate().for_each(|(i, ci)| one(i, ci, 1));
+                c.par_chunks_exact_mut(mn)
+                    .enumerate()
+                    .for_each(|(i, ci)| one(i, ci, 1));
                 return;
             }
         }
@@ -285,7 +377,13 @@ fn matmul_with<E: CpuFloat>(engine: Engine, p: MatmulParams, a: &[E], b: &[E], c
 pub fn bench_sgemm(n: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
     let mut c = Vec::with_capacity(n * n);
     c.resize(n * n, 0.0);
-    let p = MatmulParams { batch: 1, m: n, k: n, n, ..MatmulParams::default() };
+    let p = MatmulParams {
+        batch: 1,
+        m: n,
+        k: n,
+        n,
+        ..MatmulParams::default()
+    };
     matmul(p, a, b, &mut c);
     c
 }
@@ -293,20 +391,40 @@ pub fn bench_sgemm(n: usize, a: &[f32], b: &[f32]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
+    use alloc::string::String;
     use proptest::prelude::*;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 
     /// Reference: naive triple loop in f64.
     fn naive(p: MatmulParams, a: &[f64], b: &[f64], c: &mut [f64]) {
-        let MatmulParams { batch, m, k, n, a_batch_stride, b_batch_stride, a_t, b_t, accumulate } = p;
+        let MatmulParams {
+            batch,
+            m,
+            k,
+            n,
+            a_batch_stride,
+            b_batch_stride,
+            a_t,
+            b_t,
+            accumulate,
+        } = p;
         for bi in 0..batch {
             for i in 0..m {
                 for j in 0..n {
                     let mut s = 0.0;
                     for q in 0..k {
-                        let av = if a_t { a[bi * a_batch_stride + q * m + i] } else { a[bi * a_batch_stride + i * k + q] };
-                        let bv = if b_t { b[bi * b_batch_stride + j * k + q] } else { b[bi * b_batch_stride + q * n + j] };
+                        let av = if a_t {
+                            a[bi * a_batch_stride + q * m + i]
+                        } else {
+                            a[bi * a_batch_stride + i * k + q]
+                        };
+                        let bv = if b_t {
+                            b[bi * b_batch_stride + j * k + q]
+                        } else {
+                            b[bi * b_batch_stride + q * n + j]
+                        };
                         s += av * bv;
                     }
                     let o = &mut c[bi * m * n + i * n + j];
@@ -352,11 +470,23 @@ mod tests {
     /// trailing elements in A and B) and compares with the f64 reference.
     fn check<E: TestFloat>(engine: Engine, p: MatmulParams, seed: u64) -> Result<(), String> {
         let mut rng = StdRng::seed_from_u64(seed);
-        let a_need = if p.batch == 0 { 0 } else { (p.batch - 1) * p.a_batch_stride + p.m * p.k };
-        let b_need = if p.batch == 0 { 0 } else { (p.batch - 1) * p.b_batch_stride + p.k * p.n };
+        let a_need = if p.batch == 0 {
+            0
+        } else {
+            (p.batch - 1) * p.a_batch_stride + p.m * p.k
+        };
+        let b_need = if p.batch == 0 {
+            0
+        } else {
+            (p.batch - 1) * p.b_batch_stride + p.k * p.n
+        };
         // Values are exact in f32 (multiples of 1/8), so the f64
         // reference is exact up to rounding of the sums.
-        let mut gen = |len: usize| -> Vec<f64> { (0..len).map(|_| rng.random_range(-16i32..=16) as f64 / 8.0).collect() };
+        let mut gen = |len: usize| -> Vec<f64> {
+            (0..len)
+                .map(|_| rng.random_range(-16i32..=16) as f64 / 8.0)
+                .collect()
+        };
         let a64 = gen(a_need + 3);
         let b64 = gen(b_need + 2);
         let c0 = gen(p.batch * p.m * p.n);
@@ -371,7 +501,9 @@ mod tests {
         let tol = (p.k as f64 + 2.0) * E::EPS * (4.0 * p.k as f64 + 4.0) * 4.0;
         for (idx, (&g, &w)) in c.iter().zip(&want).enumerate() {
             if (g.to() - w).abs() > tol {
-                return Err(format!("{engine:?} {p:?}: C[{idx}] = {g:?}, want {w} (tol {tol})"));
+                return Err(format!(
+                    "{engine:?} {p:?}: C[{idx}] = {g:?}, want {w} (tol {tol})"
+                ));
             }
         }
         Ok(())
@@ -403,8 +535,12 @@ mod tests {
     #[test]
     fn matmul_random_sizes_all_flags() {
         let mut rng = StdRng::seed_from_u64(7);
-        for case in 0..60 {
-            let (m, k, n) = (rng.random_range(1..70), rng.random_range(1..70), rng.random_range(1..70));
+        for case in 0..24 {
+            let (m, k, n) = (
+                rng.random_range(1..50),
+                rng.random_range(1..50),
+                rng.random_range(1..50),
+            );
             let batch = rng.random_range(1..4);
             for flags in 0..32u8 {
                 check_all(params(batch, m, k, n, flags), case * 32 + flags as u64).unwrap();
@@ -418,13 +554,33 @@ mod tests {
         let a = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
         let b = [7.0f32, 8.0, 9.0, 10.0, 11.0, 12.0];
         let mut c = [0.0f32; 4];
-        matmul(MatmulParams { batch: 1, m: 2, k: 3, n: 2, ..Default::default() }, &a, &b, &mut c);
+        matmul(
+            MatmulParams {
+                batch: 1,
+                m: 2,
+                k: 3,
+                n: 2,
+                ..Default::default()
+            },
+            &a,
+            &b,
+            &mut c,
+        );
         assert_eq!(c, [58.0, 64.0, 139.0, 154.0]);
         // Aᵀ stored (3×2) and Bᵀ stored (2×3), accumulating onto ones.
         let at = [1.0f64, 4.0, 2.0, 5.0, 3.0, 6.0];
         let bt = [7.0f64, 9.0, 11.0, 8.0, 10.0, 12.0];
         let mut c = [1.0f64; 4];
-        let p = MatmulParams { batch: 1, m: 2, k: 3, n: 2, a_t: true, b_t: true, accumulate: true, ..Default::default() };
+        let p = MatmulParams {
+            batch: 1,
+            m: 2,
+            k: 3,
+            n: 2,
+            a_t: true,
+            b_t: true,
+            accumulate: true,
+            ..Default::default()
+        };
         matmul(p, &at, &bt, &mut c);
         assert_eq!(c, [59.0, 65.0, 140.0, 155.0]);
     }
@@ -433,16 +589,72 @@ mod tests {
     fn matmul_empty_dims() {
         // k == 0: overwrite gives zeros, accumulate leaves C unchanged.
         let mut c = vec![5.0f32; 6];
-        matmul(MatmulParams { batch: 2, m: 1, k: 0, n: 3, ..Default::default() }, &[], &[], &mut c);
+        matmul(
+            MatmulParams {
+                batch: 2,
+                m: 1,
+                k: 0,
+                n: 3,
+                ..Default::default()
+            },
+            &[],
+            &[],
+            &mut c,
+        );
         assert_eq!(c, [0.0; 6]);
         let mut c = vec![5.0f64; 6];
-        matmul(MatmulParams { batch: 2, m: 3, k: 0, n: 1, accumulate: true, ..Default::default() }, &[], &[], &mut c);
+        matmul(
+            MatmulParams {
+                batch: 2,
+                m: 3,
+                k: 0,
+                n: 1,
+                accumulate: true,
+                ..Default::default()
+            },
+            &[],
+            &[],
+            &mut c,
+        );
         assert_eq!(c, [5.0; 6]);
         // m == 0, n == 0, batch == 0: nothing to do, empty C.
         let mut c: Vec<f32> = vec![];
-        matmul(MatmulParams { batch: 1, m: 0, k: 4, n: 3, ..Default::default() }, &[], &[0.0; 12], &mut c);
-        matmul(MatmulParams { batch: 1, m: 3, k: 4, n: 0, ..Default::default() }, &[0.0; 12], &[], &mut c);
-        matmul(MatmulParams { batch: 0, m: 3, k: 4, n: 5, ..Default::default() }, &[], &[], &mut c);
+        matmul(
+            MatmulParams {
+                batch: 1,
+                m: 0,
+                k: 4,
+                n: 3,
+                ..Default::default()
+            },
+            &[],
+            &[0.0; 12],
+            &mut c,
+        );
+        matmul(
+            MatmulParams {
+                batch: 1,
+                m: 3,
+                k: 4,
+                n: 0,
+                ..Default::default()
+            },
+            &[0.0; 12],
+            &[],
+            &mut c,
+        );
+        matmul(
+            MatmulParams {
+                batch: 0,
+                m: 3,
+                k: 4,
+                n: 5,
+                ..Default::default()
+            },
+            &[],
+            &[],
+            &mut c,
+        );
         for flags in 0..32 {
             for (m, k, n) in [(0, 3, 4), (3, 0, 4), (3, 4, 0), (0, 0, 0)] {
                 check_all(params(2, m, k, n, flags), flags as u64).unwrap();
@@ -454,14 +666,33 @@ mod tests {
     #[should_panic(expected = "matmul: C has")]
     fn matmul_wrong_c_len_panics() {
         let mut c = [0.0f32; 3];
-        matmul(MatmulParams { batch: 1, m: 2, k: 1, n: 2, ..Default::default() }, &[1.0; 2], &[1.0; 2], &mut c);
+        matmul(
+            MatmulParams {
+                batch: 1,
+                m: 2,
+                k: 1,
+                n: 2,
+                ..Default::default()
+            },
+            &[1.0; 2],
+            &[1.0; 2],
+            &mut c,
+        );
     }
 
     #[test]
     #[should_panic(expected = "matmul: B has")]
     fn matmul_short_b_panics() {
         let mut c = [0.0f32; 8];
-        let p = MatmulParams { batch: 2, m: 2, k: 1, n: 2, a_batch_stride: 2, b_batch_stride: 2, ..Default::default() };
+        let p = MatmulParams {
+            batch: 2,
+            m: 2,
+            k: 1,
+            n: 2,
+            a_batch_stride: 2,
+            b_batch_stride: 2,
+            ..Default::default()
+        };
         matmul(p, &[1.0; 4], &[1.0; 3], &mut c);
     }
 
@@ -470,14 +701,17 @@ mod tests {
     #[cfg(feature = "std")]
     #[test]
     fn matmul_threaded_paths() {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
         pool.install(|| {
-            assert!(200 * 190 * 180 >= PAR_MIN_WORK);
+            const { assert!(200 * 190 * 180 >= PAR_MIN_WORK) };
             for flags in [0u8, 1, 2, 3, 4, 8, 16, 31] {
                 check::<f32>(Engine::Gemm, params(1, 200, 190, 180, flags), 1).unwrap();
                 check::<f64>(Engine::Gemm, params(2, 130, 97, 160, flags), 2).unwrap();
                 // 40 products of 33·20·35 each: batch-parallel.
-                assert!(33 * 20 * 35 < PAR_MIN_WORK && 40 * 33 * 20 * 35 >= BATCH_PAR_MIN_WORK);
+                const { assert!(33 * 20 * 35 < PAR_MIN_WORK && 40 * 33 * 20 * 35 >= BATCH_PAR_MIN_WORK) };
                 check::<f32>(Engine::Gemm, params(40, 33, 20, 35, flags), 3).unwrap();
                 check::<f64>(Engine::Gemm, params(40, 33, 20, 35, flags), 4).unwrap();
             }
@@ -493,7 +727,18 @@ mod tests {
         let a64: Vec<f64> = a.iter().map(|&x| x as f64).collect();
         let b64: Vec<f64> = b.iter().map(|&x| x as f64).collect();
         let mut want = vec![0.0; n * n];
-        naive(MatmulParams { batch: 1, m: n, k: n, n, ..Default::default() }, &a64, &b64, &mut want);
+        naive(
+            MatmulParams {
+                batch: 1,
+                m: n,
+                k: n,
+                n,
+                ..Default::default()
+            },
+            &a64,
+            &b64,
+            &mut want,
+        );
         assert_eq!(c.iter().map(|&x| x as f64).collect::<Vec<_>>(), want);
     }
 

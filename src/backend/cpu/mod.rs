@@ -44,7 +44,10 @@ impl Default for Cpu {
 impl Cpu {
     /// A CPU device whose random tensors are reproducible from `seed`.
     pub fn seeded(seed: u64) -> Self {
-        Cpu { seed, counter: Arc::new(AtomicUsize::new(0)) }
+        Cpu {
+            seed,
+            counter: Arc::new(AtomicUsize::new(0)),
+        }
     }
 }
 
@@ -57,10 +60,10 @@ impl Backend for Cpu {
     fn len<T: Elem>(&self, s: &Self::Storage<T>) -> usize {
         s.len()
     }
-    fn from_host<T: Elem>(&self, data: Vec<T>) -> Self::Storage<T> {
+    fn upload<T: Elem>(&self, data: Vec<T>) -> Self::Storage<T> {
         Arc::new(data)
     }
-    fn to_host<T: Elem>(&self, s: &Self::Storage<T>) -> Vec<T> {
+    fn download<T: Elem>(&self, s: &Self::Storage<T>) -> Vec<T> {
         s.as_ref().clone()
     }
     fn full<T: Elem>(&self, n: usize, v: T) -> Self::Storage<T> {
@@ -69,7 +72,9 @@ impl Backend for Cpu {
     fn next_seed(&self) -> u64 {
         let c = self.counter.fetch_add(1, Ordering::Relaxed) as u64;
         // splitmix64 of (seed, counter): independent streams per call.
-        let mut z = self.seed ^ c.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x632B_E59B_D9B4_E019);
+        let mut z = self.seed
+            ^ c.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(0x632B_E59B_D9B4_E019);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)

@@ -7,13 +7,19 @@ pub(crate) const PAR_THRESHOLD: usize = 1 << 15;
 
 /// `out[i] = f(i-th chunk)`, over chunks of `chunk` elements of `out`.
 #[inline]
-pub(crate) fn for_each_chunk<T: Send>(out: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+pub(crate) fn for_each_chunk<T: Send>(
+    out: &mut [T],
+    chunk: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
     let chunk = chunk.max(1);
     #[cfg(feature = "std")]
     {
         use rayon::prelude::*;
         if out.len() >= PAR_THRESHOLD && rayon::current_num_threads() > 1 {
-            out.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+            out.par_chunks_mut(chunk)
+                .enumerate()
+                .for_each(|(i, c)| f(i, c));
             return;
         }
     }

@@ -1,15 +1,729 @@
-//! CPU kernels for reductions and softmax. (Being written.)
+//! CPU kernels for reductions and softmax.
+//!
+//! An axis reduction views the input as `(outer, n, inner)`: `n` is the
+//! reduced axis, `outer` the product of the axes before it and `inner` the
+//! product of the axes after it (a whole-tensor reduction is `(1, numel, 1)`).
+//! With `inner == 1` each output reduces one contiguous row (8 independent
+//! accumulators, pairwise blocks: vectorised and accurate); otherwise whole
+//! rows of `inner` outputs are accumulated at once. Large inputs are split
+//! over rayon threads (over outputs, or over the row when there are few
+//! outputs); the split does not depend on timing, so results are
+//! deterministic for a given thread count.
+
+#[cfg(feature = "std")]
+use super::par::PAR_THRESHOLD;
 use super::Cpu;
+use crate::dtype::Dtype;
 use crate::ops::reduce::{ReduceKernel, ReduceOp};
+use crate::shape::MAX_RANK;
 use alloc::sync::Arc;
+use alloc::vec;
 use alloc::vec::Vec;
-macro_rules! imp { ($($e:ty),*) => {$(
-impl ReduceKernel<$e> for Cpu {
-    fn reduce(&self, _op: ReduceOp, _x: &Arc<Vec<$e>>, _dims: &[usize], _axis: Option<usize>) -> Arc<Vec<$e>> { todo!() }
-    fn reduce_backward(&self, _op: ReduceOp, _x: &Arc<Vec<$e>>, _y: &Arc<Vec<$e>>, _gy: &Arc<Vec<$e>>, _dims: &[usize], _axis: Option<usize>) -> Arc<Vec<$e>> { todo!() }
-    fn sum_to(&self, _x: &Arc<Vec<$e>>, _from: &[usize], _to: &[usize]) -> Arc<Vec<$e>> { todo!() }
-    fn softmax(&self, _x: &Arc<Vec<$e>>, _dims: &[usize], _axis: usize, _log: bool) -> Arc<Vec<$e>> { todo!() }
-    fn softmax_backward(&self, _y: &Arc<Vec<$e>>, _gy: &Arc<Vec<$e>>, _dims: &[usize], _axis: usize, _log: bool) -> Arc<Vec<$e>> { todo!() }
+
+// ----------------------------------------------------------------- helpers
+
+/// Worker threads available to a kernel (1 without `std`).
+#[inline]
+fn threads() -> usize {
+    #[cfg(feature = "std")]
+    {
+        rayon::current_num_threads().max(1)
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        1
+    }
 }
-)*}; }
-imp!(f32, f64);
+
+/// `(outer, n, inner)` of a reduction along `axis` (`None`: everything).
+fn split(dims: &[usize], axis: Option<usize>) -> (usize, usize, usize) {
+    match axis {
+        None => (1, dims.iter().product(), 1),
+        Some(a) => {
+            assert!(
+                a < dims.len(),
+                "reduce: axis {a} out of range for dims {dims:?}"
+            );
+            (
+                dims[..a].iter().product(),
+                dims[a],
+                dims[a + 1..].iter().product(),
+            )
+        }
+    }
+}
+
+/// Calls `f(start, chunk)` over chunks of `out` whose lengths are multiples
+/// of `unit` (`start` is the chunk's offset in `out`); in parallel when
+/// `work` (input elements touched) is large.
+fn par_chunks<T: Send>(
+    out: &mut [T],
+    unit: usize,
+    work: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
+    if out.is_empty() {
+        return;
+    }
+    #[cfg(feature = "std")]
+    {
+        let unit = unit.max(1);
+        let t = threads();
+        let units = out.len() / unit;
+        if t > 1 && work >= PAR_THRESHOLD && units > 1 {
+            use rayon::prelude::*;
+            let per = units.div_ceil(4 * t).max(1) * unit;
+            out.par_chunks_mut(per)
+                .enumerate()
+                .for_each(|(i, c)| f(i * per, c));
+            return;
+        }
+    }
+    let _ = (unit, work);
+    f(0, out);
+}
+
+/// Fold a contiguous slice: `leaf` on pieces (in parallel when `par` and the
+/// slice is large), partial results combined in order with `combine`.
+fn fold_slice<E: Dtype>(
+    x: &[E],
+    par: bool,
+    leaf: impl Fn(&[E]) -> E + Sync + Send,
+    combine: impl Fn(E, E) -> E,
+) -> E {
+    #[cfg(feature = "std")]
+    {
+        let t = threads();
+        if par && t > 1 && x.len() >= PAR_THRESHOLD {
+            use rayon::prelude::*;
+            let chunk = x.len().div_ceil(4 * t).max(4096);
+            let parts: Vec<E> = x.par_chunks(chunk).map(&leaf).collect();
+            let mut it = parts.into_iter();
+            let first = it.next().unwrap_or_else(|| leaf(&[]));
+            return it.fold(first, combine);
+        }
+    }
+    let _ = (par, &combine);
+    leaf(x)
+}
+
+/// `Σ f(x)` over a slice: 8 accumulators, pairwise over blocks of 2048
+/// (error grows like log n, not n).
+fn sum_by<E: Dtype>(x: &[E], f: impl Fn(E) -> E + Copy) -> E {
+    const BLOCK: usize = 2048;
+    if x.len() > BLOCK {
+        let h = (x.len() / 2).next_multiple_of(8);
+        return sum_by(&x[..h], f) + sum_by(&x[h..], f);
+    }
+    let mut acc = [E::zero(); 8];
+    let mut it = x.chunks_exact(8);
+    for c in &mut it {
+        for k in 0..8 {
+            acc[k] = acc[k] + f(c[k]);
+        }
+    }
+    let mut rest = E::zero();
+    for &v in it.remainder() {
+        rest = rest + f(v);
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + rest
+}
+
+/// `max(a, b)`, NaN-propagating (like `torch.amax`).
+#[inline(always)]
+fn max_e<E: Dtype>(a: E, b: E) -> E {
+    if a >= b || a.is_nan() {
+        a
+    } else {
+        b
+    }
+}
+
+/// `min(a, b)`, NaN-propagating.
+#[inline(always)]
+fn min_e<E: Dtype>(a: E, b: E) -> E {
+    if a <= b || a.is_nan() {
+        a
+    } else {
+        b
+    }
+}
+
+/// Fold a slice with a NaN-propagating binary `pick` (max or min), 8 lanes.
+fn pick_lanes<E: Dtype>(x: &[E], init: E, pick: impl Fn(E, E) -> E) -> E {
+    let mut acc = [init; 8];
+    let mut it = x.chunks_exact(8);
+    for c in &mut it {
+        for k in 0..8 {
+            acc[k] = pick(acc[k], c[k]);
+        }
+    }
+    let mut r = init;
+    for &v in it.remainder() {
+        r = pick(r, v);
+    }
+    acc.iter().fold(r, |a, &b| pick(a, b))
+}
+
+fn max_slice<E: Dtype>(x: &[E], par: bool) -> E {
+    fold_slice(x, par, |c| pick_lanes(c, E::neg_infinity(), max_e), max_e)
+}
+
+fn min_slice<E: Dtype>(x: &[E], par: bool) -> E {
+    fold_slice(x, par, |c| pick_lanes(c, E::infinity(), min_e), min_e)
+}
+
+fn sum_slice_by<E: Dtype>(x: &[E], par: bool, f: impl Fn(E) -> E + Copy + Sync + Send) -> E {
+    fold_slice(x, par, |c| sum_by(c, f), |a, b| a + b)
+}
+
+#[inline(always)]
+fn count<E: Dtype>(n: usize) -> E {
+    E::from_f64(n as f64)
+}
+
+/// `n - correction` as a divisor (0 gives NaN/inf, as the maths does; the
+/// typed layer refuses that case before calling the kernel).
+#[inline(always)]
+fn var_denominator<E: Dtype>(n: usize, correction: usize) -> E {
+    count(n.saturating_sub(correction))
+}
+
+/// `m` if finite, else 0: the shift for `exp(x - m)` when a row is all
+/// `-inf` (the result is then decided by `m` itself, without NaNs).
+#[inline(always)]
+fn finite_or_zero<E: Dtype>(m: E) -> E {
+    if m.is_finite() {
+        m
+    } else {
+        E::zero()
+    }
+}
+
+/// `m + ln(s)`, where `m` is the max of the row and `s = Σ exp(x - shift(m))`.
+#[inline(always)]
+fn lse_finish<E: Dtype>(m: E, s: E) -> E {
+    if m.is_finite() {
+        m + s.ln()
+    } else {
+        m
+    }
+}
+
+// ----------------------------------------------------------------- forward
+
+/// Reduce one contiguous row.
+fn row_reduce<E: Dtype>(op: ReduceOp, x: &[E], par: bool) -> E {
+    let n = x.len();
+    match op {
+        ReduceOp::Sum => sum_slice_by(x, par, |v| v),
+        ReduceOp::Mean => sum_slice_by(x, par, |v| v) / count(n),
+        ReduceOp::Max => max_slice(x, par),
+        ReduceOp::Min => min_slice(x, par),
+        ReduceOp::Var { correction } => {
+            // Two passes (mean, then squared deviations): no cancellation.
+            let m = sum_slice_by(x, par, |v| v) / count(n);
+            sum_slice_by(x, par, move |v| (v - m) * (v - m)) / var_denominator(n, correction)
+        }
+        ReduceOp::LogSumExp => {
+            let m = max_slice(x, par);
+            let sh = finite_or_zero(m);
+            lse_finish(m, sum_slice_by(x, par, move |v| (v - sh).exp()))
+        }
+    }
+}
+
+/// `out[o·inner + i] = fold_j step(acc, x[o, j, i], o·inner + i)` from
+/// `init(o·inner + i)`, for any `inner` (rows of `inner` outputs are
+/// accumulated together, so the inner loop is contiguous).
+fn fold_axis<E: Dtype>(
+    x: &[E],
+    (outer, n, inner): (usize, usize, usize),
+    init: impl Fn(usize) -> E + Sync + Send,
+    step: impl Fn(E, E, usize) -> E + Sync + Send,
+) -> Vec<E> {
+    let mut out = vec![E::zero(); outer * inner];
+    par_chunks(&mut out, 1, x.len(), |s, oc| {
+        let end = s + oc.len();
+        let mut f = s;
+        while f < end {
+            let (o, i0) = (f / inner, f % inner);
+            let i1 = inner.min(i0 + (end - f));
+            let seg = &mut oc[f - s..f - s + (i1 - i0)];
+            let oi0 = o * inner + i0;
+            for (k, a) in seg.iter_mut().enumerate() {
+                *a = init(oi0 + k);
+            }
+            let base = o * n * inner;
+            for j in 0..n {
+                let row = &x[base + j * inner + i0..base + j * inner + i1];
+                for (k, (a, &v)) in seg.iter_mut().zip(row).enumerate() {
+                    *a = step(*a, v, oi0 + k);
+                }
+            }
+            f += i1 - i0;
+        }
+    });
+    out
+}
+
+/// Sum along the middle axis of `(outer, n, inner)`; with few outputs and a
+/// long axis (a bias gradient: `(1, rows, features)`), the rows are split
+/// over threads and the partial rows added in order.
+fn sum_axis<E: Dtype>(x: &[E], (outer, n, inner): (usize, usize, usize)) -> Vec<E> {
+    #[cfg(feature = "std")]
+    {
+        let t = threads();
+        if outer == 1 && t > 1 && inner < 64 * t && x.len() >= PAR_THRESHOLD && n >= 2 * t {
+            use rayon::prelude::*;
+            let rows_per = n.div_ceil(4 * t);
+            let parts: Vec<Vec<E>> = x
+                .par_chunks(rows_per * inner)
+                .map(|c| {
+                    fold_axis(
+                        c,
+                        (1, c.len() / inner, inner),
+                        |_| E::zero(),
+                        |a, v, _| a + v,
+                    )
+                })
+                .collect();
+            let mut out = vec![E::zero(); inner];
+            for p in parts {
+                for (o, v) in out.iter_mut().zip(p) {
+                    *o = *o + v;
+                }
+            }
+            return out;
+        }
+    }
+    fold_axis(x, (outer, n, inner), |_| E::zero(), |a, v, _| a + v)
+}
+
+fn reduce<E: Dtype>(op: ReduceOp, x: &[E], dims: &[usize], axis: Option<usize>) -> Vec<E> {
+    let (outer, n, inner) = split(dims, axis);
+    assert_eq!(
+        x.len(),
+        outer * n * inner,
+        "reduce: buffer of {} elements for dims {dims:?}",
+        x.len()
+    );
+    if inner == 1 {
+        let mut out = vec![E::zero(); outer];
+        if outer < threads() {
+            // Few long rows: parallel within each row.
+            for (r, o) in out.iter_mut().enumerate() {
+                *o = row_reduce(op, &x[r * n..(r + 1) * n], true);
+            }
+        } else {
+            par_chunks(&mut out, 1, x.len(), |s, oc| {
+                for (k, o) in oc.iter_mut().enumerate() {
+                    let r = s + k;
+                    *o = row_reduce(op, &x[r * n..(r + 1) * n], false);
+                }
+            });
+        }
+        return out;
+    }
+    let shape = (outer, n, inner);
+    let scale = |mut v: Vec<E>, c: E| {
+        v.iter_mut().for_each(|a| *a = *a * c);
+        v
+    };
+    match op {
+        ReduceOp::Sum => sum_axis(x, shape),
+        ReduceOp::Mean => scale(sum_axis(x, shape), E::one() / count(n)),
+        ReduceOp::Max => fold_axis(x, shape, |_| E::neg_infinity(), |a, v, _| max_e(a, v)),
+        ReduceOp::Min => fold_axis(x, shape, |_| E::infinity(), |a, v, _| min_e(a, v)),
+        ReduceOp::Var { correction } => {
+            let m = scale(sum_axis(x, shape), E::one() / count(n));
+            let ss = fold_axis(
+                x,
+                shape,
+                |_| E::zero(),
+                |a, v, oi| a + (v - m[oi]) * (v - m[oi]),
+            );
+            scale(ss, E::one() / var_denominator(n, correction))
+        }
+        ReduceOp::LogSumExp => {
+            let m = fold_axis(x, shape, |_| E::neg_infinity(), |a, v, _| max_e(a, v));
+            let s = fold_axis(
+                x,
+                shape,
+                |_| E::zero(),
+                |a, v, oi| a + (v - finite_or_zero(m[oi])).exp(),
+            );
+            m.iter().zip(&s).map(|(&m, &s)| lse_finish(m, s)).collect()
+        }
+    }
+}
+
+// ----------------------------------------------------------------- backward
+
+/// `gx[o, j, i] = f(x[o, j, i], o·inner + i)`.
+fn apply_axis<E: Dtype>(
+    x: &[E],
+    (outer, n, inner): (usize, usize, usize),
+    f: impl Fn(E, usize) -> E + Sync + Send,
+) -> Vec<E> {
+    let mut gx = vec![E::zero(); x.len()];
+    if x.is_empty() {
+        return gx;
+    }
+    let block = n * inner;
+    debug_assert_eq!(x.len(), outer * block);
+    par_chunks(&mut gx, 1, x.len(), |s, c| {
+        let end = s + c.len();
+        let mut p = s;
+        while p < end {
+            // The part of this chunk inside outer block `o`.
+            let o = p / block;
+            let q = end.min((o + 1) * block);
+            let (gs, xs) = (&mut c[p - s..q - s], &x[p..q]);
+            if inner == 1 {
+                for (g, &v) in gs.iter_mut().zip(xs) {
+                    *g = f(v, o);
+                }
+            } else {
+                let mut i = (p - o * block) % inner;
+                for (g, &v) in gs.iter_mut().zip(xs) {
+                    *g = f(v, o * inner + i);
+                    i += 1;
+                    if i == inner {
+                        i = 0;
+                    }
+                }
+            }
+            p = q;
+        }
+    });
+    gx
+}
+
+fn reduce_backward<E: Dtype>(
+    op: ReduceOp,
+    x: &[E],
+    y: &[E],
+    gy: &[E],
+    dims: &[usize],
+    axis: Option<usize>,
+) -> Vec<E> {
+    let (outer, n, inner) = split(dims, axis);
+    let shape = (outer, n, inner);
+    assert_eq!(
+        x.len(),
+        outer * n * inner,
+        "reduce_backward: buffer of {} elements for dims {dims:?}",
+        x.len()
+    );
+    assert_eq!(
+        gy.len(),
+        outer * inner,
+        "reduce_backward: gradient of {} elements, expected {}",
+        gy.len(),
+        outer * inner
+    );
+    assert_eq!(
+        y.len(),
+        gy.len(),
+        "reduce_backward: output of {} elements, expected {}",
+        y.len(),
+        gy.len()
+    );
+    match op {
+        ReduceOp::Sum => apply_axis(x, shape, |_, oi| gy[oi]),
+        ReduceOp::Mean => {
+            let c = E::one() / count(n);
+            apply_axis(x, shape, move |_, oi| gy[oi] * c)
+        }
+        ReduceOp::Max | ReduceOp::Min => {
+            // The gradient is shared equally among the elements equal to the
+            // result (like torch.amax / amin).
+            let ties = fold_axis(
+                x,
+                shape,
+                |_| E::zero(),
+                |a, v, oi| if v == y[oi] { a + E::one() } else { a },
+            );
+            let share: Vec<E> = gy
+                .iter()
+                .zip(&ties)
+                .map(|(&g, &t)| if t > E::zero() { g / t } else { E::zero() })
+                .collect();
+            apply_axis(
+                x,
+                shape,
+                |v, oi| if v == y[oi] { share[oi] } else { E::zero() },
+            )
+        }
+        ReduceOp::Var { correction } => {
+            let m = reduce(ReduceOp::Mean, x, dims, axis);
+            let two = E::one() + E::one();
+            let a: Vec<E> = gy
+                .iter()
+                .map(|&g| two * g / var_denominator(n, correction))
+                .collect();
+            apply_axis(x, shape, |v, oi| a[oi] * (v - m[oi]))
+        }
+        ReduceOp::LogSumExp => apply_axis(x, shape, |v, oi| {
+            // d lse / dx = softmax(x) = exp(x - lse); an all -inf row has no gradient.
+            if y[oi] == E::neg_infinity() {
+                E::zero()
+            } else {
+                gy[oi] * (v - y[oi]).exp()
+            }
+        }),
+    }
+}
+
+// ----------------------------------------------------------------- sum_to
+
+/// Sum `x` (dims `from`) down to the broadcastable dims `to` (right-aligned):
+/// the reduced axes are merged into groups and each group is summed with the
+/// axis kernel (a single pass when `to` is a trailing block, e.g. a bias).
+fn sum_to<E: Dtype>(x: &[E], from: &[usize], to: &[usize]) -> Vec<E> {
+    let r = from.len();
+    assert!(
+        to.len() <= r,
+        "sum_to: cannot sum {from:?} down to the higher rank {to:?}"
+    );
+    assert_eq!(
+        x.len(),
+        from.iter().product::<usize>(),
+        "sum_to: buffer of {} elements for dims {from:?}",
+        x.len()
+    );
+    let mut t = [1usize; MAX_RANK];
+    t[r - to.len()..r].copy_from_slice(to);
+    // Groups of consecutive axes, each (size, reduced?); size-1 axes of
+    // `from` are neither kept nor reduced.
+    let mut groups: Vec<(usize, bool)> = Vec::with_capacity(r);
+    for i in 0..r {
+        assert!(
+            t[i] == from[i] || t[i] == 1,
+            "sum_to: {to:?} does not broadcast to {from:?} (axis {i}: {} vs {})",
+            t[i],
+            from[i]
+        );
+        if from[i] == 1 {
+            continue;
+        }
+        let red = t[i] == 1;
+        match groups.last_mut() {
+            Some((size, kind)) if *kind == red => *size *= from[i],
+            _ => groups.push((from[i], red)),
+        }
+    }
+    let mut cur: Option<Vec<E>> = None;
+    while let Some(k) = groups.iter().position(|g| g.1) {
+        let outer = groups[..k].iter().map(|g| g.0).product();
+        let inner = groups[k + 1..].iter().map(|g| g.0).product();
+        let src: &[E] = cur.as_deref().unwrap_or(x);
+        let next = if inner == 1 {
+            reduce(ReduceOp::Sum, src, &[outer, groups[k].0], Some(1))
+        } else {
+            sum_axis(src, (outer, groups[k].0, inner))
+        };
+        cur = Some(next);
+        groups.remove(k);
+    }
+    cur.unwrap_or_else(|| x.to_vec())
+}
+
+// ----------------------------------------------------------------- softmax
+
+/// Softmax (or log-softmax) of one contiguous row into `y`.
+fn softmax_row<E: Dtype>(x: &[E], y: &mut [E], log: bool) {
+    let m = max_slice(x, false);
+    if log {
+        let lse = m.is_finite().then(|| sum_by(x, |v| (v - m).exp()).ln());
+        for (y, &v) in y.iter_mut().zip(x) {
+            // (x - m) - ln Σ exp(x - m); a non-finite max gives NaN as torch.
+            *y = match lse {
+                Some(l) => (v - m) - l,
+                None => v - m,
+            };
+        }
+    } else {
+        let mut s = E::zero();
+        for (y, &v) in y.iter_mut().zip(x) {
+            *y = (v - m).exp();
+            s = s + *y;
+        }
+        let inv = E::one() / s;
+        y.iter_mut().for_each(|y| *y = *y * inv);
+    }
+}
+
+/// Softmax (or log-softmax) along the middle axis of one `(n, inner)` block.
+fn softmax_block<E: Dtype>(
+    x: &[E],
+    y: &mut [E],
+    n: usize,
+    inner: usize,
+    log: bool,
+    m: &mut [E],
+    s: &mut [E],
+) {
+    m.fill(E::neg_infinity());
+    s.fill(E::zero());
+    for j in 0..n {
+        for (m, &v) in m.iter_mut().zip(&x[j * inner..(j + 1) * inner]) {
+            *m = max_e(*m, v);
+        }
+    }
+    for j in 0..n {
+        let (xr, yr) = (
+            &x[j * inner..(j + 1) * inner],
+            &mut y[j * inner..(j + 1) * inner],
+        );
+        for (((y, &v), &m), s) in yr.iter_mut().zip(xr).zip(m.iter()).zip(s.iter_mut()) {
+            let e = (v - m).exp();
+            *s = *s + e;
+            if !log {
+                *y = e;
+            }
+        }
+    }
+    if log {
+        for (s, &m) in s.iter_mut().zip(m.iter()) {
+            *s = if m.is_finite() { s.ln() } else { E::zero() };
+        }
+        for j in 0..n {
+            let (xr, yr) = (
+                &x[j * inner..(j + 1) * inner],
+                &mut y[j * inner..(j + 1) * inner],
+            );
+            for (((y, &v), &m), &l) in yr.iter_mut().zip(xr).zip(m.iter()).zip(s.iter()) {
+                *y = (v - m) - l;
+            }
+        }
+    } else {
+        s.iter_mut().for_each(|s| *s = E::one() / *s);
+        for j in 0..n {
+            for (y, &inv) in y[j * inner..(j + 1) * inner].iter_mut().zip(s.iter()) {
+                *y = *y * inv;
+            }
+        }
+    }
+}
+
+fn softmax<E: Dtype>(x: &[E], dims: &[usize], axis: usize, log: bool) -> Vec<E> {
+    let (_, n, inner) = split(dims, Some(axis));
+    assert_eq!(
+        x.len(),
+        dims.iter().product::<usize>(),
+        "softmax: buffer of {} elements for dims {dims:?}",
+        x.len()
+    );
+    let mut y = vec![E::zero(); x.len()];
+    if x.is_empty() {
+        return y;
+    }
+    let block = n * inner;
+    par_chunks(&mut y, block, x.len(), |s, yc| {
+        let mut m = vec![E::zero(); if inner == 1 { 0 } else { inner }];
+        let mut sums = m.clone();
+        for (k, yb) in yc.chunks_mut(block).enumerate() {
+            let xb = &x[s + k * block..s + (k + 1) * block];
+            if inner == 1 {
+                softmax_row(xb, yb, log);
+            } else {
+                softmax_block(xb, yb, n, inner, log, &mut m, &mut sums);
+            }
+        }
+    });
+    y
+}
+
+/// Softmax: `gx = y ⊙ (gy - Σ gy ⊙ y)`; log-softmax: `gx = gy - exp(y) Σ gy`.
+fn softmax_backward<E: Dtype>(y: &[E], gy: &[E], dims: &[usize], axis: usize, log: bool) -> Vec<E> {
+    let (_, n, inner) = split(dims, Some(axis));
+    assert_eq!(
+        y.len(),
+        dims.iter().product::<usize>(),
+        "softmax_backward: buffer of {} elements for dims {dims:?}",
+        y.len()
+    );
+    assert_eq!(
+        gy.len(),
+        y.len(),
+        "softmax_backward: gradient of {} elements, expected {}",
+        gy.len(),
+        y.len()
+    );
+    let mut gx = vec![E::zero(); y.len()];
+    if y.is_empty() {
+        return gx;
+    }
+    let block = n * inner;
+    par_chunks(&mut gx, block, y.len(), |s, gc| {
+        let mut acc = vec![E::zero(); inner];
+        for (k, gb) in gc.chunks_mut(block).enumerate() {
+            let (yb, gyb) = (
+                &y[s + k * block..s + (k + 1) * block],
+                &gy[s + k * block..s + (k + 1) * block],
+            );
+            acc.fill(E::zero());
+            for j in 0..n {
+                let r = j * inner..(j + 1) * inner;
+                for ((a, &yv), &g) in acc.iter_mut().zip(&yb[r.clone()]).zip(&gyb[r]) {
+                    *a = *a + if log { g } else { g * yv };
+                }
+            }
+            for j in 0..n {
+                let r = j * inner..(j + 1) * inner;
+                for (((o, &yv), &g), &a) in gb[r.clone()]
+                    .iter_mut()
+                    .zip(&yb[r.clone()])
+                    .zip(&gyb[r])
+                    .zip(acc.iter())
+                {
+                    *o = if log { g - yv.exp() * a } else { yv * (g - a) };
+                }
+            }
+        }
+    });
+    gx
+}
+
+macro_rules! reduce_impl {
+    ($($e:ty),*) => {$(
+        impl ReduceKernel<$e> for Cpu {
+            fn reduce(&self, op: ReduceOp, x: &Arc<Vec<$e>>, dims: &[usize], axis: Option<usize>) -> Arc<Vec<$e>> {
+                Arc::new(reduce(op, x, dims, axis))
+            }
+            fn reduce_backward(
+                &self,
+                op: ReduceOp,
+                x: &Arc<Vec<$e>>,
+                y: &Arc<Vec<$e>>,
+                gy: &Arc<Vec<$e>>,
+                dims: &[usize],
+                axis: Option<usize>,
+            ) -> Arc<Vec<$e>> {
+                Arc::new(reduce_backward(op, x, y, gy, dims, axis))
+            }
+            fn sum_to(&self, x: &Arc<Vec<$e>>, from: &[usize], to: &[usize]) -> Arc<Vec<$e>> {
+                if from == to {
+                    return x.clone();
+                }
+                Arc::new(sum_to(x, from, to))
+            }
+            fn softmax(&self, x: &Arc<Vec<$e>>, dims: &[usize], axis: usize, log: bool) -> Arc<Vec<$e>> {
+                Arc::new(softmax(x, dims, axis, log))
+            }
+            fn softmax_backward(
+                &self,
+                y: &Arc<Vec<$e>>,
+                gy: &Arc<Vec<$e>>,
+                dims: &[usize],
+                axis: usize,
+                log: bool,
+            ) -> Arc<Vec<$e>> {
+                Arc::new(softmax_backward(y, gy, dims, axis, log))
+            }
+        }
+    )*};
+}
+reduce_impl!(f32, f64);

@@ -22,7 +22,11 @@ pub(crate) fn broadcast(dims: &[usize], out_dims: &[usize]) -> [usize; MAX_RANK]
     let c = contiguous(dims);
     let mut s = [0; MAX_RANK];
     for i in 0..dims.len() {
-        s[i + off] = if dims[i] == 1 && out_dims[i + off] != 1 { 0 } else { c[i] };
+        s[i + off] = if dims[i] == 1 && out_dims[i + off] != 1 {
+            0
+        } else {
+            c[i]
+        };
     }
     s
 }

@@ -26,7 +26,12 @@ fn map3<E: Dtype>(x: &[E], y: &[E], gy: &[E], f: impl Fn(E, E) -> E + Sync + Sen
     let c = chunk_for(x.len());
     for_each_chunk(&mut out, c, |i, o| {
         let r = i * c..i * c + o.len();
-        for (((o, &x), &y), &g) in o.iter_mut().zip(&x[r.clone()]).zip(&y[r.clone()]).zip(&gy[r]) {
+        for (((o, &x), &y), &g) in o
+            .iter_mut()
+            .zip(&x[r.clone()])
+            .zip(&y[r.clone()])
+            .zip(&gy[r])
+        {
             *o = g * f(x, y);
         }
     });
@@ -37,19 +42,58 @@ macro_rules! dispatch {
     ($op:expr, |$o:ident| $body:expr) => {
         // Each arm gets its own copy of the loop with the op inlined.
         match $op {
-            UnaryOp::Neg => { let $o = UnaryOp::Neg; $body }
-            UnaryOp::Exp => { let $o = UnaryOp::Exp; $body }
-            UnaryOp::Ln => { let $o = UnaryOp::Ln; $body }
-            UnaryOp::Sqrt => { let $o = UnaryOp::Sqrt; $body }
-            UnaryOp::Square => { let $o = UnaryOp::Square; $body }
-            UnaryOp::Abs => { let $o = UnaryOp::Abs; $body }
-            UnaryOp::Tanh => { let $o = UnaryOp::Tanh; $body }
-            UnaryOp::Sigmoid => { let $o = UnaryOp::Sigmoid; $body }
-            UnaryOp::Relu => { let $o = UnaryOp::Relu; $body }
-            UnaryOp::GeluErf => { let $o = UnaryOp::GeluErf; $body }
-            UnaryOp::GeluTanh => { let $o = UnaryOp::GeluTanh; $body }
-            UnaryOp::Silu => { let $o = UnaryOp::Silu; $body }
-            other => { let $o = other; $body }
+            UnaryOp::Neg => {
+                let $o = UnaryOp::Neg;
+                $body
+            }
+            UnaryOp::Exp => {
+                let $o = UnaryOp::Exp;
+                $body
+            }
+            UnaryOp::Ln => {
+                let $o = UnaryOp::Ln;
+                $body
+            }
+            UnaryOp::Sqrt => {
+                let $o = UnaryOp::Sqrt;
+                $body
+            }
+            UnaryOp::Square => {
+                let $o = UnaryOp::Square;
+                $body
+            }
+            UnaryOp::Abs => {
+                let $o = UnaryOp::Abs;
+                $body
+            }
+            UnaryOp::Tanh => {
+                let $o = UnaryOp::Tanh;
+                $body
+            }
+            UnaryOp::Sigmoid => {
+                let $o = UnaryOp::Sigmoid;
+                $body
+            }
+            UnaryOp::Relu => {
+                let $o = UnaryOp::Relu;
+                $body
+            }
+            UnaryOp::GeluErf => {
+                let $o = UnaryOp::GeluErf;
+                $body
+            }
+            UnaryOp::GeluTanh => {
+                let $o = UnaryOp::GeluTanh;
+                $body
+            }
+            UnaryOp::Silu => {
+                let $o = UnaryOp::Silu;
+                $body
+            }
+            other => {
+                let $o = other;
+                $body
+            }
         }
     };
 }

@@ -10,6 +10,8 @@ use crate::tensor::Tensor;
 
 macro_rules! arith {
     ($($name:ident, $try_name:ident, $op:ident, $Trait:ident, $doc:literal;)*) => {
+        // Inherent twins of the operators, for method chains and `try_` forms.
+        #[allow(clippy::should_implement_trait)]
         impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {$(
             #[doc = $doc]
             ///

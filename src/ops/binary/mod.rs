@@ -109,14 +109,20 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         let (a, ta) = self.split_tape();
         let (b, tb) = rhs.split_tape();
         let dev = a.device.clone();
-        Ok(op_result(out_shape, y, dev.clone(), ta.merge(tb), move |g, gy| {
-            let (ga, gb) = dev.binary_backward(op, &a.data, &ad, &b.data, &bd, &od, gy, want);
-            if let Some(ga) = ga {
-                g.accumulate(a.id, ga);
-            }
-            if let Some(gb) = gb {
-                g.accumulate(b.id, gb);
-            }
-        }))
+        Ok(op_result(
+            out_shape,
+            y,
+            dev.clone(),
+            ta.merge(tb),
+            move |g, gy| {
+                let (ga, gb) = dev.binary_backward(op, &a.data, &ad, &b.data, &bd, &od, gy, want);
+                if let Some(ga) = ga {
+                    g.accumulate(a.id, ga);
+                }
+                if let Some(gb) = gb {
+                    g.accumulate(b.id, gb);
+                }
+            },
+        ))
     }
 }

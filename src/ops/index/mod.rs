@@ -118,6 +118,7 @@ pub trait IndexKernel<E: Dtype>: Backend {
     ) -> Self::Storage<E>;
     /// Backward of where: `(gy where cond else 0, gy where !cond else 0)`,
     /// each computed only if asked for in `want`.
+    #[allow(clippy::type_complexity)]
     fn where_backward(
         &self,
         cond: &Self::Storage<bool>,
@@ -138,13 +139,20 @@ pub trait IndexKernel<E: Dtype>: Backend {
         value: E,
     ) -> Self::Storage<E>;
     /// `a op b` elementwise (same lengths).
-    fn compare(&self, op: CmpOp, a: &Self::Storage<E>, b: &Self::Storage<E>) -> Self::Storage<bool>;
+    fn compare(&self, op: CmpOp, a: &Self::Storage<E>, b: &Self::Storage<E>)
+        -> Self::Storage<bool>;
     /// `a op v` elementwise.
     fn compare_scalar(&self, op: CmpOp, a: &Self::Storage<E>, v: E) -> Self::Storage<bool>;
     /// Index of the largest (`largest = true`) or smallest element along
     /// `axis` (removed in the output). Ties go to the first index; a NaN
     /// counts as more extreme than any number (the first NaN wins), as in
-    /// PyTorch. `dims[axis]` must be non-zero unless the output is empty.
-    fn arg_extreme(&self, x: &Self::Storage<E>, dims: &[usize], axis: usize, largest: bool) -> Self::Storage<usize>;
+    /// PyTorch. An empty axis (with a non-empty output) is an
+    /// [`Error::TooFewElements`].
+    fn arg_extreme(
+        &self,
+        x: &Self::Storage<E>,
+        dims: &[usize],
+        axis: usize,
+        largest: bool,
+    ) -> Result<Self::Storage<usize>, Error>;
 }
-

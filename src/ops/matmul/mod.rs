@@ -39,7 +39,12 @@ pub struct MatmulParams {
 /// Kernel for matrix products.
 pub trait MatmulKernel<E: Dtype>: Backend {
     /// `C = op(A) · op(B)` per batch; returns `C` (`batch · m · n`).
-    fn matmul(&self, p: MatmulParams, a: &Self::Storage<E>, b: &Self::Storage<E>) -> Self::Storage<E>;
+    fn matmul(
+        &self,
+        p: MatmulParams,
+        a: &Self::Storage<E>,
+        b: &Self::Storage<E>,
+    ) -> Self::Storage<E>;
 }
 
 impl MatmulParams {

@@ -39,7 +39,10 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// assert_eq!(y.to_vec(), vec![1.5; 40]);
     /// ```
     #[track_caller]
-    pub fn matmul<S2: Shape, T2: Tracking<E, D>>(self, rhs: Tensor<S2, E, D, T2>) -> Tensor<S::Output, E, D, T::Output>
+    pub fn matmul<S2: Shape, T2: Tracking<E, D>>(
+        self,
+        rhs: Tensor<S2, E, D, T2>,
+    ) -> Tensor<S::Output, E, D, T::Output>
     where
         S: MatMul<S2>,
         T: Merge<T2>,
@@ -79,15 +82,21 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         let a_data = want_b.then_some(a.data);
         let b_data = want_a.then_some(b.data);
         let (a_id, b_id) = (a.id, b.id);
-        Ok(op_result(out_shape, y, dev.clone(), ta.merge(tb), move |g, gy| {
-            if let Some(b_data) = &b_data {
-                let ga = dev.matmul(p.grad_lhs(), gy, b_data);
-                g.accumulate(a_id, ga);
-            }
-            if let Some(a_data) = &a_data {
-                let gb = dev.matmul(p.grad_rhs(), a_data, gy);
-                g.accumulate(b_id, gb);
-            }
-        }))
+        Ok(op_result(
+            out_shape,
+            y,
+            dev.clone(),
+            ta.merge(tb),
+            move |g, gy| {
+                if let Some(b_data) = &b_data {
+                    let ga = dev.matmul(p.grad_lhs(), gy, b_data);
+                    g.accumulate(a_id, ga);
+                }
+                if let Some(a_data) = &a_data {
+                    let gb = dev.matmul(p.grad_rhs(), a_data, gy);
+                    g.accumulate(b_id, gb);
+                }
+            },
+        ))
     }
 }

@@ -52,7 +52,16 @@ const BATCH: &str = "rhs batch vs lhs batch";
 
 /// Dense, untransposed `batch` products of `(m × k) · (k × n)`.
 fn dense(batch: usize, m: usize, k: usize, n: usize) -> MatmulParams {
-    MatmulParams { batch, m, k, n, a_batch_stride: m * k, b_batch_stride: k * n, a_t: false, b_t: false }
+    MatmulParams {
+        batch,
+        m,
+        k,
+        n,
+        a_batch_stride: m * k,
+        b_batch_stride: k * n,
+        a_t: false,
+        b_t: false,
+    }
 }
 
 impl<K: Dim, K2: Dim> MatMul<(K2,)> for (K,)
@@ -113,7 +122,10 @@ where
         let (b, k) = (self.0.size(), self.2.size());
         check_dim(OP, 0, BATCH, rhs.0.size(), b)?;
         check_dim(OP, 1, ROWS, rhs.1.size(), k)?;
-        Ok(((self.0, self.1, rhs.2), dense(b, self.1.size(), k, rhs.2.size())))
+        Ok((
+            (self.0, self.1, rhs.2),
+            dense(b, self.1.size(), k, rhs.2.size()),
+        ))
     }
 }
 
@@ -126,11 +138,15 @@ where
         let k = self.2.size();
         check_dim(OP, 0, ROWS, rhs.0.size(), k)?;
         // One product: the batch folded into the rows of A.
-        Ok(((self.0, self.1, rhs.1), dense(1, self.0.size() * self.1.size(), k, rhs.1.size())))
+        Ok((
+            (self.0, self.1, rhs.1),
+            dense(1, self.0.size() * self.1.size(), k, rhs.1.size()),
+        ))
     }
 }
 
-impl<B: Dim, H: Dim, M: Dim, K: Dim, B2: Dim, H2: Dim, K2: Dim, N: Dim> MatMul<(B2, H2, K2, N)> for (B, H, M, K)
+impl<B: Dim, H: Dim, M: Dim, K: Dim, B2: Dim, H2: Dim, K2: Dim, N: Dim> MatMul<(B2, H2, K2, N)>
+    for (B, H, M, K)
 where
     B2: SameDim<B>,
     H2: SameDim<H>,
@@ -142,7 +158,10 @@ where
         check_dim(OP, 0, BATCH, rhs.0.size(), b)?;
         check_dim(OP, 1, BATCH, rhs.1.size(), h)?;
         check_dim(OP, 2, ROWS, rhs.2.size(), k)?;
-        Ok(((self.0, self.1, self.2, rhs.3), dense(b * h, self.2.size(), k, rhs.3.size())))
+        Ok((
+            (self.0, self.1, self.2, rhs.3),
+            dense(b * h, self.2.size(), k, rhs.3.size()),
+        ))
     }
 }
 
@@ -155,6 +174,9 @@ where
         let k = self.3.size();
         check_dim(OP, 0, ROWS, rhs.0.size(), k)?;
         let rows = self.0.size() * self.1.size() * self.2.size();
-        Ok(((self.0, self.1, self.2, rhs.1), dense(1, rows, k, rhs.1.size())))
+        Ok((
+            (self.0, self.1, self.2, rhs.1),
+            dense(1, rows, k, rhs.1.size()),
+        ))
     }
 }

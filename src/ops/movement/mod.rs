@@ -1,5 +1,24 @@
-//! Data movement: permute/transpose, reshape, broadcast (expand),
-//! narrow/slice, concat.
+//! Data movement: permute/transpose, reshape/flatten, broadcast (expand),
+//! narrow (slice), concat.
+//!
+//! Output shapes are computed at the type level by the shape traits in
+//! [`shape`](mod@crate::shape) ([`PermuteShape`](crate::shape::PermuteShape),
+//! [`SwapAxes`](crate::shape::SwapAxes), [`FlattenFrom`](crate::shape::FlattenFrom),
+//! [`BroadcastsTo`](crate::shape::BroadcastsTo),
+//! [`ReplaceAxis`](crate::shape::ReplaceAxis),
+//! [`ConcatShape`](crate::shape::ConcatShape)); static mismatches do not
+//! compile, `Dyn` dims are checked at run time. Reshape and flatten share the
+//! input's storage; the others make one [`MovementKernel`] call forward and
+//! one backward.
+
+mod broadcast;
+mod concat;
+mod narrow;
+mod permute;
+mod reshape;
+
+pub use concat::ConcatOp;
+pub use narrow::NarrowOp;
 
 use crate::backend::Backend;
 use crate::dtype::Dtype;
@@ -11,7 +30,14 @@ pub trait MovementKernel<E: Dtype>: Backend {
     /// Materialise a broadcast of `from` dims to `to` dims (right-aligned).
     fn expand(&self, x: &Self::Storage<E>, from: &[usize], to: &[usize]) -> Self::Storage<E>;
     /// `x[.., start..start+len, ..]` along `axis`.
-    fn narrow(&self, x: &Self::Storage<E>, dims: &[usize], axis: usize, start: usize, len: usize) -> Self::Storage<E>;
+    fn narrow(
+        &self,
+        x: &Self::Storage<E>,
+        dims: &[usize],
+        axis: usize,
+        start: usize,
+        len: usize,
+    ) -> Self::Storage<E>;
     /// Backward of narrow: `gy` placed at `start` in zeros of the input `dims`.
     fn narrow_backward(
         &self,

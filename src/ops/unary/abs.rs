@@ -15,7 +15,13 @@ pub(super) fn f<E: Dtype>(x: E) -> E {
 #[inline(always)]
 pub(super) fn df<E: Dtype>(x: E, y: E) -> E {
     let _ = (x, y);
-    if x > E::zero() { E::one() } else if x < E::zero() { -E::one() } else { E::zero() }
+    if x > E::zero() {
+        E::one()
+    } else if x < E::zero() {
+        -E::one()
+    } else {
+        E::zero()
+    }
 }
 
 impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {

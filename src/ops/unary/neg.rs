@@ -27,6 +27,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let y = x.neg().to_vec();
     /// assert!((y[0] - -1.5).abs() < 1e-12);
     /// ```
+    #[allow(clippy::should_implement_trait)] // also implemented as `-x`
     pub fn neg(self) -> Self {
         self.unary_op(UnaryOp::Neg)
     }
