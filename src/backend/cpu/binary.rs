@@ -1,6 +1,6 @@
 //! CPU kernels for broadcasting binary ops.
 
-use super::par::{chunk_for, for_each_chunk};
+use super::par::map2;
 use super::strides::{broadcast, walk2};
 use super::Cpu;
 use crate::dtype::Dtype;
@@ -9,18 +9,6 @@ use crate::ops::reduce::ReduceKernel;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-
-fn zip_same<E: Dtype>(a: &[E], b: &[E], f: impl Fn(E, E) -> E + Sync + Send) -> Vec<E> {
-    let mut out = vec![E::zero(); a.len()];
-    let c = chunk_for(a.len());
-    for_each_chunk(&mut out, c, |i, o| {
-        let r = i * c..i * c + o.len();
-        for ((o, &x), &y) in o.iter_mut().zip(&a[r.clone()]).zip(&b[r]) {
-            *o = f(x, y);
-        }
-    });
-    out
-}
 
 fn forward<E: Dtype>(
     op: BinaryOp,
@@ -34,7 +22,7 @@ fn forward<E: Dtype>(
         ($f:expr) => {{
             let f = $f;
             if ad == od && bd == od {
-                return zip_same(a, b, f);
+                return map2(a, b, f);
             }
             let n: usize = od.iter().product();
             if b.len() == 1 && ad == od {

@@ -73,11 +73,12 @@ pub(crate) struct MatmulParams {
 #[cfg(feature = "std")]
 pub(crate) const PAR_MIN_WORK: usize = 48 * 48 * 256;
 
-/// A batch of products each below [`PAR_MIN_WORK`] runs its products in
-/// parallel (one thread each) when the whole batch has at least this many
-/// multiply-adds.
+/// Products below [`PAR_MIN_WORK`] (which gemm would run on one thread)
+/// are spread over the threads by typegrad itself (whole products of a
+/// batch, or blocks of rows) when the batch has at least this many
+/// multiply-adds in all. Measured break-even on 2 threads: 64k-131k.
 #[cfg(feature = "std")]
-pub(crate) const BATCH_PAR_MIN_WORK: usize = 1 << 17;
+pub(crate) const PAR_SPLIT_MIN_WORK: usize = 1 << 17;
 
 /// One product's operands as strided views (element strides).
 #[derive(Copy, Clone, Debug)]
@@ -305,17 +306,25 @@ fn matmul_with<E: CpuFloat>(engine: Engine, p: MatmulParams, a: &[E], b: &[E], c
         rsc: n as isize,
     };
 
-    // One product: the `i`-th A, B and the given C block.
-    let one = |i: usize, ci: &mut [E], threads: usize| {
+    // Rows `row0 ..` of the `i`-th product, written to `ci` (whole rows of
+    // that product's C, so `ci.len() / n` rows).
+    let one = |i: usize, row0: usize, ci: &mut [E], threads: usize| {
+        let rows = ci.len() / n;
+        debug_assert!(ci.len() == rows * n && row0 + rows <= m);
         let ai = &a[i * a_batch_stride..i * a_batch_stride + a_len];
         let bi = &b[i * b_batch_stride..i * b_batch_stride + b_len];
-        debug_assert_eq!(ci.len(), mn);
+        // Row `row0` of op(A) starts at `row0·rsa` (< m·k, as row0 < m).
+        let ai = &ai[row0 * rsa as usize..];
+        let l = Layout { m: rows, ..l };
         match engine {
             #[cfg(feature = "std")]
-            // SAFETY: `ai` holds m·k elements and the strides address
-            // exactly them (row-major m×k, or k×m read transposed); the
-            // same for `bi` (k·n) and `ci` (m·n, row stride n). `ci` is a
-            // `&mut` slice, so it cannot alias `ai`/`bi`.
+            // SAFETY: the original `ai` holds m·k elements and the strides
+            // address exactly them (row-major m×k, or k×m read transposed);
+            // from row `row0`, rows `row0..row0 + rows` (<= m) with the same
+            // strides stay inside it, i.e. inside the re-sliced `ai`.
+            // `bi` holds k·n elements, addressed the same way, and `ci`
+            // holds `rows` full rows of n (row stride n). `ci` is a `&mut`
+            // slice, so it cannot alias `ai`/`bi`.
             Engine::Gemm => unsafe {
                 E::gemm_crate(
                     l,
@@ -350,24 +359,38 @@ fn matmul_with<E: CpuFloat>(engine: Engine, p: MatmulParams, a: &[E], b: &[E], c
         let work = mn.saturating_mul(k);
         if threads > 1 && engine == Engine::Gemm {
             if work >= PAR_MIN_WORK {
-                // Large products: thread inside each one.
+                // Large products: gemm threads inside each one.
                 for (i, ci) in c.chunks_exact_mut(mn).enumerate() {
-                    one(i, ci, threads);
+                    one(i, 0, ci, threads);
                 }
                 return;
             }
-            if batch > 1 && work.saturating_mul(batch) >= BATCH_PAR_MIN_WORK {
-                // Many small products: one thread each.
+            if work.saturating_mul(batch) >= PAR_SPLIT_MIN_WORK {
+                // Small products (gemm would stay on one thread): one task
+                // per product, and with fewer products than threads, split
+                // each product's rows too (blocks of a multiple of 8 rows).
                 use rayon::prelude::*;
-                c.par_chunks_exact_mut(mn)
-                    .enumerate()
-                    .for_each(|(i, ci)| one(i, ci, 1));
+                let parts = if batch >= threads {
+                    1
+                } else {
+                    threads.div_ceil(batch)
+                };
+                let rows_per = m.div_ceil(parts).next_multiple_of(8);
+                c.par_chunks_exact_mut(mn).enumerate().for_each(|(i, ci)| {
+                    if rows_per >= m {
+                        one(i, 0, ci, 1);
+                    } else {
+                        ci.par_chunks_mut(rows_per * n)
+                            .enumerate()
+                            .for_each(|(r, cr)| one(i, r * rows_per, cr, 1));
+                    }
+                });
                 return;
             }
         }
     }
     for (i, ci) in c.chunks_exact_mut(mn).enumerate() {
-        one(i, ci, 1);
+        one(i, 0, ci, 1);
     }
 }
 
@@ -711,10 +734,25 @@ mod tests {
                 check::<f32>(Engine::Gemm, params(1, 200, 190, 180, flags), 1).unwrap();
                 check::<f64>(Engine::Gemm, params(2, 130, 97, 160, flags), 2).unwrap();
                 // 40 products of 33·20·35 each: batch-parallel.
-                const { assert!(33 * 20 * 35 < PAR_MIN_WORK && 40 * 33 * 20 * 35 >= BATCH_PAR_MIN_WORK) };
+                const { assert!(33 * 20 * 35 < PAR_MIN_WORK && 40 * 33 * 20 * 35 >= PAR_SPLIT_MIN_WORK) };
                 check::<f32>(Engine::Gemm, params(40, 33, 20, 35, flags), 3).unwrap();
                 check::<f64>(Engine::Gemm, params(40, 33, 20, 35, flags), 4).unwrap();
+                // One product below gemm's threshold: split into row blocks
+                // (40 + 27 rows; 8 + 1 rows).
+                const { assert!(67 * 41 * 61 < PAR_MIN_WORK && 67 * 41 * 61 >= PAR_SPLIT_MIN_WORK) };
+                check::<f32>(Engine::Gemm, params(1, 67, 41, 61, flags), 5).unwrap();
+                check::<f64>(Engine::Gemm, params(1, 9, 200, 100, flags), 6).unwrap();
             }
+            // Three threads, two products: each product split in two.
+            let pool3 = rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .unwrap();
+            pool3.install(|| {
+                for flags in [0u8, 3, 7, 8, 16, 31] {
+                    check::<f32>(Engine::Gemm, params(2, 50, 40, 45, flags), 7).unwrap();
+                }
+            });
         });
     }
 

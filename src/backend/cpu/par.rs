@@ -38,3 +38,135 @@ pub(crate) fn chunk_for(n: usize) -> usize {
     }
     n.max(1)
 }
+
+/// `f` over `x`, collected without zero-filling the output first (rayon's
+/// indexed `collect` writes each element once).
+#[inline]
+pub(crate) fn map1<E: Copy + Send + Sync, U: Send>(
+    x: &[E],
+    f: impl Fn(E) -> U + Sync + Send,
+) -> alloc::vec::Vec<U> {
+    #[cfg(feature = "std")]
+    {
+        use rayon::prelude::*;
+        if x.len() >= PAR_THRESHOLD && rayon::current_num_threads() > 1 {
+            let mut out = output_vec(x.len());
+            x.par_iter()
+                .with_min_len(4096)
+                .map(|&v| f(v))
+                .collect_into_vec(&mut out);
+            return out;
+        }
+    }
+    let mut out = output_vec(x.len());
+    out.extend(x.iter().map(|&v| f(v)));
+    out
+}
+
+/// `f` over pairs of `a` and `b` (same length), collected like [`map1`].
+#[inline]
+pub(crate) fn map2<E: Copy + Send + Sync, U: Send>(
+    a: &[E],
+    b: &[E],
+    f: impl Fn(E, E) -> U + Sync + Send,
+) -> alloc::vec::Vec<U> {
+    debug_assert_eq!(a.len(), b.len());
+    #[cfg(feature = "std")]
+    {
+        use rayon::prelude::*;
+        if a.len() >= PAR_THRESHOLD && rayon::current_num_threads() > 1 {
+            let mut out = output_vec(a.len());
+            a.par_iter()
+                .zip(b.par_iter())
+                .with_min_len(4096)
+                .map(|(&x, &y)| f(x, y))
+                .collect_into_vec(&mut out);
+            return out;
+        }
+    }
+    let mut out = output_vec(a.len());
+    out.extend(a.iter().zip(b).map(|(&x, &y)| f(x, y)));
+    out
+}
+
+/// `f` over triples of equal-length slices, collected like [`map1`].
+#[inline]
+pub(crate) fn map3<E: Copy + Send + Sync, U: Send>(
+    a: &[E],
+    b: &[E],
+    c: &[E],
+    f: impl Fn(E, E, E) -> U + Sync + Send,
+) -> alloc::vec::Vec<U> {
+    debug_assert!(a.len() == b.len() && b.len() == c.len());
+    #[cfg(feature = "std")]
+    {
+        use rayon::prelude::*;
+        if a.len() >= PAR_THRESHOLD && rayon::current_num_threads() > 1 {
+            return a
+                .par_iter()
+                .zip(b.par_iter())
+                .zip(c.par_iter())
+                .with_min_len(4096)
+                .map(|((&x, &y), &z)| f(x, y, z))
+                .collect();
+        }
+    }
+    a.iter()
+        .zip(b)
+        .zip(c)
+        .map(|((&x, &y), &z)| f(x, y, z))
+        .collect()
+}
+
+/// An empty `Vec` with room for `n` elements. On Linux, buffers of 4 MiB or
+/// more are advised to use transparent huge pages before their first touch.
+pub(crate) fn output_vec<U>(n: usize) -> alloc::vec::Vec<U> {
+    let v = alloc::vec::Vec::with_capacity(n);
+    #[cfg(all(feature = "std", target_os = "linux"))]
+    advise_huge_pages(v.as_ptr() as usize, n * core::mem::size_of::<U>());
+    v
+}
+
+#[cfg(all(feature = "std", target_os = "linux"))]
+fn advise_huge_pages(addr: usize, bytes: usize) {
+    const HUGE: usize = 2 << 20;
+    if bytes < 2 * HUGE {
+        return;
+    }
+    // Only whole 2 MiB pages inside the allocation are advised.
+    let start = addr.div_ceil(HUGE) * HUGE;
+    let end = (addr + bytes) / HUGE * HUGE;
+    if end > start {
+        // SAFETY: [start, end) lies inside the live allocation just made by
+        // `Vec::with_capacity` (start >= addr, end <= addr + bytes), and
+        // MADV_HUGEPAGE only changes how the kernel backs those pages: it
+        // never changes their contents or validity. A failure is harmless
+        // (the pages stay small), so the return value is ignored. Tested by
+        // `par::tests::huge_buffers_are_correct`.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_buffers_are_correct() {
+        // 8 Mi elements (32 MiB): past the huge-page threshold and the
+        // parallel threshold.
+        let n = 8 << 20;
+        let a: alloc::vec::Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let b = map2(&a, &a, |x, y| x + y);
+        assert_eq!(b.len(), n);
+        assert!(b.iter().enumerate().all(|(i, &v)| v == 2.0 * i as f32));
+        let c = map1(&a, |x| -x);
+        assert_eq!(c[n - 1], -((n - 1) as f32));
+        let d = map3(&a, &a, &a, |x, y, z| x + y - z);
+        assert_eq!(d, a);
+        let e: alloc::vec::Vec<u8> = output_vec(64 << 20);
+        assert!(e.is_empty() && e.capacity() >= 64 << 20);
+    }
+}

@@ -1,42 +1,11 @@
 //! CPU kernels for unary ops: one pass over the buffer, per-op closure
 //! monomorphised here (the `match` on the op is outside the loop).
 
-use super::par::{chunk_for, for_each_chunk};
+use super::par::{map1, map3};
 use super::Cpu;
-use crate::dtype::Dtype;
 use crate::ops::unary::{UnaryKernel, UnaryOp};
 use alloc::sync::Arc;
-use alloc::vec;
 use alloc::vec::Vec;
-
-fn map<E: Dtype>(x: &[E], f: impl Fn(E) -> E + Sync + Send) -> Vec<E> {
-    let mut out = vec![E::zero(); x.len()];
-    let c = chunk_for(x.len());
-    for_each_chunk(&mut out, c, |i, o| {
-        let xs = &x[i * c..i * c + o.len()];
-        for (o, &x) in o.iter_mut().zip(xs) {
-            *o = f(x);
-        }
-    });
-    out
-}
-
-fn map3<E: Dtype>(x: &[E], y: &[E], gy: &[E], f: impl Fn(E, E) -> E + Sync + Send) -> Vec<E> {
-    let mut out = vec![E::zero(); x.len()];
-    let c = chunk_for(x.len());
-    for_each_chunk(&mut out, c, |i, o| {
-        let r = i * c..i * c + o.len();
-        for (((o, &x), &y), &g) in o
-            .iter_mut()
-            .zip(&x[r.clone()])
-            .zip(&y[r.clone()])
-            .zip(&gy[r])
-        {
-            *o = g * f(x, y);
-        }
-    });
-    out
-}
 
 macro_rules! dispatch {
     ($op:expr, |$o:ident| $body:expr) => {
@@ -102,7 +71,7 @@ macro_rules! unary_impl {
     ($($e:ty),*) => {$(
         impl UnaryKernel<$e> for Cpu {
             fn unary(&self, op: UnaryOp<$e>, x: &Arc<Vec<$e>>) -> Arc<Vec<$e>> {
-                Arc::new(dispatch!(op, |o| map(x, move |v| o.f(v))))
+                Arc::new(dispatch!(op, |o| map1(x, move |v| o.f(v))))
             }
             fn unary_backward(
                 &self,
@@ -111,7 +80,7 @@ macro_rules! unary_impl {
                 y: &Arc<Vec<$e>>,
                 gy: &Arc<Vec<$e>>,
             ) -> Arc<Vec<$e>> {
-                Arc::new(dispatch!(op, |o| map3(x, y, gy, move |a, b| o.df(a, b))))
+                Arc::new(dispatch!(op, |o| map3(x, y, gy, move |a, b, g| g * o.df(a, b))))
             }
         }
     )*};
