@@ -5,7 +5,6 @@
 
 use typegrad::prelude::*;
 use typegrad::shape::{conv_out_size, ConvOutDim, HeadDim, Prod, StaticDim, Sum};
-use typegrad::typenum::Unsigned;
 
 fn size<D: StaticDim>() -> usize {
     D::USIZE
