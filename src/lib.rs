@@ -10,6 +10,7 @@ pub mod autograd;
 pub mod backend;
 pub mod dtype;
 pub mod linalg;
+pub mod nn;
 pub mod ops;
 pub mod shape;
 pub mod tensor;

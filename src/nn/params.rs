@@ -1,0 +1,192 @@
+//! Parameter traversal: every parameter tensor of a model, with its
+//! PyTorch-style path name (`blocks.0.fc.weight`).
+//!
+//! `#[derive(Module)]` implements [`Params`] for a model struct by visiting
+//! its fields in order; tensors, `Vec`s, arrays, tuples and `Option`s of
+//! modules implement it here. Optimizers, gradient zeroing, initialisation,
+//! parameter counting and safetensors save/load are all built on
+//! [`Params::visit_params`] / [`Params::visit_params_mut`].
+
+use crate::autograd::TensorId;
+use crate::backend::Backend;
+use crate::dtype::Dtype;
+use crate::shape::{Dims, Shape};
+use crate::tensor::Tensor;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// The dotted path of a parameter while a model is traversed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParamPath {
+    parts: Vec<String>,
+}
+
+impl ParamPath {
+    /// Enter a field (or index) named `name`.
+    pub fn push(&mut self, name: &str) {
+        self.parts.push(String::from(name));
+    }
+    /// Leave the innermost field.
+    pub fn pop(&mut self) {
+        self.parts.pop();
+    }
+    /// The dotted name, e.g. `"blocks.0.fc.weight"`.
+    pub fn name(&self) -> String {
+        self.parts.join(".")
+    }
+}
+
+/// Read access to one parameter during a traversal.
+pub struct ParamRef<'a, E: Dtype, D: Backend> {
+    /// The id its gradients are keyed by.
+    pub id: TensorId,
+    /// Its runtime sizes.
+    pub dims: Dims,
+    /// Its buffer.
+    pub data: &'a D::Storage<E>,
+    /// Its device.
+    pub device: &'a D,
+}
+
+/// Write access to one parameter during a traversal. Replacing `data` keeps
+/// the parameter's id, so gradients computed before still apply to it.
+pub struct ParamMut<'a, E: Dtype, D: Backend> {
+    /// The id its gradients are keyed by.
+    pub id: TensorId,
+    /// Its runtime sizes (fixed by the type: only the values change).
+    pub dims: Dims,
+    /// Its buffer; assign a new buffer of the same length to update it.
+    pub data: &'a mut D::Storage<E>,
+    /// Its device.
+    pub device: &'a D,
+}
+
+/// Something holding parameters of dtype `E` on device `D`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` holds no parameters typegrad knows about",
+    label = "not a module",
+    note = "fields of a #[derive(Module)] struct must be modules or tensors; mark other fields #[module(skip)]"
+)]
+pub trait Params<E: Dtype, D: Backend> {
+    /// Visit every parameter in a fixed order with its path.
+    fn visit_params(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>));
+    /// Visit every parameter mutably in the same order.
+    fn visit_params_mut(&mut self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>));
+
+    /// Number of scalar parameters.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// use typegrad::nn::Params;
+    /// let w: Tensor<(u!(3), u!(4)), f32> = Tensor::zeros(Default::default(), &Cpu::default());
+    /// let b: Tensor<(u!(4),), f32> = Tensor::zeros(Default::default(), &Cpu::default());
+    /// assert_eq!((w, b).num_params(), 16);
+    /// ```
+    fn num_params(&self) -> usize {
+        let mut n = 0;
+        self.visit_params(&mut ParamPath::default(), &mut |_, p| n += p.dims.numel());
+        n
+    }
+
+    /// `(name, dims)` of every parameter, in traversal order.
+    fn param_names(&self) -> Vec<(String, Dims)> {
+        let mut out = Vec::new();
+        self.visit_params(&mut ParamPath::default(), &mut |path, p| out.push((path.name(), p.dims)));
+        out
+    }
+}
+
+impl<S: Shape, E: Dtype, D: Backend> Params<E, D> for Tensor<S, E, D> {
+    fn visit_params(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>)) {
+        f(path, ParamRef { id: self.id, dims: self.shape.dims(), data: &self.data, device: &self.device });
+    }
+    fn visit_params_mut(&mut self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>)) {
+        f(path, ParamMut { id: self.id, dims: self.shape.dims(), data: &mut self.data, device: &self.device });
+    }
+}
+
+impl<E: Dtype, D: Backend, T: Params<E, D>> Params<E, D> for Vec<T> {
+    fn visit_params(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>)) {
+        self.as_slice().visit_params(path, f)
+    }
+    fn visit_params_mut(&mut self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>)) {
+        self.as_mut_slice().visit_params_mut(path, f)
+    }
+}
+
+impl<E: Dtype, D: Backend, T: Params<E, D>, const N: usize> Params<E, D> for [T; N] {
+    fn visit_params(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>)) {
+        self.as_slice().visit_params(path, f)
+    }
+    fn visit_params_mut(&mut self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>)) {
+        self.as_mut_slice().visit_params_mut(path, f)
+    }
+}
+
+impl<E: Dtype, D: Backend, T: Params<E, D>> Params<E, D> for [T] {
+    fn visit_params(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>)) {
+        for (i, m) in self.iter().enumerate() {
+            path.push(&alloc::format!("{i}"));
+            m.visit_params(path, f);
+            path.pop();
+        }
+    }
+    fn visit_params_mut(&mut self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>)) {
+        for (i, m) in self.iter_mut().enumerate() {
+            path.push(&alloc::format!("{i}"));
+            m.visit_params_mut(path, f);
+            path.pop();
+        }
+    }
+}
+
+impl<E: Dtype, D: Backend, T: Params<E, D>> Params<E, D> for Option<T> {
+    fn visit_params(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>)) {
+        if let Some(m) = self {
+            m.visit_params(path, f)
+        }
+    }
+    fn visit_params_mut(&mut self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>)) {
+        if let Some(m) = self {
+            m.visit_params_mut(path, f)
+        }
+    }
+}
+
+macro_rules! tuple_params {
+    ($($M:ident $i:tt),+) => {
+        /// Tuple elements are named by index, as in `nn.Sequential`.
+        impl<E: Dtype, D: Backend, $($M: Params<E, D>),+> Params<E, D> for ($($M,)+) {
+            fn visit_params(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>)) {
+                $(
+                    path.push(stringify!($i));
+                    self.$i.visit_params(path, f);
+                    path.pop();
+                )+
+            }
+            fn visit_params_mut(&mut self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>)) {
+                $(
+                    path.push(stringify!($i));
+                    self.$i.visit_params_mut(path, f);
+                    path.pop();
+                )+
+            }
+        }
+    };
+}
+tuple_params!(M0 0);
+tuple_params!(M0 0, M1 1);
+tuple_params!(M0 0, M1 1, M2 2);
+tuple_params!(M0 0, M1 1, M2 2, M3 3);
+tuple_params!(M0 0, M1 1, M2 2, M3 3, M4 4);
+tuple_params!(M0 0, M1 1, M2 2, M3 3, M4 4, M5 5);
+tuple_params!(M0 0, M1 1, M2 2, M3 3, M4 4, M5 5, M6 6);
+tuple_params!(M0 0, M1 1, M2 2, M3 3, M4 4, M5 5, M6 6, M7 7);
+tuple_params!(M0 0, M1 1, M2 2, M3 3, M4 4, M5 5, M6 6, M7 7, M8 8);
+tuple_params!(M0 0, M1 1, M2 2, M3 3, M4 4, M5 5, M6 6, M7 7, M8 8, M9 9);
+tuple_params!(M0 0, M1 1, M2 2, M3 3, M4 4, M5 5, M6 6, M7 7, M8 8, M9 9, M10 10);
+tuple_params!(M0 0, M1 1, M2 2, M3 3, M4 4, M5 5, M6 6, M7 7, M8 8, M9 9, M10 10, M11 11);
+tuple_params!(M0 0, M1 1, M2 2, M3 3, M4 4, M5 5, M6 6, M7 7, M8 8, M9 9, M10 10, M11 11, M12 12);
+tuple_params!(M0 0, M1 1, M2 2, M3 3, M4 4, M5 5, M6 6, M7 7, M8 8, M9 9, M10 10, M11 11, M12 12, M13 13);
+tuple_params!(M0 0, M1 1, M2 2, M3 3, M4 4, M5 5, M6 6, M7 7, M8 8, M9 9, M10 10, M11 11, M12 12, M13 13, M14 14);
+tuple_params!(M0 0, M1 1, M2 2, M3 3, M4 4, M5 5, M6 6, M7 7, M8 8, M9 9, M10 10, M11 11, M12 12, M13 13, M14 14, M15 15);
