@@ -8,10 +8,14 @@ extern crate self as typegrad;
 
 pub mod autograd;
 pub mod backend;
+pub mod data;
 pub mod dtype;
+pub mod io;
 pub mod linalg;
+pub mod loss;
 pub mod nn;
 pub mod ops;
+pub mod optim;
 pub mod shape;
 pub mod tensor;
 
@@ -29,6 +33,7 @@ pub mod prelude {
     pub use crate::autograd::{Gradients, NoTape, Tape};
     pub use crate::backend::{Backend, Cpu, Device};
     pub use crate::dtype::Dtype;
+    pub use crate::nn::{Module, ModuleExt, Params};
     pub use crate::ops::movement::{ConcatOp, NarrowOp};
     pub use crate::shape::{ConstShape, Dim, Dyn, Error, Shape};
     pub use crate::tensor::Tensor;

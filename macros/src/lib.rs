@@ -1,4 +1,5 @@
-//! Proc-macros for `typegrad`: plain integer literals become typenum dims.
+//! Proc-macros for `typegrad`: plain integer literals become typenum dims,
+//! and `#[derive(Module)]` generates a model's parameter traversal.
 //!
 //! typenum's own `U<N>` mapping stops at 1024 (plus a few powers), so a
 //! 3072-wide MLP or a 50257-token vocabulary cannot be written with it. These
@@ -9,6 +10,7 @@
 //! Use them through the re-exports in `typegrad` (`typegrad::u!`, ...).
 
 extern crate proc_macro;
+mod derive;
 use proc_macro::{Delimiter, Group, Punct, Spacing, Span, TokenStream, TokenTree};
 
 /// Path prefix of typenum inside the main crate.
@@ -149,4 +151,51 @@ pub fn dims(input: TokenStream) -> TokenStream {
         out.extend([TokenTree::Punct(Punct::new(',', Spacing::Alone))]);
     }
     TokenTree::Group(Group::new(Delimiter::Parenthesis, out)).into()
+}
+
+/// Parameter traversal for a model struct: implements
+/// `typegrad::nn::Params` by visiting the fields in declaration order, each
+/// under its name (tuple structs: its index), so parameter paths read like a
+/// PyTorch `state_dict`: `blocks.0.fc.weight`.
+///
+/// Fields must be modules: tensors, `#[derive(Module)]` structs, layers, and
+/// `Vec`s, arrays, tuples, `Option`s and `Box`es of them. Other fields are
+/// marked:
+///
+/// - `#[module(skip)]`: the field holds no parameters (a size, a flag, a
+///   config); it is not visited.
+/// - `#[module(rename = "name")]`: its path component is `name` (to match a
+///   PyTorch checkpoint) instead of the field's name.
+///
+/// On the struct, `#[module(sequential)]` also implements `Module<X>`: the
+/// fields (skipped ones excepted) run in declaration order, each on the
+/// previous one's output.
+///
+/// The dtype and device: if the struct has exactly one type parameter bounded
+/// by `Dtype` and one by `Device`/`Backend`, the impl is
+/// `Params<E, D>` for those, and a field that is not a module is an error
+/// where the struct is defined. Otherwise the impl is generic,
+/// `impl<__E: Dtype, __D: Backend> Params<__E, __D> for S where
+/// FieldType: Params<__E, __D>, ...` (a struct of `f32`/`Cpu` layers is then
+/// `Params<f32, Cpu>`), and a non-module field is reported where the model
+/// is used as a module, pointing at the field. Fields of std scalar,
+/// string or container-of-scalar types (`usize`, `Vec<f32>`, `String`)
+/// are always reported at the definition.
+///
+/// ```ignore
+/// use typegrad::nn::Module;
+/// #[derive(Module)]
+/// struct Block<E: Dtype, D: Device<E>> {
+///     fc: Linear<U4, U4, E, D>,      // "fc.weight", "fc.bias"
+///     #[module(rename = "ln")]
+///     norm: LayerNorm<U4, E, D>,     // "ln.weight", ...
+///     #[module(skip)]
+///     width: usize,
+/// }
+/// ```
+///
+/// Runnable examples are in the documentation of `typegrad::nn`.
+#[proc_macro_derive(Module, attributes(module))]
+pub fn derive_module(input: TokenStream) -> TokenStream {
+    derive::expand(input).unwrap_or_else(derive::Error::into_compile_error)
 }

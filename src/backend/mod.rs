@@ -60,8 +60,10 @@ pub trait Device<E: Dtype>:
     + crate::ops::binary::BinaryKernel<E>
     + crate::ops::reduce::ReduceKernel<E>
     + crate::ops::matmul::MatmulKernel<E>
+    + crate::ops::matmul::LinearKernel<E>
     + crate::ops::movement::MovementKernel<E>
     + crate::ops::index::IndexKernel<E>
+    + crate::optim::OptimKernel<E>
 {
 }
 
@@ -71,7 +73,9 @@ impl<E: Dtype, D> Device<E> for D where
         + crate::ops::binary::BinaryKernel<E>
         + crate::ops::reduce::ReduceKernel<E>
         + crate::ops::matmul::MatmulKernel<E>
+        + crate::ops::matmul::LinearKernel<E>
         + crate::ops::movement::MovementKernel<E>
         + crate::ops::index::IndexKernel<E>
+        + crate::optim::OptimKernel<E>
 {
 }

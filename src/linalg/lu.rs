@@ -123,7 +123,10 @@ mod tests {
     fn one_by_one_and_empty() {
         let a = Matrix::new(1, 1, vec![-4.0]).unwrap();
         assert_eq!(lu_solve(&a, &[2.0]).unwrap(), vec![-0.5]);
-        assert_eq!(lu_solve(&Matrix::zeros(0, 0), &[]).unwrap(), vec![]);
+        assert_eq!(
+            lu_solve(&Matrix::zeros(0, 0), &[]).unwrap(),
+            Vec::<f64>::new()
+        );
     }
 
     #[test]

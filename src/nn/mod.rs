@@ -1,8 +1,21 @@
 //! Neural-network building blocks: the [`Module`] trait, parameter
 //! traversal ([`Params`], derived with `#[derive(Module)]`), and layers.
 
+mod activation;
+mod dropout;
+mod ext;
+pub mod init;
+mod linear;
 mod module;
 mod params;
+mod sequential;
 
+pub use activation::{GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, GELU};
+pub use dropout::Dropout;
+pub use ext::{ModuleExt, ParamsMismatch};
+pub use linear::Linear;
 pub use module::Module;
 pub use params::{ParamMut, ParamPath, ParamRef, Params};
+/// `#[derive(Module)]`: the parameter traversal of a model struct (and with
+/// `#[module(sequential)]` its `forward`); see [`Params`].
+pub use typegrad_macros::Module;

@@ -6,14 +6,70 @@
 //! modules implement it here. Optimizers, gradient zeroing, initialisation,
 //! parameter counting and safetensors save/load are all built on
 //! [`Params::visit_params`] / [`Params::visit_params_mut`].
+//!
+//! ```
+//! use typegrad::prelude::*; // Module (trait and derive), Params, ModuleExt
+//!
+//! #[derive(Module)]
+//! struct Block {
+//!     fc: Tensor<(u!(4), u!(4)), f32>,
+//!     #[module(rename = "ln")] // the name a PyTorch checkpoint uses
+//!     norm: Tensor<(u!(4),), f32>,
+//! }
+//!
+//! #[derive(Module)]
+//! struct Model {
+//!     blocks: Vec<Block>,
+//!     head: (Tensor<(u!(4), u!(2)), f32>, Option<Tensor<(u!(2),), f32>>),
+//!     #[module(skip)] // not a module: not visited
+//!     depth: usize,
+//! }
+//!
+//! let dev = Cpu::default();
+//! let block = || Block { fc: Tensor::zeros(Default::default(), &dev), norm: Tensor::ones(Default::default(), &dev) };
+//! let model = Model {
+//!     blocks: vec![block(), block()],
+//!     head: (Tensor::zeros(Default::default(), &dev), None),
+//!     depth: 2,
+//! };
+//! let names: Vec<String> = model.param_names().into_iter().map(|(n, _)| n).collect();
+//! assert_eq!(names, ["blocks.0.fc", "blocks.0.ln", "blocks.1.fc", "blocks.1.ln", "head.0"]);
+//! assert_eq!(model.num_params(), 2 * (16 + 4) + 8);
+//! ```
+//!
+//! A field that is not a module and not marked is a compile error that
+//! points at the field:
+//!
+//! ```compile_fail
+//! use typegrad::prelude::*;
+//! #[derive(Module)]
+//! struct Model {
+//!     w: Tensor<(u!(3),), f32>,
+//!     hidden: usize, // error: field `hidden` of `Model` has type `usize`, which holds no parameters: mark it #[module(skip)]
+//! }
+//! ```
+//!
+//! So is giving two fields the same path name:
+//!
+//! ```compile_fail
+//! use typegrad::prelude::*;
+//! #[derive(Module)]
+//! struct Model {
+//!     #[module(rename = "fc")]
+//!     a: Tensor<(u!(3),), f32>,
+//!     fc: Tensor<(u!(3),), f32>, // error: field `a` and field `fc` of `Model` would both be named `fc` ...
+//! }
+//! ```
 
 use crate::autograd::TensorId;
 use crate::backend::Backend;
 use crate::dtype::Dtype;
 use crate::shape::{Dims, Shape};
 use crate::tensor::Tensor;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::marker::PhantomData;
 
 /// The dotted path of a parameter while a model is traversed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -71,7 +127,38 @@ pub trait Params<E: Dtype, D: Backend> {
     /// Visit every parameter in a fixed order with its path.
     fn visit_params(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>));
     /// Visit every parameter mutably in the same order.
-    fn visit_params_mut(&mut self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>));
+    fn visit_params_mut(
+        &mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>),
+    );
+
+    /// Move every parameter onto `device` (an instance of the same backend
+    /// type: another seed, another GPU), in place: the values are copied there
+    /// and each tensor's device handle is replaced. **Ids are kept**, so
+    /// gradients and optimizer state keyed by id still refer to the moved
+    /// parameters (as PyTorch's in-place `module.to(device)`).
+    ///
+    /// Provided for tensors, containers, tuples and every
+    /// `#[derive(Module)]` struct. The default (for hand-written impls)
+    /// moves the values through [`visit_params_mut`](Params::visit_params_mut)
+    /// but cannot replace the tensors' device handles: a hand-written impl
+    /// holding tensors should forward this method to them, as it forwards
+    /// `visit_params_mut`.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// use typegrad::nn::Params;
+    /// let mut w: Tensor<(u!(2),), f32> = Tensor::ones(Default::default(), &Cpu::seeded(1));
+    /// let id = w.id();
+    /// w.move_to_device(&Cpu::seeded(7));
+    /// assert_eq!((w.id(), w.to_vec()), (id, vec![1.0, 1.0]));
+    /// ```
+    fn move_to_device(&mut self, device: &D) {
+        self.visit_params_mut(&mut ParamPath::default(), &mut |_, p| {
+            *p.data = device.upload(p.device.download(p.data));
+        });
+    }
 
     /// Number of scalar parameters.
     ///
@@ -91,66 +178,178 @@ pub trait Params<E: Dtype, D: Backend> {
     /// `(name, dims)` of every parameter, in traversal order.
     fn param_names(&self) -> Vec<(String, Dims)> {
         let mut out = Vec::new();
-        self.visit_params(&mut ParamPath::default(), &mut |path, p| out.push((path.name(), p.dims)));
+        self.visit_params(&mut ParamPath::default(), &mut |path, p| {
+            out.push((path.name(), p.dims))
+        });
         out
     }
 }
 
 impl<S: Shape, E: Dtype, D: Backend> Params<E, D> for Tensor<S, E, D> {
-    fn visit_params(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>)) {
-        f(path, ParamRef { id: self.id, dims: self.shape.dims(), data: &self.data, device: &self.device });
+    fn visit_params(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>),
+    ) {
+        f(
+            path,
+            ParamRef {
+                id: self.id,
+                dims: self.shape.dims(),
+                data: &self.data,
+                device: &self.device,
+            },
+        );
     }
-    fn visit_params_mut(&mut self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>)) {
-        f(path, ParamMut { id: self.id, dims: self.shape.dims(), data: &mut self.data, device: &self.device });
+    fn visit_params_mut(
+        &mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>),
+    ) {
+        f(
+            path,
+            ParamMut {
+                id: self.id,
+                dims: self.shape.dims(),
+                data: &mut self.data,
+                device: &self.device,
+            },
+        );
+    }
+    fn move_to_device(&mut self, device: &D) {
+        self.data = device.upload(self.device.download(&self.data));
+        self.device = device.clone();
     }
 }
 
 impl<E: Dtype, D: Backend, T: Params<E, D>> Params<E, D> for Vec<T> {
-    fn visit_params(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>)) {
+    fn visit_params(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>),
+    ) {
         self.as_slice().visit_params(path, f)
     }
-    fn visit_params_mut(&mut self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>)) {
+    fn visit_params_mut(
+        &mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>),
+    ) {
         self.as_mut_slice().visit_params_mut(path, f)
+    }
+    fn move_to_device(&mut self, device: &D) {
+        self.as_mut_slice().move_to_device(device)
     }
 }
 
 impl<E: Dtype, D: Backend, T: Params<E, D>, const N: usize> Params<E, D> for [T; N] {
-    fn visit_params(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>)) {
+    fn visit_params(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>),
+    ) {
         self.as_slice().visit_params(path, f)
     }
-    fn visit_params_mut(&mut self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>)) {
+    fn visit_params_mut(
+        &mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>),
+    ) {
         self.as_mut_slice().visit_params_mut(path, f)
+    }
+    fn move_to_device(&mut self, device: &D) {
+        self.as_mut_slice().move_to_device(device)
     }
 }
 
 impl<E: Dtype, D: Backend, T: Params<E, D>> Params<E, D> for [T] {
-    fn visit_params(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>)) {
+    fn visit_params(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>),
+    ) {
         for (i, m) in self.iter().enumerate() {
             path.push(&alloc::format!("{i}"));
             m.visit_params(path, f);
             path.pop();
         }
     }
-    fn visit_params_mut(&mut self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>)) {
+    fn visit_params_mut(
+        &mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>),
+    ) {
         for (i, m) in self.iter_mut().enumerate() {
             path.push(&alloc::format!("{i}"));
             m.visit_params_mut(path, f);
             path.pop();
         }
     }
+    fn move_to_device(&mut self, device: &D) {
+        for m in self.iter_mut() {
+            m.move_to_device(device);
+        }
+    }
 }
 
 impl<E: Dtype, D: Backend, T: Params<E, D>> Params<E, D> for Option<T> {
-    fn visit_params(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>)) {
+    fn visit_params(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>),
+    ) {
         if let Some(m) = self {
             m.visit_params(path, f)
         }
     }
-    fn visit_params_mut(&mut self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>)) {
+    fn visit_params_mut(
+        &mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>),
+    ) {
         if let Some(m) = self {
             m.visit_params_mut(path, f)
         }
     }
+    fn move_to_device(&mut self, device: &D) {
+        if let Some(m) = self {
+            m.move_to_device(device)
+        }
+    }
+}
+
+/// A boxed module is visited as the module itself (no path component).
+impl<E: Dtype, D: Backend, T: Params<E, D> + ?Sized> Params<E, D> for Box<T> {
+    fn visit_params(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>),
+    ) {
+        (**self).visit_params(path, f)
+    }
+    fn visit_params_mut(
+        &mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>),
+    ) {
+        (**self).visit_params_mut(path, f)
+    }
+    fn move_to_device(&mut self, device: &D) {
+        (**self).move_to_device(device)
+    }
+}
+
+/// Type markers hold no parameters, so model structs can carry
+/// `PhantomData` without `#[module(skip)]`.
+impl<E: Dtype, D: Backend, T: ?Sized> Params<E, D> for PhantomData<T> {
+    fn visit_params(&self, _: &mut ParamPath, _: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>)) {}
+    fn visit_params_mut(
+        &mut self,
+        _: &mut ParamPath,
+        _: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>),
+    ) {
+    }
+    fn move_to_device(&mut self, _: &D) {}
 }
 
 macro_rules! tuple_params {
@@ -170,6 +369,9 @@ macro_rules! tuple_params {
                     self.$i.visit_params_mut(path, f);
                     path.pop();
                 )+
+            }
+            fn move_to_device(&mut self, device: &D) {
+                $( self.$i.move_to_device(device); )+
             }
         }
     };

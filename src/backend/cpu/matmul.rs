@@ -7,27 +7,34 @@
 //!
 //! Backend crate (chosen by measurement, see `docs/PERFORMANCE.md`,
 //! section "sgemm"):
-//! - with the `std` feature, [`gemm`] 0.18 (AVX2/FMA kernels on stable; its
-//!   AVX-512 kernels need its `nightly` feature, which we do not use), rayon
-//!   threads above [`PAR_MIN_WORK`];
-//! - without `std`, [`matrixmultiply`], single-threaded.
+//! - with the `std` feature, `gemm` 0.18 (its AVX2/FMA kernels: on stable,
+//!   gemm 0.18's AVX-512 kernels are behind its `nightly` feature, which we
+//!   do not use), with rayon threads for large products and typegrad's own
+//!   split of small ones (see `PAR_MIN_WORK`, `PAR_SPLIT_MIN_WORK`);
+//! - without `std`, `matrixmultiply`, single-threaded.
 //!
-//! Measured 2026-11-28 on the 2-core AVX-512 AMD EPYC VM, sgemm n×n×n,
-//! row-major, fresh C each call, median of a 1 s warm-up + 3 s run
-//! (GFLOPS = 2n³/t; figures under background load from concurrent builds,
-//! see `docs/PERFORMANCE.md` for the same-session tables):
+//! Measured 2026-11-28 on the 2-core AVX-512 AMD EPYC VM (idle: runs that
+//! overlapped other processes were discarded), sgemm n×n×n, row-major,
+//! fresh C each call, median of single iterations, GFLOPS = 2n³/t:
 //!
-//! | n    | threads | gemm 0.18 | matrixmultiply 0.3 (std, avx512) |
-//! |------|---------|-----------|----------------------------------|
-//! | 1024 | 1       | 88.5      | 80.6                             |
-//! | 256  | 1       | 110.8     | 102.4                            |
+//! | n    | threads | gemm 0.18 | matrixmultiply 0.3.11 (std+avx512) | gemm 0.19 `x86-v4` |
+//! |------|---------|-----------|------------------------------------|--------------------|
+//! | 1024 | 1       | 96.4      | 96.5                               | 105.1              |
+//! | 256  | 1       | 110.5     | 102.2                              | 112.7              |
+//! | 1024 | 2       | 205.9     | 189.0                              | 205.7              |
+//! | 256  | 2       | 192.7     | 155.9                              | 217.5              |
 //!
-//! gemm is faster at every size measured, and it threads through rayon (so
-//! it respects the caller's `ThreadPool`), while matrixmultiply's threading
-//! uses its own pool. Hence gemm under `std`.
+//! gemm 0.18 ties or beats matrixmultiply everywhere, and it threads
+//! through rayon (so it respects the caller's `ThreadPool`), while
+//! matrixmultiply's threading uses its own pool. Hence gemm under `std`.
+//! (gemm 0.19 has a stable `x86-v4` feature with AVX-512 kernels, faster
+//! still at 1024/1 thread and 256/2 threads; moving to it is a Cargo.toml
+//! change.) Against NumPy's OpenBLAS in the same session, this kernel
+//! reaches 1.0x (1 thread) and 1.0-1.2x (2 threads) its GFLOPS at n = 1024.
 //!
-//! The module is public only so that `benches/kernels.rs` can reach
-//! [`bench_sgemm`]; it is not part of the API.
+//! The module is public (and hidden) only for the [`bench_sgemm`] hook,
+//! which times the kernel without the tensor layer; it is not part of the
+//! API.
 #![doc(hidden)]
 
 #[cfg(test)]
@@ -128,11 +135,11 @@ pub(crate) trait CpuFloat:
         threads: usize,
     );
 
-    /// Same contract as [`CpuFloat::gemm_crate`], single-threaded, through
+    /// Same contract as `gemm_crate`, single-threaded, through
     /// `matrixmultiply` (the `no_std` path).
     ///
     /// # Safety
-    /// As for [`CpuFloat::gemm_crate`].
+    /// As for `gemm_crate`.
     #[cfg(any(test, not(feature = "std")))]
     unsafe fn matrixmultiply_crate(
         l: Layout,

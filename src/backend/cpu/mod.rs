@@ -3,10 +3,13 @@
 
 mod binary;
 mod index;
+mod linear;
+mod loss;
 #[doc(hidden)]
 pub mod matmul;
 mod matmul_kernel;
 mod movement;
+mod optim;
 pub(crate) mod par;
 mod reduce;
 pub(crate) mod strides;

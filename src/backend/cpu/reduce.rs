@@ -14,7 +14,8 @@
 use super::par::PAR_THRESHOLD;
 use super::Cpu;
 use crate::dtype::Dtype;
-use crate::ops::reduce::{ReduceKernel, ReduceOp};
+use crate::ops::reduce::{CrossEntropySpec, ReduceKernel, ReduceOp};
+use crate::shape::Error;
 use crate::shape::MAX_RANK;
 use alloc::sync::Arc;
 use alloc::vec;
@@ -722,6 +723,38 @@ macro_rules! reduce_impl {
                 log: bool,
             ) -> Arc<Vec<$e>> {
                 Arc::new(softmax_backward(y, gy, dims, axis, log))
+            }
+            fn cross_entropy(
+                &self,
+                logits: &Arc<Vec<$e>>,
+                targets: &Arc<Vec<usize>>,
+                spec: CrossEntropySpec,
+            ) -> Result<(Arc<Vec<$e>>, Arc<Vec<$e>>), Error> {
+                let (loss, stats) = super::loss::cross_entropy(logits, targets, spec)?;
+                Ok((Arc::new(vec![loss]), Arc::new(stats)))
+            }
+            fn cross_entropy_backward(
+                &self,
+                logits: &Arc<Vec<$e>>,
+                stats: &Arc<Vec<$e>>,
+                targets: &Arc<Vec<usize>>,
+                gy: &Arc<Vec<$e>>,
+                spec: CrossEntropySpec,
+            ) -> Arc<Vec<$e>> {
+                Arc::new(super::loss::cross_entropy_backward(logits, stats, targets, gy[0], spec))
+            }
+            fn bce_with_logits(&self, x: &Arc<Vec<$e>>, y: &Arc<Vec<$e>>) -> Arc<Vec<$e>> {
+                Arc::new(vec![super::loss::bce_with_logits(x, y)])
+            }
+            fn bce_with_logits_backward(
+                &self,
+                x: &Arc<Vec<$e>>,
+                y: &Arc<Vec<$e>>,
+                gy: &Arc<Vec<$e>>,
+                want: (bool, bool),
+            ) -> (Option<Arc<Vec<$e>>>, Option<Arc<Vec<$e>>>) {
+                let (a, b) = super::loss::bce_with_logits_backward(x, y, gy[0], want);
+                (a.map(Arc::new), b.map(Arc::new))
             }
         }
     )*};

@@ -6,9 +6,15 @@
 //! more (`dA = dC · Bᵀ`, `dB = Aᵀ · dC`), reading the transposes through the
 //! kernel's transpose flags rather than copying them.
 
+mod linear;
 mod product;
 mod shape;
 
+pub(crate) use linear::{
+    forward_params as linear_forward_params, grad_input_params as linear_grad_input_params,
+    grad_weight_params as linear_grad_weight_params,
+};
+pub use linear::{LinearGrads, LinearKernel, LinearParams, LinearShape, LinearWant};
 pub use shape::MatMul;
 
 use crate::backend::Backend;

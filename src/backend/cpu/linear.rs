@@ -1,0 +1,114 @@
+//! CPU [`LinearKernel`]: the bias is written into the output rows first and
+//! the gemm accumulates `X · Wᵀ` onto it (one pass over `Y`, no separate
+//! broadcast add); the backward runs two gemms reading `dY` and `W` through
+//! the transpose flags, and sums the columns of `dY` in one pass.
+
+use super::matmul::{self as gemm_kernel, CpuFloat};
+use super::par::output_vec;
+use super::Cpu;
+use crate::dtype::Dtype;
+use crate::ops::matmul::{LinearGrads, LinearKernel, LinearParams, LinearWant, MatmulParams};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// The internal gemm's parameters for a dense product (`accumulate` onto C).
+fn kernel_params(p: MatmulParams, accumulate: bool) -> gemm_kernel::MatmulParams {
+    gemm_kernel::MatmulParams {
+        batch: p.batch,
+        m: p.m,
+        k: p.k,
+        n: p.n,
+        a_batch_stride: p.a_batch_stride,
+        b_batch_stride: p.b_batch_stride,
+        a_t: p.a_t,
+        b_t: p.b_t,
+        accumulate,
+    }
+}
+
+fn len(a: usize, b: usize) -> usize {
+    a.checked_mul(b)
+        .expect("linear: buffer size overflows usize")
+}
+
+/// `Y = X · Wᵀ (+ b)`.
+fn forward<E: CpuFloat>(p: LinearParams, x: &[E], w: &[E], b: Option<&[E]>) -> Vec<E> {
+    let n = len(p.rows, p.out);
+    let y = match b {
+        Some(b) => {
+            let mut y = output_vec(n);
+            for _ in 0..p.rows {
+                y.extend_from_slice(b);
+            }
+            y
+        }
+        None => vec![E::ZERO; n],
+    };
+    let mut y = y;
+    let mp = crate::ops::matmul::linear_forward_params(p);
+    gemm_kernel::matmul(kernel_params(mp, b.is_some()), x, w, &mut y);
+    y
+}
+
+/// `dX = dY · W`.
+fn grad_input<E: CpuFloat>(p: LinearParams, w: &[E], gy: &[E]) -> Vec<E> {
+    let mut gx = vec![E::ZERO; len(p.rows, p.inp)];
+    let mp = crate::ops::matmul::linear_grad_input_params(p);
+    gemm_kernel::matmul(kernel_params(mp, false), gy, w, &mut gx);
+    gx
+}
+
+/// `dW = dYᵀ · X`.
+fn grad_weight<E: CpuFloat>(p: LinearParams, x: &[E], gy: &[E]) -> Vec<E> {
+    let mut gw = vec![E::ZERO; len(p.out, p.inp)];
+    let mp = crate::ops::matmul::linear_grad_weight_params(p);
+    gemm_kernel::matmul(kernel_params(mp, false), gy, x, &mut gw);
+    gw
+}
+
+/// `db[j] = Σ_r dY[r, j]`, row by row (contiguous, vectorised adds).
+fn grad_bias<E: CpuFloat + Dtype>(p: LinearParams, gy: &[E]) -> Vec<E> {
+    let mut gb = vec![E::ZERO; p.out];
+    if p.out == 0 {
+        return gb;
+    }
+    for row in gy.chunks_exact(p.out) {
+        for (acc, &v) in gb.iter_mut().zip(row) {
+            *acc = *acc + v;
+        }
+    }
+    gb
+}
+
+macro_rules! linear_impl {
+    ($($e:ty),*) => {$(
+        impl LinearKernel<$e> for Cpu {
+            fn linear(
+                &self,
+                p: LinearParams,
+                x: &Arc<Vec<$e>>,
+                w: &Arc<Vec<$e>>,
+                b: Option<&Arc<Vec<$e>>>,
+            ) -> Arc<Vec<$e>> {
+                Arc::new(forward(p, x, w, b.map(|b| b.as_slice())))
+            }
+
+            fn linear_backward(
+                &self,
+                p: LinearParams,
+                x: &Arc<Vec<$e>>,
+                w: &Arc<Vec<$e>>,
+                gy: &Arc<Vec<$e>>,
+                want: LinearWant,
+            ) -> LinearGrads<Arc<Vec<$e>>> {
+                (
+                    want.input.then(|| Arc::new(grad_input(p, w, gy))),
+                    want.weight.then(|| Arc::new(grad_weight(p, x, gy))),
+                    want.bias.then(|| Arc::new(grad_bias(p, gy))),
+                )
+            }
+        }
+    )*};
+}
+linear_impl!(f32, f64);

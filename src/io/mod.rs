@@ -1,0 +1,25 @@
+//! Saving and loading model parameters.
+//!
+//! [`safetensors`] writes every parameter of a [`Params`](crate::nn::Params)
+//! model under its PyTorch `state_dict` name (`blocks.0.fc.weight`), in the
+//! format PyTorch's `safetensors.torch.load_file` reads.
+//!
+//! ```
+//! use typegrad::prelude::*;
+//! use typegrad::io::safetensors;
+//! let dev = Cpu::default();
+//! let model = (Tensor::<(u!(2),), f32>::from_vec_static(vec![1.0, 2.0], &dev),);
+//! let bytes = safetensors::to_bytes(&model).unwrap();
+//! let mut copy = (Tensor::<(u!(2),), f32>::zeros(Default::default(), &dev),);
+//! safetensors::load_from_bytes(&mut copy, &bytes).unwrap();
+//! assert_eq!(copy.0.to_vec(), vec![1.0, 2.0]);
+//! ```
+
+pub mod safetensors;
+
+#[cfg(feature = "std")]
+mod atomic;
+
+#[cfg(feature = "std")]
+pub use atomic::write_atomic;
+pub use safetensors::SafetensorsError;

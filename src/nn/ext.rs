@@ -1,0 +1,171 @@
+//! Whole-model helpers built on the parameter traversal: copying parameter
+//! values between two instances of a model, and moving a model to another
+//! device instance.
+
+use super::params::{ParamPath, Params};
+use crate::backend::Backend;
+use crate::dtype::Dtype;
+use crate::shape::Dims;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Why [`ModuleExt::copy_params_from`] refused: the two models do not have
+/// the same parameters (a `Vec` of blocks of another length, a `Dyn` dim of
+/// another size, an `Option` layer present in one only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParamsMismatch {
+    /// The parameter named `name` has other sizes in the source.
+    Dims {
+        /// Its path, e.g. `"blocks.0.fc.weight"`.
+        name: String,
+        /// Its sizes in the source model.
+        got: Vec<usize>,
+        /// Its sizes in the destination model.
+        expected: Vec<usize>,
+    },
+    /// At the same position the models have parameters of other names (the
+    /// models differ in structure, e.g. a `Vec` of blocks of another length).
+    Names {
+        /// The source's parameter there.
+        source: String,
+        /// The destination's parameter there.
+        destination: String,
+    },
+    /// One model ends before the other: the parameter named `name` exists in
+    /// only one of them.
+    Missing {
+        /// Its path.
+        name: String,
+        /// `true` if the source has it and the destination does not.
+        in_source: bool,
+    },
+}
+
+impl fmt::Display for ParamsMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamsMismatch::Dims { name, got, expected } => write!(
+                f,
+                "copy_params_from: parameter `{name}` has sizes {got:?} in the source, {expected:?} in the destination"
+            ),
+            ParamsMismatch::Names { source, destination } => write!(
+                f,
+                "copy_params_from: the destination's parameter `{destination}` meets `{source}` in the source (the models differ in structure)"
+            ),
+            ParamsMismatch::Missing { name, in_source: true } => write!(
+                f,
+                "copy_params_from: parameter `{name}` of the source has no counterpart in the destination"
+            ),
+            ParamsMismatch::Missing { name, in_source: false } => write!(
+                f,
+                "copy_params_from: parameter `{name}` of the destination has no counterpart in the source"
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ParamsMismatch {}
+
+/// Helpers on every model (implemented for everything that is [`Params`]).
+///
+/// Counting and listing parameters are [`Params::num_params`] and
+/// [`Params::param_names`].
+pub trait ModuleExt<E: Dtype, D: Backend>: Params<E, D> {
+    /// Copy the parameter *values* of `other` into `self` (a target network,
+    /// an exponential moving average, a snapshot). The parameters are matched
+    /// by traversal order and must agree in name and sizes; if any does not,
+    /// nothing is copied. `self` keeps its ids, so gradients and optimizer
+    /// state keyed by them stay valid; the values are copied onto `self`'s
+    /// devices.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// use typegrad::nn::ModuleExt;
+    /// let dev = Cpu::default();
+    /// let mut a: Tensor<(u!(2),), f32> = Tensor::zeros(Default::default(), &dev);
+    /// let b: Tensor<(u!(2),), f32> = Tensor::ones(Default::default(), &dev);
+    /// let id = a.id();
+    /// a.copy_params_from(&b).unwrap();
+    /// assert_eq!((a.to_vec(), a.id()), (vec![1.0, 1.0], id));
+    /// ```
+    fn copy_params_from(&mut self, other: &Self) -> Result<(), ParamsMismatch> {
+        let mut source: Vec<(String, Dims, Vec<E>)> = Vec::new();
+        other.visit_params(&mut ParamPath::default(), &mut |path, p| {
+            source.push((path.name(), p.dims, p.device.download(p.data)));
+        });
+        // Check everything before writing anything.
+        let mut at = 0;
+        let mut error = None;
+        self.visit_params(&mut ParamPath::default(), &mut |path, p| {
+            if error.is_some() {
+                return;
+            }
+            let name = path.name();
+            match source.get(at) {
+                None => {
+                    error = Some(ParamsMismatch::Missing {
+                        name,
+                        in_source: false,
+                    })
+                }
+                Some((n, _, _)) if *n != name => {
+                    error = Some(ParamsMismatch::Names {
+                        source: n.clone(),
+                        destination: name,
+                    })
+                }
+                Some((_, dims, _)) if *dims != p.dims => {
+                    error = Some(ParamsMismatch::Dims {
+                        name,
+                        got: dims.to_vec(),
+                        expected: p.dims.to_vec(),
+                    })
+                }
+                Some(_) => {}
+            }
+            at += 1;
+        });
+        if let Some(e) = error {
+            return Err(e);
+        }
+        if let Some((name, _, _)) = source.get(at) {
+            return Err(ParamsMismatch::Missing {
+                name: name.clone(),
+                in_source: true,
+            });
+        }
+        let mut values = source.into_iter();
+        self.visit_params_mut(&mut ParamPath::default(), &mut |_, p| {
+            if let Some((_, _, v)) = values.next() {
+                *p.data = p.device.upload(v);
+            }
+        });
+        Ok(())
+    }
+
+    /// A copy of the model on `device` (another instance of the same backend
+    /// type). The copy **keeps the parameter ids** of `self` (like a clone):
+    /// it stands for the same parameters in a new place, so gradients and
+    /// optimizer state carry over. To train the copy and the original
+    /// side by side as separate models, give them separate optimizers.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// use typegrad::nn::ModuleExt;
+    /// let w: Tensor<(u!(2),), f32> = Tensor::ones(Default::default(), &Cpu::seeded(1));
+    /// let moved = w.to_device(&Cpu::seeded(2));
+    /// assert_eq!((moved.id(), moved.to_vec()), (w.id(), vec![1.0, 1.0]));
+    /// ```
+    fn to_device(&self, device: &D) -> Self
+    where
+        Self: Clone + Sized,
+    {
+        let mut copy = self.clone();
+        copy.move_to_device(device);
+        copy
+    }
+}
+
+impl<E: Dtype, D: Backend, M: Params<E, D> + ?Sized> ModuleExt<E, D> for M {}

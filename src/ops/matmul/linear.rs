@@ -1,0 +1,381 @@
+//! `linear`: the fused `x · Wᵀ + b` of a Linear layer and its backward.
+//!
+//! The weight is stored `(out, in)` as in PyTorch. The forward is one gemm
+//! reading `W` transposed through the kernel's flags (with the bias written
+//! into the output first and the product accumulated onto it, on the CPU);
+//! the backward is two gemms and a column sum, again without transposed
+//! copies: `dX = dY · W`, `dW = dYᵀ · X` (all leading dims folded into the
+//! rows, so the sum over the batch is part of the one product) and
+//! `db = Σ_rows dY`.
+//!
+//! The weight and bias are **parameters**: untracked tensors. When the input
+//! is tracked, the backward accumulates the gradients of the weight and the
+//! bias on the input's tape, keyed by their ids, so `grads.get(&weight)`
+//! works with the tensor the layer holds (no `trace()` of the parameters is
+//! needed, and none can be forgotten).
+
+use super::{MatmulKernel, MatmulParams};
+use crate::autograd::Tracking;
+use crate::backend::Device;
+use crate::dtype::Dtype;
+use crate::ops::binary::{BinaryKernel, BinaryOp};
+use crate::ops::reduce::{ReduceKernel, ReduceOp};
+use crate::shape::{check_dim, Dim, Error, SameDim, Shape};
+use crate::tensor::{op_result, Tensor};
+
+/// Sizes of a linear map: `rows` rows of `inp` features to `out` features.
+/// All leading dims of the input are folded into `rows`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct LinearParams {
+    /// Product of the input's leading dims.
+    pub rows: usize,
+    /// Input features (columns of `X`, of `W`).
+    pub inp: usize,
+    /// Output features (rows of `W`, columns of `Y`).
+    pub out: usize,
+}
+
+/// Which gradients [`LinearKernel::linear_backward`] computes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct LinearWant {
+    /// The input's gradient `dX = dY · W`.
+    pub input: bool,
+    /// The weight's gradient `dW = dYᵀ · X`.
+    pub weight: bool,
+    /// The bias gradient `db = Σ_rows dY`.
+    pub bias: bool,
+}
+
+/// The three gradients of [`LinearKernel::linear_backward`], each present if
+/// it was asked for.
+pub type LinearGrads<S> = (Option<S>, Option<S>, Option<S>);
+
+/// Kernel of the fused linear map `Y = X · Wᵀ + b` (row-major `X`:
+/// `rows × inp`, `W`: `out × inp`, `b`: `out`, `Y`: `rows × out`).
+///
+/// The provided methods compose the matmul, binary and reduce kernels, so a
+/// new backend gets a correct implementation from `impl LinearKernel<E> for
+/// MyBackend {}`; the CPU backend overrides both to fuse the bias into the
+/// gemm and to sum the columns in one pass.
+pub trait LinearKernel<E: Dtype>: MatmulKernel<E> + BinaryKernel<E> + ReduceKernel<E> {
+    /// `Y = X · Wᵀ (+ b)`.
+    fn linear(
+        &self,
+        p: LinearParams,
+        x: &Self::Storage<E>,
+        w: &Self::Storage<E>,
+        b: Option<&Self::Storage<E>>,
+    ) -> Self::Storage<E> {
+        composed_linear(self, p, x, w, b)
+    }
+
+    /// `(dX, dW, db)` for the gradient `gy` of `Y`, the ones asked for.
+    fn linear_backward(
+        &self,
+        p: LinearParams,
+        x: &Self::Storage<E>,
+        w: &Self::Storage<E>,
+        gy: &Self::Storage<E>,
+        want: LinearWant,
+    ) -> LinearGrads<Self::Storage<E>> {
+        composed_linear_backward(self, p, x, w, gy, want)
+    }
+}
+
+/// [`LinearKernel::linear`] composed from the matmul and binary kernels
+/// (the provided method; tested against the CPU's fused one).
+fn composed_linear<E: Dtype, D: MatmulKernel<E> + BinaryKernel<E>>(
+    dev: &D,
+    p: LinearParams,
+    x: &D::Storage<E>,
+    w: &D::Storage<E>,
+    b: Option<&D::Storage<E>>,
+) -> D::Storage<E> {
+    let y = dev.matmul(forward_params(p), x, w);
+    match b {
+        None => y,
+        Some(b) => {
+            let od = [p.rows, p.out];
+            dev.binary(BinaryOp::Add, &y, &od, b, &[p.out], &od)
+        }
+    }
+}
+
+/// [`LinearKernel::linear_backward`] composed from the matmul and reduce
+/// kernels (the provided method).
+fn composed_linear_backward<E: Dtype, D: MatmulKernel<E> + ReduceKernel<E>>(
+    dev: &D,
+    p: LinearParams,
+    x: &D::Storage<E>,
+    w: &D::Storage<E>,
+    gy: &D::Storage<E>,
+    want: LinearWant,
+) -> LinearGrads<D::Storage<E>> {
+    let gx = want.input.then(|| dev.matmul(grad_input_params(p), gy, w));
+    let gw = want
+        .weight
+        .then(|| dev.matmul(grad_weight_params(p), gy, x));
+    let gb = want
+        .bias
+        .then(|| dev.reduce(ReduceOp::Sum, gy, &[p.rows, p.out], Some(0)));
+    (gx, gw, gb)
+}
+
+/// `Y = X · Wᵀ`: `W` read transposed.
+pub(crate) fn forward_params(p: LinearParams) -> MatmulParams {
+    MatmulParams {
+        batch: 1,
+        m: p.rows,
+        k: p.inp,
+        n: p.out,
+        a_batch_stride: 0,
+        b_batch_stride: 0,
+        a_t: false,
+        b_t: true,
+    }
+}
+
+/// `dX = dY · W` (`rows × out` times `out × inp`).
+pub(crate) fn grad_input_params(p: LinearParams) -> MatmulParams {
+    MatmulParams {
+        batch: 1,
+        m: p.rows,
+        k: p.out,
+        n: p.inp,
+        a_batch_stride: 0,
+        b_batch_stride: 0,
+        a_t: false,
+        b_t: false,
+    }
+}
+
+/// `dW = dYᵀ · X` (`dY` read transposed; the sum over rows is the product's
+/// inner dimension).
+pub(crate) fn grad_weight_params(p: LinearParams) -> MatmulParams {
+    MatmulParams {
+        batch: 1,
+        m: p.out,
+        k: p.rows,
+        n: p.inp,
+        a_batch_stride: 0,
+        b_batch_stride: 0,
+        a_t: true,
+        b_t: false,
+    }
+}
+
+/// `Self` (an input shape `(..., K)`) can go through a linear map from `I`
+/// to `O` features: `K` must agree with `I` through [`SameDim`] (equal static
+/// dims, or a `Dyn` checked at run time). The output replaces the last dim
+/// by `O`. Implemented for ranks 1 to 6.
+///
+/// ```
+/// use typegrad::ops::matmul::LinearShape;
+/// use typegrad::prelude::*;
+/// let x = (Dyn(8), <u!(5)>::default(), <u!(3)>::default());
+/// let (out, rows) = x.linear_shape(<u!(3)>::default(), <u!(2)>::default()).unwrap();
+/// assert_eq!(&*out.dims(), &[8, 5, 2]);
+/// assert_eq!(rows, 40);
+/// ```
+pub trait LinearShape<I: Dim, O: Dim>: Shape {
+    /// The output shape `(..., O)`.
+    type Output: Shape;
+    /// Check the input features against `inp`; the output shape and the
+    /// number of rows (product of the leading dims).
+    fn linear_shape(&self, inp: I, out: O) -> Result<(Self::Output, usize), Error>;
+}
+
+macro_rules! linear_shape {
+    ($last:tt; $($A:ident $i:tt),*) => {
+        impl<$($A: Dim,)* K: Dim, I: Dim, O: Dim> LinearShape<I, O> for ($($A,)* K,)
+        where
+            K: SameDim<I>,
+        {
+            type Output = ($($A,)* O,);
+            fn linear_shape(&self, inp: I, out: O) -> Result<(Self::Output, usize), Error> {
+                check_dim(
+                    "linear",
+                    $last,
+                    "input features vs weight columns",
+                    self.$last.size(),
+                    inp.size(),
+                )?;
+                let rows = 1usize $(* self.$i.size())*;
+                Ok((($(self.$i,)* out,), rows))
+            }
+        }
+    };
+}
+linear_shape!(0;);
+linear_shape!(1; A0 0);
+linear_shape!(2; A0 0, A1 1);
+linear_shape!(3; A0 0, A1 1, A2 2);
+linear_shape!(4; A0 0, A1 1, A2 2, A3 3);
+linear_shape!(5; A0 0, A1 1, A2 2, A3 3, A4 4);
+
+impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
+    /// The affine map of a Linear layer, `self · weightᵀ + bias`, over the
+    /// last axis: `(..., I) -> (..., O)` with `weight: (O, I)` (PyTorch's
+    /// layout) and `bias: (O,)`.
+    ///
+    /// One fused op: a single gemm forward (the transpose is read through
+    /// the kernel's flags, the bias added in the same pass on the CPU), two
+    /// gemms and a column sum backward. The weight and bias are untracked
+    /// parameters; when `self` is tracked, their gradients are recorded on
+    /// `self`'s tape under their ids (see the [module docs](self)).
+    ///
+    /// A static mismatch of the input features does not compile; a `Dyn`
+    /// one panics naming both sizes (see [`Tensor::try_linear`]).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let dev = Cpu::default();
+    /// let x = Tensor::<(Dyn, u!(3)), f32>::from_vec((Dyn(2), Default::default()), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &dev);
+    /// let w = Tensor::<(u!(2), u!(3)), f32>::from_vec_static(vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0], &dev);
+    /// let b = Tensor::<(u!(2),), f32>::from_vec_static(vec![0.5, -1.0], &dev);
+    /// let y = x.clone().linear(&w, Some(&b)); // Tensor<(Dyn, U2)>
+    /// assert_eq!(y.to_vec(), vec![1.5, 5.0, 4.5, 14.0]);
+    ///
+    /// // Tracked input: the weight's gradient comes back under its id.
+    /// let grads = x.trace().linear(&w, Some(&b)).sum().backward();
+    /// assert_eq!(grads.get(&w).unwrap().to_vec(), vec![5.0, 7.0, 9.0, 5.0, 7.0, 9.0]);
+    /// assert_eq!(grads.get(&b).unwrap().to_vec(), vec![2.0, 2.0]);
+    /// ```
+    #[track_caller]
+    pub fn linear<I: Dim, O: Dim>(
+        self,
+        weight: &Tensor<(O, I), E, D>,
+        bias: Option<&Tensor<(O,), E, D>>,
+    ) -> Tensor<S::Output, E, D, T>
+    where
+        S: LinearShape<I, O>,
+    {
+        self.try_linear(weight, bias)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Fallible form of [`Tensor::linear`]: a runtime (`Dyn`) mismatch of
+    /// the input features, or of the bias length, is an
+    /// [`Error::DimMismatch`].
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let dev = Cpu::default();
+    /// let x: Tensor<(u!(2), Dyn), f64> = Tensor::zeros((Default::default(), Dyn(4)), &dev);
+    /// let w: Tensor<(u!(2), u!(3)), f64> = Tensor::zeros(Default::default(), &dev);
+    /// let e = x.try_linear(&w, None).unwrap_err();
+    /// assert_eq!(e.to_string(), "linear: dimension mismatch on axis 1 (input features vs weight columns): got 4, expected 3");
+    /// ```
+    pub fn try_linear<I: Dim, O: Dim>(
+        self,
+        weight: &Tensor<(O, I), E, D>,
+        bias: Option<&Tensor<(O,), E, D>>,
+    ) -> Result<Tensor<S::Output, E, D, T>, Error>
+    where
+        S: LinearShape<I, O>,
+    {
+        let (out_shape, rows) = self.shape.linear_shape(weight.shape.1, weight.shape.0)?;
+        let p = LinearParams {
+            rows,
+            inp: weight.shape.1.size(),
+            out: weight.shape.0.size(),
+        };
+        if let Some(b) = bias {
+            check_dim(
+                "linear",
+                0,
+                "bias length vs weight rows",
+                b.shape.0.size(),
+                p.out,
+            )?;
+        }
+        let y = self
+            .device
+            .linear(p, &self.data, &weight.data, bias.map(|b| &b.data));
+        let (x, tape) = self.split_tape();
+        let dev = x.device.clone();
+        // Only a tracked input records a backward; keep the buffers it needs.
+        let saved = T::TRACKED.then(|| {
+            (
+                x.id,
+                x.data,
+                weight.id,
+                weight.data.clone(),
+                bias.map(|b| b.id),
+            )
+        });
+        Ok(op_result(out_shape, y, dev.clone(), tape, move |g, gy| {
+            let Some((x_id, x_data, w_id, w_data, b_id)) = saved else {
+                return;
+            };
+            let want = LinearWant {
+                input: true,
+                weight: true,
+                bias: b_id.is_some(),
+            };
+            let (gx, gw, gb) = dev.linear_backward(p, &x_data, &w_data, gy, want);
+            if let Some(gx) = gx {
+                g.accumulate(x_id, gx);
+            }
+            if let Some(gw) = gw {
+                g.accumulate(w_id, gw);
+            }
+            if let (Some(gb), Some(b_id)) = (gb, b_id) {
+                g.accumulate(b_id, gb);
+            }
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Backend, Cpu};
+    use alloc::vec::Vec;
+
+    /// The provided (composed) methods agree with the CPU's fused kernels,
+    /// with and without bias, including zero rows.
+    #[test]
+    fn composed_matches_fused_cpu() {
+        let dev = Cpu::seeded(0);
+        for (rows, inp, out) in [(5, 3, 4), (1, 7, 2), (0, 3, 2), (33, 17, 9)] {
+            let p = LinearParams { rows, inp, out };
+            let vals = |n: usize, k: f64| -> Vec<f64> {
+                (0..n).map(|i| ((i as f64 + k) * 0.37).sin()).collect()
+            };
+            let x = dev.upload(vals(rows * inp, 1.0));
+            let w = dev.upload(vals(out * inp, 2.0));
+            let b = dev.upload(vals(out, 3.0));
+            let gy = dev.upload(vals(rows * out, 4.0));
+            for bias in [None, Some(&b)] {
+                let fused = dev.linear(p, &x, &w, bias);
+                let composed = composed_linear(&dev, p, &x, &w, bias);
+                assert_close(&fused, &composed);
+            }
+            let want = LinearWant {
+                input: true,
+                weight: true,
+                bias: true,
+            };
+            let f = dev.linear_backward(p, &x, &w, &gy, want);
+            let c = composed_linear_backward(&dev, p, &x, &w, &gy, want);
+            assert_close(&f.0.unwrap(), &c.0.unwrap());
+            assert_close(&f.1.unwrap(), &c.1.unwrap());
+            assert_close(&f.2.unwrap(), &c.2.unwrap());
+            let none = LinearWant {
+                input: false,
+                weight: false,
+                bias: false,
+            };
+            let n = composed_linear_backward(&dev, p, &x, &w, &gy, none);
+            assert!(n.0.is_none() && n.1.is_none() && n.2.is_none());
+        }
+    }
+
+    fn assert_close(a: &[f64], b: &[f64]) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= 1e-12 * (1.0 + y.abs()), "{x} vs {y}");
+        }
+    }
+}
