@@ -57,6 +57,8 @@ impl Mlp {
 }
 
 const BATCH: usize = 64;
+/// Epochs of the full run (the 98% target applies to it); `MNIST_EPOCHS`
+/// overrides it for quick runs such as throughput measurements.
 const EPOCHS: u64 = 10;
 const EVAL_BATCH: usize = 2000;
 
@@ -147,23 +149,31 @@ fn main() -> Res<()> {
         lr: 1e-3,
         ..Default::default()
     })?;
+    let epochs: u64 = match std::env::var("MNIST_EPOCHS") {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| format!("MNIST_EPOCHS must be a positive integer, got {v:?}"))?,
+        Err(_) => EPOCHS,
+    };
     let mut batches = Batcher::from_indices(train_idx, BATCH, 0);
     let steps = batches.num_batches() as u64;
     // Cosine decay of the learning rate over the whole run (book §3.3).
-    let schedule = CosineAnnealing::new(1e-3, (steps * EPOCHS) as usize, 0.0);
+    let schedule = CosineAnnealing::new(1e-3, (steps * epochs.max(1)) as usize, 0.0);
     let mut step = 0usize;
     let style = ProgressStyle::with_template(
         "epoch {prefix} {bar:30} {pos}/{len} batches, {per_sec}, loss {msg}",
     )?;
 
     let (mut train_losses, mut val_losses) = (Vec::new(), Vec::new());
-    for epoch in 0..EPOCHS {
+    let (mut train_seconds, mut train_samples) = (0.0, 0usize);
+    for epoch in 0..epochs {
+        let epoch_start = Instant::now();
         let bar = ProgressBar::new(steps).with_style(style.clone());
-        bar.set_prefix(format!("{}/{EPOCHS}", epoch + 1));
+        bar.set_prefix(format!("{}/{epochs}", epoch + 1));
         let (mut sum, mut count) = (0.0, 0usize);
         for idx in batches.epoch(epoch) {
             let (x, y) = train_set.batch::<Pixels, f32, Cpu>(idx, Normalize::MNIST, &dev)?;
-            let loss = cross_entropy(model.forward(x.trace()), &y);
+            let loss = cross_entropy(model.forward(x.trace_no_grad()), &y);
             sum += loss.item() as f64 * idx.len() as f64;
             count += idx.len();
             let grads = loss.backward();
@@ -176,15 +186,19 @@ fn main() -> Res<()> {
             }
         }
         bar.finish_and_clear();
+        let seconds = epoch_start.elapsed().as_secs_f64();
+        train_seconds += seconds;
+        train_samples += count;
         let (val_loss, val_acc) = evaluate(&model, &train_set, &val_idx, &dev)?;
         train_losses.push(sum / count as f64);
         val_losses.push(val_loss);
         println!(
-            "epoch {:>2}: train loss {:.4}, validation loss {:.4}, validation accuracy {:.2}%",
+            "epoch {:>2}: train loss {:.4}, validation loss {:.4}, validation accuracy {:.2}% ({:.0} samples/s)",
             epoch + 1,
             sum / count as f64,
             val_loss,
-            100.0 * val_acc
+            100.0 * val_acc,
+            count as f64 / seconds
         );
     }
 
@@ -208,13 +222,17 @@ fn main() -> Res<()> {
 
     println!("wrote {} and {}", plot.display(), checkpoint.display());
     println!("checkpoint reloaded: identical test accuracy");
-    println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "wall time: {:.1} s; training throughput {:.0} samples/s",
+        started.elapsed().as_secs_f64(),
+        train_samples as f64 / train_seconds.max(1e-9)
+    );
     println!(
         "test accuracy: {:.2}% (test loss {:.4})",
         100.0 * test_acc,
         test_loss
     );
-    if test_acc < 0.98 {
+    if epochs == EPOCHS && test_acc < 0.98 {
         return Err(format!(
             "test accuracy {:.2}% is below the 98.0% target",
             100.0 * test_acc

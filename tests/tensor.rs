@@ -166,3 +166,28 @@ fn gradients_flow_to_leaves_only_through_tracked_paths() {
     assert!(grads.get(&c).is_none());
     assert_eq!(grads.get_or_zeros(&c).to_vec(), vec![0.0; 3]);
 }
+
+#[test]
+fn trace_no_grad_skips_only_the_input_gradient() {
+    use typegrad::nn::{Linear, Module};
+    let dev = Cpu::seeded(5);
+    let layer: Linear<u!(3), u!(2), f64> = Linear::new(&dev);
+    let x: Tensor<(Dyn, u!(3)), f64> = Tensor::randn((Dyn(4), Default::default()), 0.0, 1.0, &dev);
+    let full = layer.forward(x.clone().trace()).square().sum().backward();
+    let lean = layer
+        .forward(x.clone().trace_no_grad())
+        .square()
+        .sum()
+        .backward();
+    assert!(full.get(&x).is_some());
+    assert!(lean.get(&x).is_none());
+    assert_eq!(
+        full.get(&layer.weight).unwrap().to_vec(),
+        lean.get(&layer.weight).unwrap().to_vec()
+    );
+    let (fb, lb) = (layer.bias.as_ref().unwrap(), layer.bias.as_ref().unwrap());
+    assert_eq!(
+        full.get(fb).unwrap().to_vec(),
+        lean.get(lb).unwrap().to_vec()
+    );
+}

@@ -4,6 +4,7 @@ use super::{Gradients, TensorId};
 use crate::backend::Backend;
 use crate::dtype::Dtype;
 use alloc::boxed::Box;
+use alloc::collections::BTreeSet;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
 use core::cell::RefCell;
@@ -22,12 +23,16 @@ pub struct NoTape;
 /// kernels use the others.
 pub struct Tape<E: Dtype, D: Backend> {
     pub(crate) ops: Rc<RefCell<Vec<(TensorId, BackwardOp<E, D>)>>>,
+    /// Traced tensors whose own gradient nobody wants (training inputs,
+    /// see `Tensor::trace_no_grad`): ops may skip computing it.
+    pub(crate) no_grad: Rc<RefCell<BTreeSet<TensorId>>>,
 }
 
 impl<E: Dtype, D: Backend> Clone for Tape<E, D> {
     fn clone(&self) -> Self {
         Tape {
             ops: self.ops.clone(),
+            no_grad: self.no_grad.clone(),
         }
     }
 }
@@ -36,6 +41,7 @@ impl<E: Dtype, D: Backend> Default for Tape<E, D> {
     fn default() -> Self {
         Tape {
             ops: Rc::new(RefCell::new(Vec::new())),
+            no_grad: Rc::new(RefCell::new(BTreeSet::new())),
         }
     }
 }
@@ -52,18 +58,28 @@ pub trait Tracking<E: Dtype, D: Backend>: Clone + fmt::Debug {
     const TRACKED: bool;
     /// Record the backward step of the op that produced `out`.
     fn record(&self, out: TensorId, op: impl FnOnce(&mut Gradients<E, D>) + 'static);
+    /// Whether a gradient for `id` is wanted: `false` without a tape and for
+    /// tensors traced with `trace_no_grad`. Ops may skip work for it.
+    fn wants_grad(&self, id: TensorId) -> bool;
 }
 
 impl<E: Dtype, D: Backend> Tracking<E, D> for NoTape {
     const TRACKED: bool = false;
     #[inline]
     fn record(&self, _out: TensorId, _op: impl FnOnce(&mut Gradients<E, D>) + 'static) {}
+    #[inline]
+    fn wants_grad(&self, _id: TensorId) -> bool {
+        false
+    }
 }
 
 impl<E: Dtype, D: Backend> Tracking<E, D> for Tape<E, D> {
     const TRACKED: bool = true;
     fn record(&self, out: TensorId, op: impl FnOnce(&mut Gradients<E, D>) + 'static) {
         self.ops.borrow_mut().push((out, Box::new(op)));
+    }
+    fn wants_grad(&self, id: TensorId) -> bool {
+        !self.no_grad.borrow().contains(&id)
     }
 }
 
@@ -101,6 +117,8 @@ impl<E: Dtype, D: Backend> Merge<Tape<E, D>> for Tape<E, D> {
             // the order in which merged ops sit in the vector is irrelevant.
             let moved = core::mem::take(&mut *other.ops.borrow_mut());
             self.ops.borrow_mut().extend(moved);
+            let no_grad = other.no_grad.borrow().clone();
+            self.no_grad.borrow_mut().extend(no_grad);
         }
         self
     }

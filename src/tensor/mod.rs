@@ -141,6 +141,31 @@ impl<S: Shape, E: Elem, D: Backend> Tensor<S, E, D, NoTape> {
     {
         self.put_tape(Tape::default())
     }
+    /// A tracked copy of this tensor whose own gradient is not wanted: the
+    /// ops that follow are recorded (training mode: dropout drops, layers
+    /// record their parameters' gradients), but ops may skip computing the
+    /// gradient of this tensor itself, and `grads.get` may return `None` for
+    /// it. This is what a training batch needs: the first layer then skips
+    /// its input gradient, about a quarter of an MLP step.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// use typegrad::nn::{Linear, Module};
+    /// let dev = Cpu::default();
+    /// let layer: Linear<u!(3), u!(2), f64> = Linear::new(&dev);
+    /// let x: Tensor<(Dyn, u!(3)), f64> = Tensor::ones((Dyn(4), Default::default()), &dev);
+    /// let grads = layer.forward(x.clone().trace_no_grad()).sum().backward();
+    /// assert!(grads.get(&layer.weight).is_some());
+    /// assert!(grads.get(&x).is_none());
+    /// ```
+    pub fn trace_no_grad(self) -> Tensor<S, E, D, Tape<E, D>>
+    where
+        E: Dtype,
+    {
+        let tape = Tape::default();
+        tape.no_grad.borrow_mut().insert(self.id);
+        self.put_tape(tape)
+    }
     /// A tracked copy of this tensor on the given tape.
     pub fn trace_into(self, tape: &Tape<E, D>) -> Tensor<S, E, D, Tape<E, D>>
     where

@@ -292,6 +292,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         let y = self
             .device
             .linear(p, &self.data, &weight.data, bias.map(|b| &b.data));
+        let want_input = self.tape.wants_grad(self.id);
         let (x, tape) = self.split_tape();
         let dev = x.device.clone();
         // Only a tracked input records a backward; keep the buffers it needs.
@@ -309,7 +310,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
                 return;
             };
             let want = LinearWant {
-                input: true,
+                input: want_input,
                 weight: true,
                 bias: b_id.is_some(),
             };
