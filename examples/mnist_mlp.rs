@@ -89,7 +89,7 @@ fn plot_losses(path: &Path, train: &[f64], val: &[f64]) -> Res<()> {
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(1f64..train.len() as f64, 0f64..top)?;
+        .build_cartesian_2d(0.5f64..train.len() as f64 + 0.5, 0f64..top)?;
     chart
         .configure_mesh()
         .x_desc("epoch")
@@ -109,6 +109,13 @@ fn plot_losses(path: &Path, train: &[f64], val: &[f64]) -> Res<()> {
         .draw_series(LineSeries::new(epochs(val), RED.stroke_width(3)))?
         .label("validation")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(3)));
+    for (series, color) in [(train, BLUE), (val, RED)] {
+        chart.draw_series(
+            epochs(series)
+                .into_iter()
+                .map(|p| Circle::new(p, 4, color.filled())),
+        )?;
+    }
     chart
         .configure_series_labels()
         .border_style(BLACK)
