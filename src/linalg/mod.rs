@@ -504,6 +504,8 @@ pub(crate) mod tests {
     //! and helpers shared with the solvers' own tests.
 
     use super::*;
+    #[allow(unused_imports)] // in scope via the std prelude when `std` is on
+    use alloc::string::ToString;
     use proptest::prelude::*;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
@@ -643,8 +645,11 @@ pub(crate) mod tests {
         assert!(LinalgError::NotPositiveDefinite
             .to_string()
             .contains("positive definite"));
-        let boxed: Box<dyn std::error::Error> = Box::new(LinalgError::Singular);
-        assert!(boxed.to_string().contains("singular"));
+        #[cfg(feature = "std")]
+        {
+            let boxed: Box<dyn std::error::Error> = Box::new(LinalgError::Singular);
+            assert!(boxed.to_string().contains("singular"));
+        }
     }
 
     #[test]

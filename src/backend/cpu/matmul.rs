@@ -30,7 +30,8 @@
 //! (gemm 0.19 has a stable `x86-v4` feature with AVX-512 kernels, faster
 //! still at 1024/1 thread and 256/2 threads; moving to it is a Cargo.toml
 //! change.) Against NumPy's OpenBLAS in the same session, this kernel
-//! reaches 1.0x (1 thread) and 1.0-1.2x (2 threads) its GFLOPS at n = 1024.
+//! reaches 1.01-1.07x (1 thread) and 0.94-1.19x (2 threads) its GFLOPS at
+//! n = 1024 (2-thread figures on this VM move by 10-15% run to run).
 //!
 //! The module is public (and hidden) only for the [`bench_sgemm`] hook,
 //! which times the kernel without the tensor layer; it is not part of the
