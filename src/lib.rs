@@ -30,7 +30,7 @@ pub use typenum;
 
 /// The names most programs need.
 pub mod prelude {
-    pub use crate::autograd::{Gradients, NoTape, Tape};
+    pub use crate::autograd::{Gradients, Mode, NoTape, Tape, Tracking};
     pub use crate::backend::{Backend, Cpu, Device};
     pub use crate::dtype::Dtype;
     pub use crate::nn::{Module, ModuleExt, Params};

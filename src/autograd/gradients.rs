@@ -1,13 +1,23 @@
 //! Gradients: one buffer per tensor id, with the tensor's shape on lookup.
 
-use super::TensorId;
+use super::{StatUpdate, TensorId};
 use crate::backend::{Backend, Device};
 use crate::dtype::Dtype;
+use crate::nn::{ParamKind, ParamPath, Params};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 /// The gradients computed by `backward()`, looked up by tensor.
+///
+/// It holds the gradients of the *leaves* of the graph: parameters (under
+/// their own ids, whichever ops used them) and traced inputs. Gradients of
+/// intermediate tensors are freed as soon as the backward step that reads
+/// them has run. It also carries the running-statistics updates recorded by
+/// layers in training ([`StatUpdate`]), which an optimizer applies to the
+/// model it steps.
 ///
 /// ```
 /// use typegrad::prelude::*;
@@ -19,6 +29,8 @@ use alloc::collections::BTreeMap;
 pub struct Gradients<E: Dtype, D: Backend> {
     pub(crate) device: D,
     pub(crate) map: BTreeMap<TensorId, D::Storage<E>>,
+    /// `(buffer id, update)` in recording order.
+    pub(crate) updates: Vec<(TensorId, StatUpdate<E, D>)>,
 }
 
 impl<E: Dtype, D: Backend> Gradients<E, D> {
@@ -26,6 +38,7 @@ impl<E: Dtype, D: Backend> Gradients<E, D> {
         Gradients {
             device,
             map: BTreeMap::new(),
+            updates: Vec::new(),
         }
     }
 }
@@ -55,9 +68,52 @@ impl<E: Dtype, D: Device<E>> Gradients<E, D> {
         self.map.is_empty()
     }
 
-    /// Gradient buffer of an id (for backward closures).
-    pub(crate) fn storage(&self, id: TensorId) -> Option<&D::Storage<E>> {
+    /// The gradient buffer of a tensor id (for code that walks a model's
+    /// parameters by id, such as [`Params::visit_params`]), or `None`.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let dev = Cpu::default();
+    /// let x: Tensor<(u!(2),), f64> = Tensor::from_vec_static(vec![1.0, 2.0], &dev);
+    /// let grads = x.clone().trace().sum().backward();
+    /// assert_eq!(dev.download(grads.by_id(x.id()).unwrap()), vec![1.0, 1.0]);
+    /// ```
+    pub fn by_id(&self, id: TensorId) -> Option<&D::Storage<E>> {
         self.map.get(&id)
+    }
+
+    /// Remove and return the gradient of `id` (backward steps consume the
+    /// gradient of their output, which frees it).
+    pub(crate) fn take(&mut self, id: TensorId) -> Option<D::Storage<E>> {
+        self.map.remove(&id)
+    }
+
+    /// The names of the parameters of `model` that got no gradient: the
+    /// loss does not depend on them (a frozen part, an unused head), or a
+    /// layer's forward used them in a way the tape did not see.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let dev = Cpu::default();
+    /// let model: (Tensor<(u!(2),), f64>, Tensor<(u!(2),), f64>) =
+    ///     (Tensor::ones(Default::default(), &dev), Tensor::ones(Default::default(), &dev));
+    /// let x: Tensor<(u!(2),), f64> = Tensor::ones(Default::default(), &dev);
+    /// let grads = (x.trace_no_grad() * model.0.clone()).sum().backward();
+    /// assert_eq!(grads.params_without_grad(&model), vec!["1".to_string()]);
+    /// ```
+    pub fn params_without_grad<M: Params<E, D> + ?Sized>(&self, model: &M) -> Vec<String> {
+        let mut out = Vec::new();
+        model.visit_params(&mut ParamPath::default(), &mut |path, p| {
+            if p.kind == ParamKind::Param && !self.map.contains_key(&p.id) {
+                out.push(path.name());
+            }
+        });
+        out
+    }
+
+    /// Number of running-statistics updates recorded in training.
+    pub fn num_stat_updates(&self) -> usize {
+        self.updates.len()
     }
 
     /// Add `g` into the gradient of `id`.

@@ -4,11 +4,18 @@
 //! or `Tensor<S, E, D, Tape<E, D>>` (tracked: every op records a backward
 //! closure). Start tracking with [`crate::tensor::Tensor::trace`]; call
 //! `backward()` on a tracked scalar to get [`Gradients`].
+//!
+//! Tracked tensors also carry a [`Mode`]: training (the default of
+//! `trace()`), training that leaves running statistics alone, or
+//! evaluation with gradients (saliency maps, adversarial examples). An
+//! untracked tensor is always evaluated.
 
 mod gradients;
+mod mode;
 mod tape;
 
 pub use gradients::Gradients;
+pub use mode::{Mode, StatUpdate};
 pub use tape::{Merge, NoTape, Tape, Tracking};
 
 use core::sync::atomic::{AtomicUsize, Ordering};

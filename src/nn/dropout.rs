@@ -2,7 +2,7 @@
 //! decided by the input's tape.
 
 use super::{Module, ParamMut, ParamPath, ParamRef, Params};
-use crate::autograd::{NoTape, Tape};
+use crate::autograd::Tracking;
 use crate::backend::{Backend, Device};
 use crate::dtype::Dtype;
 use crate::ops::binary::BinaryOp;
@@ -16,13 +16,12 @@ use rand::{RngCore, SeedableRng};
 /// expectation of every element is unchanged; in evaluation it is the
 /// identity.
 ///
-/// **Train vs eval is the input's tape**, the one mechanism of every
-/// typegrad module ([`Module`]): a tracked input
-/// (`Tensor<_, _, _, Tape<_, _>>`, i.e. you are computing gradients) means
-/// training and drops; an untracked input (`NoTape`, inference) means
-/// evaluation and passes through unchanged, at no cost. So evaluating a
-/// model can never silently run with dropout on, and training can never
-/// silently run with it off. (To evaluate a tracked tensor, `detach()` it.)
+/// **Train vs eval is the input's [`Mode`](crate::autograd::Mode)**, the one mechanism of every
+/// typegrad module ([`Module`]): a tensor traced for training
+/// (`x.trace()`, `x.trace_no_grad()`) drops; an untracked input (`NoTape`,
+/// inference) passes through unchanged, at no cost, and so does a tracked
+/// input in `Mode::Eval` (`x.trace().with_mode(Mode::Eval)`: evaluation
+/// with input gradients). The forward is written once for every tape.
 ///
 /// The mask is drawn from the device's seeded stream
 /// ([`Backend::next_seed`]), so a training run is reproducible from
@@ -114,20 +113,13 @@ impl Dropout {
     }
 }
 
-/// Evaluation: the identity.
-impl<S: Shape, E: Dtype, D: Device<E>> Module<Tensor<S, E, D, NoTape>> for Dropout {
-    type Output = Tensor<S, E, D, NoTape>;
-    fn forward(&self, x: Tensor<S, E, D, NoTape>) -> Self::Output {
-        x
-    }
-}
-
-/// Training: zero with probability `p`, scale the rest by `1 / (1 - p)`;
-/// the backward multiplies the gradient by the same mask.
-impl<S: Shape, E: Dtype, D: Device<E>> Module<Tensor<S, E, D, Tape<E, D>>> for Dropout {
-    type Output = Tensor<S, E, D, Tape<E, D>>;
-    fn forward(&self, x: Tensor<S, E, D, Tape<E, D>>) -> Self::Output {
-        if self.p == 0.0 {
+/// One forward for every tape: in a training mode ([`Mode::is_train`](crate::autograd::Mode::is_train)) zero
+/// with probability `p` and scale the rest by `1 / (1 - p)`, the backward
+/// multiplying the gradient by the same mask; in evaluation the identity.
+impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Module<Tensor<S, E, D, T>> for Dropout {
+    type Output = Tensor<S, E, D, T>;
+    fn forward(&self, x: Tensor<S, E, D, T>) -> Self::Output {
+        if self.p == 0.0 || !x.tape.mode().is_train() {
             return x;
         }
         let dims = x.shape.dims();

@@ -2,8 +2,11 @@
 //! values between two instances of a model, and moving a model to another
 //! device instance.
 
-use super::params::{ParamPath, Params};
-use crate::backend::Backend;
+use super::params::{ParamKind, ParamPath, Params};
+use crate::autograd::{Gradients, StatUpdate};
+use crate::backend::{Backend, Device};
+use crate::ops::binary::BinaryOp;
+use crate::ops::unary::UnaryOp;
 use crate::dtype::Dtype;
 use crate::shape::Dims;
 use alloc::string::String;
@@ -165,6 +168,89 @@ pub trait ModuleExt<E: Dtype, D: Backend>: Params<E, D> {
         let mut copy = self.clone();
         copy.move_to_device(device);
         copy
+    }
+
+    /// An independent copy of the model: the same values under **new
+    /// parameter ids**, so gradients and optimizer state of the original do
+    /// not apply to it and training one leaves the other alone (a DQN's
+    /// target network, an EMA teacher). Buffers get new ids too. By
+    /// contrast `clone()` gives the *same* parameters (same ids, shared
+    /// storage): a second handle, not a second model.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// use typegrad::nn::ModuleExt;
+    /// let w: Tensor<(u!(2),), f64> = Tensor::ones(Default::default(), &Cpu::default());
+    /// let target = w.fresh_copy();
+    /// assert_eq!(target.to_vec(), w.to_vec());
+    /// assert_ne!(target.id(), w.id());
+    /// assert_eq!(w.clone().id(), w.id()); // clone: the same parameter
+    /// ```
+    fn fresh_copy(&self) -> Self
+    where
+        Self: Clone + Sized,
+    {
+        let mut copy = self.clone();
+        copy.visit_params_mut(&mut ParamPath::default(), &mut |_, mut p| p.renew_id());
+        copy
+    }
+
+    /// Apply the running-statistics updates that this model's layers
+    /// recorded in training ([`StatUpdate`]), in recording order, and return
+    /// how many were applied. Optimizers call this in `step`, so a training
+    /// loop needs nothing more; call it yourself when you update statistics
+    /// without an optimizer step. Updates for buffers of other models (a
+    /// GAN's discriminator run in the generator's step) are ignored.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// use typegrad::autograd::StatUpdate;
+    /// use typegrad::nn::{Buffer, ModuleExt};
+    /// let dev = Cpu::default();
+    /// let mut running: Buffer<(u!(2),), f64> = Buffer::new(Tensor::zeros(Default::default(), &dev));
+    /// let x: Tensor<(u!(2),), f64> = Tensor::from_vec_static(vec![1.0, 2.0], &dev);
+    /// let xt = x.trace_no_grad();
+    /// xt.tape().record_stat_update(running.id(), StatUpdate::Ema { momentum: 0.1, value: xt.storage().clone() });
+    /// let grads = xt.sum().backward();
+    /// assert_eq!(running.apply_stat_updates(&grads), 1);
+    /// let v = running.to_vec();
+    /// assert!((v[0] - 0.1).abs() < 1e-12 && (v[1] - 0.2).abs() < 1e-12);
+    /// ```
+    fn apply_stat_updates(&mut self, grads: &Gradients<E, D>) -> usize
+    where
+        D: Device<E>,
+    {
+        if grads.updates.is_empty() {
+            return 0;
+        }
+        let mut applied = 0;
+        self.visit_params_mut(&mut ParamPath::default(), &mut |_, p| {
+            if p.kind != ParamKind::Buffer {
+                return;
+            }
+            let n = p.dims.numel();
+            for (id, update) in grads.updates.iter() {
+                if *id != p.id {
+                    continue;
+                }
+                let dims = [n];
+                let dev = p.device;
+                let next = match update {
+                    StatUpdate::Ema { momentum, value } => {
+                        assert_eq!(dev.len(value), n, "running-statistics update: {} values for a buffer of {n}", dev.len(value));
+                        let kept = dev.unary(UnaryOp::MulScalar(E::from_f64(1.0 - momentum)), p.data);
+                        let new = dev.unary(UnaryOp::MulScalar(E::from_f64(*momentum)), value);
+                        dev.binary(BinaryOp::Add, &kept, &dims, &new, &dims, &dims)
+                    }
+                    StatUpdate::Add { amount } => {
+                        dev.unary(UnaryOp::AddScalar(E::from_f64(*amount)), p.data)
+                    }
+                };
+                *p.data = next;
+                applied += 1;
+            }
+        });
+        applied
     }
 }
 

@@ -2,6 +2,7 @@
 //! traversal ([`Params`], derived with `#[derive(Module)]`), and layers.
 
 mod activation;
+mod buffer;
 mod dropout;
 mod ext;
 pub mod init;
@@ -11,11 +12,12 @@ mod params;
 mod sequential;
 
 pub use activation::{GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, GELU};
+pub use buffer::Buffer;
 pub use dropout::Dropout;
 pub use ext::{ModuleExt, ParamsMismatch};
 pub use linear::Linear;
 pub use module::Module;
-pub use params::{ParamMut, ParamPath, ParamRef, Params};
+pub use params::{ParamKind, ParamMut, ParamPath, ParamRef, Params};
 /// `#[derive(Module)]`: the parameter traversal of a model struct (and with
 /// `#[module(sequential)]` its `forward`); see [`Params`].
 pub use typegrad_macros::Module;

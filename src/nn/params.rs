@@ -92,10 +92,25 @@ impl ParamPath {
     }
 }
 
+/// Whether a visited tensor is trained by optimizers (a parameter) or is
+/// state that travels with the model without a gradient (a buffer, such as
+/// a running mean, updated through [`crate::autograd::StatUpdate`]s).
+/// Checkpoints hold both; optimizers and parameter counts take parameters
+/// only, as PyTorch's `parameters()` and `buffers()`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// Trained from its gradient.
+    Param,
+    /// Not trained; saved and loaded with the model.
+    Buffer,
+}
+
 /// Read access to one parameter during a traversal.
 pub struct ParamRef<'a, E: Dtype, D: Backend> {
     /// The id its gradients are keyed by.
     pub id: TensorId,
+    /// Parameter or buffer.
+    pub kind: ParamKind,
     /// Its runtime sizes.
     pub dims: Dims,
     /// Its buffer.
@@ -109,12 +124,27 @@ pub struct ParamRef<'a, E: Dtype, D: Backend> {
 pub struct ParamMut<'a, E: Dtype, D: Backend> {
     /// The id its gradients are keyed by.
     pub id: TensorId,
+    /// Parameter or buffer.
+    pub kind: ParamKind,
     /// Its runtime sizes (fixed by the type: only the values change).
     pub dims: Dims,
     /// Its buffer; assign a new buffer of the same length to update it.
     pub data: &'a mut D::Storage<E>,
     /// Its device.
     pub device: &'a D,
+    /// Where the tensor keeps its id (see [`ParamMut::renew_id`]).
+    pub(crate) id_slot: &'a mut TensorId,
+}
+
+impl<E: Dtype, D: Backend> ParamMut<'_, E, D> {
+    /// Give the tensor a fresh id: from now on it is a parameter of its own,
+    /// not the one it was copied from (gradients and optimizer state keyed
+    /// by the old id no longer apply to it).
+    pub fn renew_id(&mut self) {
+        let id = TensorId::new();
+        *self.id_slot = id;
+        self.id = id;
+    }
 }
 
 /// Something holding parameters of dtype `E` on device `D`.
@@ -171,15 +201,44 @@ pub trait Params<E: Dtype, D: Backend> {
     /// ```
     fn num_params(&self) -> usize {
         let mut n = 0;
-        self.visit_params(&mut ParamPath::default(), &mut |_, p| n += p.dims.numel());
+        self.visit_params(&mut ParamPath::default(), &mut |_, p| {
+            if p.kind == ParamKind::Param {
+                n += p.dims.numel()
+            }
+        });
         n
     }
 
-    /// `(name, dims)` of every parameter, in traversal order.
+    /// `(name, dims)` of every parameter (buffers excluded), in traversal
+    /// order.
     fn param_names(&self) -> Vec<(String, Dims)> {
         let mut out = Vec::new();
         self.visit_params(&mut ParamPath::default(), &mut |path, p| {
-            out.push((path.name(), p.dims))
+            if p.kind == ParamKind::Param {
+                out.push((path.name(), p.dims))
+            }
+        });
+        out
+    }
+
+    /// `(name, dims)` of every buffer (running statistics), in traversal
+    /// order.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// use typegrad::nn::{Buffer, Params};
+    /// let dev = Cpu::default();
+    /// let m: (Tensor<(u!(2),), f32>, Buffer<(u!(2),), f32>) =
+    ///     (Tensor::ones(Default::default(), &dev), Buffer::new(Tensor::zeros(Default::default(), &dev)));
+    /// assert_eq!(m.buffer_names().len(), 1);
+    /// assert_eq!(m.num_params(), 2); // buffers are not parameters
+    /// ```
+    fn buffer_names(&self) -> Vec<(String, Dims)> {
+        let mut out = Vec::new();
+        self.visit_params(&mut ParamPath::default(), &mut |path, p| {
+            if p.kind == ParamKind::Buffer {
+                out.push((path.name(), p.dims))
+            }
         });
         out
     }
@@ -195,6 +254,7 @@ impl<S: Shape, E: Dtype, D: Backend> Params<E, D> for Tensor<S, E, D> {
             path,
             ParamRef {
                 id: self.id,
+                kind: ParamKind::Param,
                 dims: self.shape.dims(),
                 data: &self.data,
                 device: &self.device,
@@ -210,9 +270,11 @@ impl<S: Shape, E: Dtype, D: Backend> Params<E, D> for Tensor<S, E, D> {
             path,
             ParamMut {
                 id: self.id,
+                kind: ParamKind::Param,
                 dims: self.shape.dims(),
                 data: &mut self.data,
                 device: &self.device,
+                id_slot: &mut self.id,
             },
         );
     }

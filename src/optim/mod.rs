@@ -52,9 +52,9 @@ pub use schedule::{Constant, CosineAnnealing, LinearWarmup, Schedule, Sequential
 pub use sgd::{Sgd, SgdConfig};
 
 use crate::autograd::{Gradients, TensorId};
-use crate::backend::{Backend, Device};
+use crate::backend::Device;
 use crate::dtype::Dtype;
-use crate::nn::{ParamPath, Params};
+use crate::nn::{ParamKind, ParamPath, Params};
 use crate::shape::Error;
 use alloc::collections::BTreeMap;
 
@@ -103,12 +103,19 @@ pub(crate) fn check_nonneg(v: f64, msg: &'static str) -> Result<(), Error> {
     }
 }
 
+/// The error of a step in which no parameter of the model has a gradient.
+pub(crate) const NO_GRADIENT: &str = "optimizer step: none of the model's parameters has a gradient in these Gradients \
+     (was the batch traced with trace()/trace_no_grad(), are these the gradients of this model's loss, and does its \
+     forward use parameters that skip the tape? grads.params_without_grad(&model) lists them)";
+
 /// The traversal every optimizer shares. First (read-only) every parameter
 /// with a gradient is checked, so an error leaves the model untouched; then
 /// `update(id, param, grad, device)` runs once per distinct parameter with a
 /// gradient. A parameter reached twice (tied weights: the same id in two
-/// places) is updated once and the result given to both places.
-pub(crate) fn update_params<E: Dtype, D: Backend>(
+/// places) is updated once and the result given to both places. Buffers
+/// are not trained. A model with parameters none of which has a gradient
+/// is an error (a step that would silently do nothing).
+pub(crate) fn update_params<E: Dtype, D: Device<E>>(
     model: &mut dyn Params<E, D>,
     grads: &Gradients<E, D>,
     op: &'static str,
@@ -116,7 +123,12 @@ pub(crate) fn update_params<E: Dtype, D: Backend>(
 ) -> Result<(), Error> {
     let mut error = None;
     let mut seen: BTreeMap<TensorId, usize> = BTreeMap::new();
+    let mut num_params = 0;
     model.visit_params(&mut ParamPath::default(), &mut |_, p| {
+        if p.kind != ParamKind::Param {
+            return;
+        }
+        num_params += 1;
         if let Some(g) = grads.map.get(&p.id) {
             let (got, expected) = (p.device.len(g), p.dims.numel());
             if got != expected && error.is_none() {
@@ -128,8 +140,14 @@ pub(crate) fn update_params<E: Dtype, D: Backend>(
     if let Some(e) = error {
         return Err(e);
     }
+    if num_params > 0 && seen.is_empty() {
+        return Err(Error::Invalid(NO_GRADIENT));
+    }
     let mut tied: BTreeMap<TensorId, D::Storage<E>> = BTreeMap::new();
     model.visit_params_mut(&mut ParamPath::default(), &mut |_, p| {
+        if p.kind != ParamKind::Param {
+            return;
+        }
         let Some(g) = grads.map.get(&p.id) else {
             return;
         };
@@ -142,5 +160,7 @@ pub(crate) fn update_params<E: Dtype, D: Backend>(
             tied.insert(p.id, p.data.clone());
         }
     });
+    // Running statistics recorded by this model's layers in training.
+    crate::nn::ModuleExt::apply_stat_updates(model, grads);
     Ok(())
 }

@@ -3,7 +3,7 @@
 mod construct;
 mod debug;
 
-use crate::autograd::{NoTape, Tape, TensorId, Tracking};
+use crate::autograd::{Gradients, Mode, NoTape, Tape, TensorId, Tracking};
 use crate::backend::{Backend, Cpu, Device};
 use crate::dtype::{Dtype, Elem};
 use crate::shape::{Dims, Shape};
@@ -87,10 +87,25 @@ impl<S: Shape, E: Elem, D: Backend, T> Tensor<S, E, D, T> {
     pub fn storage(&self) -> &D::Storage<E> {
         &self.data
     }
-    /// The same values without a tape (gradients do not flow through).
+    /// The same values as a new, untracked leaf: a **stop-gradient**. The
+    /// result has a fresh id, so no gradient that reaches it flows back
+    /// into the graph that computed `self`, even if it is traced again and
+    /// used in the same graph (truncated backpropagation through time,
+    /// target networks, a GAN's generated images in the discriminator's
+    /// step). The storage is shared, not copied.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let dev = Cpu::default();
+    /// let x: Tensor<(u!(2),), f64> = Tensor::from_vec_static(vec![1.0, 3.0], &dev);
+    /// let xt = x.clone().trace();
+    /// let c = xt.clone().square().detach(); // a constant x², not a function of x
+    /// let grads = (xt * c).sum().backward(); // d/dx (x · c) = c
+    /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![1.0, 9.0]);
+    /// ```
     pub fn detach(&self) -> Tensor<S, E, D> {
         Tensor {
-            id: self.id,
+            id: TensorId::new(),
             shape: self.shape,
             data: self.data.clone(),
             device: self.device.clone(),
@@ -163,8 +178,38 @@ impl<S: Shape, E: Elem, D: Backend> Tensor<S, E, D, NoTape> {
         E: Dtype,
     {
         let tape = Tape::default();
-        tape.no_grad.borrow_mut().insert(self.id);
+        tape.root().borrow_mut().no_grad.insert(self.id);
         self.put_tape(tape)
+    }
+    /// This tensor (a layer's parameter, say) on the tape of `x`: tracked,
+    /// with `x`'s mode, if `x` is tracked; untracked, at no cost, if not. The
+    /// id is kept, so every op on the result records the gradient of this
+    /// very tensor, and `grads.get(&param)` finds it.
+    ///
+    /// This is how a layer's forward, written once and generic over the
+    /// tape, trains parameters that go through ops of their own before they
+    /// meet the input (`self.pos.narrow(..)`, `self.log_std.exp()`). A
+    /// parameter that meets a tracked input directly (`x * self.scale`,
+    /// `x.matmul(self.w)`) needs nothing: an untracked operand of an op on a
+    /// tracked tensor gets its gradient recorded under its own id.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let dev = Cpu::default();
+    /// let log_scale: Tensor<(u!(2),), f64> = Tensor::zeros(Default::default(), &dev);
+    /// let x: Tensor<(u!(2),), f64> = Tensor::from_vec_static(vec![1.0, 2.0], &dev);
+    /// let forward = |x: Tensor<(u!(2),), f64, Cpu, Tape<f64, Cpu>>| {
+    ///     let scale = log_scale.tracked_like(&x).exp(); // recorded: exp of a parameter
+    ///     x * scale
+    /// };
+    /// let grads = forward(x.trace_no_grad()).sum().backward();
+    /// assert_eq!(grads.get(&log_scale).unwrap().to_vec(), vec![1.0, 2.0]); // x · e⁰
+    /// ```
+    pub fn tracked_like<S2: Shape, T: Tracking<E, D>>(&self, x: &Tensor<S2, E, D, T>) -> Tensor<S, E, D, T>
+    where
+        E: Dtype,
+    {
+        x.tape.join(self)
     }
     /// A tracked copy of this tensor on the given tape.
     pub fn trace_into(self, tape: &Tape<E, D>) -> Tensor<S, E, D, Tape<E, D>>
@@ -199,6 +244,36 @@ impl<S: Shape, E: Elem, D: Backend, T> Tensor<S, E, D, T> {
     }
 }
 
+impl<S: Shape, E: Dtype, D: Backend, T: Tracking<E, D>> Tensor<S, E, D, T> {
+    /// The tensor's [`Mode`]: [`Mode::Eval`] when untracked, the tape's mode
+    /// when tracked (`trace()` starts in [`Mode::Train`]).
+    pub fn mode(&self) -> Mode {
+        self.tape.mode()
+    }
+}
+
+impl<S: Shape, E: Dtype, D: Backend> Tensor<S, E, D, Tape<E, D>> {
+    /// The same tracked tensor in another [`Mode`]: `Mode::Eval` evaluates
+    /// (dropout off, running statistics) while still computing gradients,
+    /// for saliency maps and adversarial examples; `Mode::TrainKeepStats`
+    /// trains without recording running-statistics updates.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// use typegrad::nn::{Dropout, Module};
+    /// let dev = Cpu::seeded(0);
+    /// let x: Tensor<(u!(100),), f64> = Tensor::ones(Default::default(), &dev);
+    /// let y = Dropout::new(0.5).forward(x.clone().trace().with_mode(Mode::Eval));
+    /// assert_eq!(y.to_vec(), vec![1.0; 100]); // evaluation: no dropout
+    /// let grads = y.sum().backward();
+    /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![1.0; 100]); // input gradient
+    /// ```
+    pub fn with_mode(self, mode: Mode) -> Self {
+        let tape = self.tape.clone().with_mode(mode);
+        self.put_tape(tape)
+    }
+}
+
 impl<E: Elem, D: Backend, T> Tensor<(), E, D, T> {
     /// The value of a scalar tensor (of any element type: a loss, an
     /// `argmax()` index).
@@ -209,28 +284,124 @@ impl<E: Elem, D: Backend, T> Tensor<(), E, D, T> {
 
 impl<E: Dtype, D: Device<E>> Tensor<(), E, D, Tape<E, D>> {
     /// Backpropagate from this scalar: the gradient of it with respect to
-    /// every tracked tensor it depends on.
-    pub fn backward(self) -> crate::autograd::Gradients<E, D> {
+    /// every tensor it depends on (parameters included, under their ids).
+    ///
+    /// The backward steps it runs are freed as they run (with the saved
+    /// activations they hold), so a **second backward through the same part
+    /// of the graph panics** with a clear message; backward passes through
+    /// parts of a graph that do not overlap are fine. To backpropagate
+    /// several outputs that share a trunk one at a time, use
+    /// [`backward_retain`](Self::backward_retain) for all but the last (as
+    /// PyTorch's `retain_graph=True`), or sum the losses.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let dev = Cpu::default();
+    /// let x: Tensor<(u!(2),), f64> = Tensor::from_vec_static(vec![1.0, 2.0], &dev);
+    /// let h = x.clone().trace().square(); // the shared trunk
+    /// let g1 = h.clone().sum().backward_retain(); // keeps the graph
+    /// let g2 = (h * 3.0).sum().backward(); // frees it
+    /// assert_eq!(g1.get(&x).unwrap().to_vec(), vec![2.0, 4.0]);
+    /// assert_eq!(g2.get(&x).unwrap().to_vec(), vec![6.0, 12.0]);
+    /// ```
+    #[track_caller]
+    pub fn backward(self) -> Gradients<E, D> {
+        self.try_backward().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`backward`](Self::backward), keeping the graph so that other
+    /// outputs of it can be backpropagated afterwards.
+    #[track_caller]
+    pub fn backward_retain(self) -> Gradients<E, D> {
         let one = Tensor::full((), E::one(), &self.device);
-        self.backward_from(one)
+        self.try_backward_impl(one, true)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Fallible [`backward`](Self::backward): an error instead of a panic
+    /// when part of the graph was freed by an earlier backward.
+    pub fn try_backward(self) -> Result<Gradients<E, D>, crate::shape::Error> {
+        let one = Tensor::full((), E::one(), &self.device);
+        self.try_backward_impl(one, false)
     }
 }
 
 impl<S: Shape, E: Dtype, D: Device<E>> Tensor<S, E, D, Tape<E, D>> {
     /// Backpropagate a given output gradient (a vector-Jacobian product, as
     /// PyTorch's `y.backward(gradient)`): the gradients are those of
-    /// `sum(self * grad_output)`.
-    pub fn backward_from(self, grad_output: Tensor<S, E, D>) -> crate::autograd::Gradients<E, D> {
-        let mut grads = crate::autograd::Gradients::new(self.device.clone());
+    /// `sum(self * grad_output)`. Frees the graph it runs through, as
+    /// [`Tensor::backward`].
+    #[track_caller]
+    pub fn backward_from(self, grad_output: Tensor<S, E, D>) -> Gradients<E, D> {
+        self.try_backward_impl(grad_output, false)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`backward_from`](Self::backward_from), keeping the graph.
+    #[track_caller]
+    pub fn backward_from_retain(self, grad_output: Tensor<S, E, D>) -> Gradients<E, D> {
+        self.try_backward_impl(grad_output, true)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_backward_impl(
+        self,
+        grad_output: Tensor<S, E, D>,
+        retain: bool,
+    ) -> Result<Gradients<E, D>, crate::shape::Error> {
+        let mut grads = Gradients::new(self.device.clone());
         grads.accumulate(self.id, grad_output.data);
-        let mut ops = core::mem::take(&mut *self.tape.ops.borrow_mut());
+        let root = self.tape.root();
+        drop(self);
+        let (mut ops, updates) = {
+            let mut inner = root.borrow_mut();
+            (
+                core::mem::take(&mut inner.ops),
+                core::mem::take(&mut inner.updates),
+            )
+        };
         // Ids grow in creation order: reverse id order is a valid reverse
         // topological order, whichever tapes the ops were merged from.
         ops.sort_by_key(|(id, _)| *id);
-        while let Some((_, op)) = ops.pop() {
-            op(&mut grads);
+        let mut kept = alloc::vec::Vec::new();
+        let mut consumed = alloc::vec::Vec::new();
+        // Only the steps whose output got a gradient run; the others belong
+        // to other outputs of the graph and stay recorded.
+        while let Some((id, op)) = ops.pop() {
+            if grads.map.contains_key(&id) {
+                op(&mut grads);
+                if retain {
+                    kept.push((id, op));
+                } else {
+                    // Dropping the closure frees what it saved.
+                    drop(op);
+                    consumed.push(id);
+                }
+            } else {
+                kept.push((id, op));
+            }
         }
-        grads
+        kept.reverse();
+        let mut inner = root.borrow_mut();
+        let freed = grads
+            .map
+            .keys()
+            .find(|id| inner.consumed.contains(id))
+            .is_some();
+        kept.append(&mut inner.ops);
+        inner.ops = kept;
+        inner.consumed.extend(consumed);
+        if freed {
+            inner.updates = updates;
+            return Err(crate::shape::Error::Invalid(
+                "backward: this output depends on part of a graph that an earlier backward() already ran and freed; \
+                 call backward_retain() for all but the last of several backward passes through a shared graph, or sum the losses",
+            ));
+        }
+        // Statistics updates belong to the forward pass: the first backward
+        // takes them, retained graph or not, so they are applied once.
+        grads.updates = updates.into_iter().map(|(_, id, u)| (id, u)).collect();
+        Ok(grads)
     }
 }
 
@@ -241,12 +412,13 @@ pub(crate) fn op_result<S2: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>>(
     data: D::Storage<E>,
     device: D,
     tape: T,
-    backward: impl FnOnce(&mut crate::autograd::Gradients<E, D>, &D::Storage<E>) + 'static,
+    backward: impl Fn(&mut crate::autograd::Gradients<E, D>, &D::Storage<E>) + 'static,
 ) -> Tensor<S2, E, D, T> {
     let id = TensorId::new();
     if T::TRACKED {
         tape.record(id, move |g| {
-            if let Some(gy) = g.storage(id).cloned() {
+            // The output's gradient is consumed (and freed) here.
+            if let Some(gy) = g.take(id) {
                 backward(g, &gy);
             }
         });

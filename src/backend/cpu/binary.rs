@@ -76,9 +76,10 @@ fn backward<E: Dtype>(
     want: (bool, bool),
 ) -> (Option<Vec<E>>, Option<Vec<E>>) {
     let n = gy.len();
-    // Fast paths where a partial is gy itself or its negation.
+    // Add and subtract: the partials are gy itself or its negation (the
+    // operands are not read, and not kept by the op).
     let ga = want.0.then(|| match op {
-        BinaryOp::Add | BinaryOp::Sub if ad == od => gy.to_vec(),
+        BinaryOp::Add | BinaryOp::Sub => gy.to_vec(),
         _ => {
             let (sa, sb) = (broadcast(ad, od), broadcast(bd, od));
             let mut g = vec![E::zero(); n];
@@ -89,8 +90,8 @@ fn backward<E: Dtype>(
         }
     });
     let gb = want.1.then(|| match op {
-        BinaryOp::Add if bd == od => gy.to_vec(),
-        BinaryOp::Sub if bd == od => gy.iter().map(|&g| -g).collect(),
+        BinaryOp::Add => gy.to_vec(),
+        BinaryOp::Sub => gy.iter().map(|&g| -g).collect(),
         _ => {
             let (sa, sb) = (broadcast(ad, od), broadcast(bd, od));
             let mut g = vec![E::zero(); n];
@@ -112,14 +113,21 @@ macro_rules! binary_impl {
             fn binary_backward(
                 &self,
                 op: BinaryOp,
-                a: &Arc<Vec<$e>>,
+                a: Option<&Arc<Vec<$e>>>,
                 ad: &[usize],
-                b: &Arc<Vec<$e>>,
+                b: Option<&Arc<Vec<$e>>>,
                 bd: &[usize],
                 od: &[usize],
                 gy: &Arc<Vec<$e>>,
                 want: (bool, bool),
             ) -> (Option<Arc<Vec<$e>>>, Option<Arc<Vec<$e>>>) {
+                let (a, b): (&[$e], &[$e]) = match (a, b) {
+                    (Some(a), Some(b)) => (a, b),
+                    _ => {
+                        assert!(!op.reads_operands(), "binary_backward: {op:?} needs both operands");
+                        (&[], &[])
+                    }
+                };
                 let (ga, gb) = backward(op, a, ad, b, bd, od, gy, want);
                 let reduce = |g: Vec<$e>, d: &[usize]| {
                     let g = Arc::new(g);

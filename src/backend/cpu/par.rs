@@ -89,35 +89,6 @@ pub(crate) fn map2<E: Copy + Send + Sync, U: Send>(
     out
 }
 
-/// `f` over triples of equal-length slices, collected like [`map1`].
-#[inline]
-pub(crate) fn map3<E: Copy + Send + Sync, U: Send>(
-    a: &[E],
-    b: &[E],
-    c: &[E],
-    f: impl Fn(E, E, E) -> U + Sync + Send,
-) -> alloc::vec::Vec<U> {
-    debug_assert!(a.len() == b.len() && b.len() == c.len());
-    #[cfg(feature = "std")]
-    {
-        use rayon::prelude::*;
-        if a.len() >= PAR_THRESHOLD && rayon::current_num_threads() > 1 {
-            return a
-                .par_iter()
-                .zip(b.par_iter())
-                .zip(c.par_iter())
-                .with_min_len(4096)
-                .map(|((&x, &y), &z)| f(x, y, z))
-                .collect();
-        }
-    }
-    a.iter()
-        .zip(b)
-        .zip(c)
-        .map(|((&x, &y), &z)| f(x, y, z))
-        .collect()
-}
-
 /// An empty `Vec` with room for `n` elements. On Linux, buffers of 4 MiB or
 /// more are advised to use transparent huge pages before their first touch.
 pub(crate) fn output_vec<U>(n: usize) -> alloc::vec::Vec<U> {
@@ -164,8 +135,6 @@ mod tests {
         assert!(b.iter().enumerate().all(|(i, &v)| v == 2.0 * i as f32));
         let c = map1(&a, |x| -x);
         assert_eq!(c[n - 1], -((n - 1) as f32));
-        let d = map3(&a, &a, &a, |x, y, z| x + y - z);
-        assert_eq!(d, a);
         let e: alloc::vec::Vec<u8> = output_vec(64 << 20);
         assert!(e.is_empty() && e.capacity() >= 64 << 20);
     }

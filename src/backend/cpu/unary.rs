@@ -1,7 +1,7 @@
 //! CPU kernels for unary ops: one pass over the buffer, per-op closure
 //! monomorphised here (the `match` on the op is outside the loop).
 
-use super::par::{map1, map3};
+use super::par::{map1, map2};
 use super::Cpu;
 use crate::ops::unary::{UnaryKernel, UnaryOp};
 use alloc::sync::Arc;
@@ -76,11 +76,10 @@ macro_rules! unary_impl {
             fn unary_backward(
                 &self,
                 op: UnaryOp<$e>,
-                x: &Arc<Vec<$e>>,
-                y: &Arc<Vec<$e>>,
+                saved: &Arc<Vec<$e>>,
                 gy: &Arc<Vec<$e>>,
             ) -> Arc<Vec<$e>> {
-                Arc::new(dispatch!(op, |o| map3(x, y, gy, move |a, b, g| g * o.df(a, b))))
+                Arc::new(dispatch!(op, |o| map2(saved, gy, move |s, g| g * o.df_saved(s))))
             }
         }
     )*};

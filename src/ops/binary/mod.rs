@@ -30,6 +30,17 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// Whether the backward reads the operands' values (not for `+`/`-`,
+    /// whose partials are constants: those ops keep no operand alive).
+    ///
+    /// ```
+    /// use typegrad::ops::binary::BinaryOp;
+    /// assert!(!BinaryOp::Add.reads_operands() && BinaryOp::Mul.reads_operands());
+    /// ```
+    pub fn reads_operands(self) -> bool {
+        !matches!(self, BinaryOp::Add | BinaryOp::Sub)
+    }
+
     /// `f(a, b)`.
     #[inline(always)]
     pub fn f<E: Dtype>(self, a: E, b: E) -> E {
@@ -71,14 +82,15 @@ pub trait BinaryKernel<E: Dtype>: Backend {
     ) -> Self::Storage<E>;
 
     /// Gradients of `a` and `b` (each summed over its broadcast axes), for
-    /// the sides asked for.
+    /// the sides asked for. `a` and `b` are `None` when the op does not read
+    /// them ([`BinaryOp::reads_operands`]: add and subtract).
     #[allow(clippy::too_many_arguments)]
     fn binary_backward(
         &self,
         op: BinaryOp,
-        a: &Self::Storage<E>,
+        a: Option<&Self::Storage<E>>,
         a_dims: &[usize],
-        b: &Self::Storage<E>,
+        b: Option<&Self::Storage<E>>,
         b_dims: &[usize],
         out_dims: &[usize],
         gy: &Self::Storage<E>,
@@ -105,24 +117,37 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         let out_shape = self.shape.broadcast_shape(&rhs.shape)?;
         let (ad, bd, od) = (self.shape.dims(), rhs.shape.dims(), out_shape.dims());
         let y = self.device.binary(op, &self.data, &ad, &rhs.data, &bd, &od);
-        let want = (T::TRACKED, T2::TRACKED);
         let (a, ta) = self.split_tape();
         let (b, tb) = rhs.split_tape();
+        let tape = ta.merge(tb);
         let dev = a.device.clone();
-        Ok(op_result(
-            out_shape,
-            y,
-            dev.clone(),
-            ta.merge(tb),
-            move |g, gy| {
-                let (ga, gb) = dev.binary_backward(op, &a.data, &ad, &b.data, &bd, &od, gy, want);
-                if let Some(ga) = ga {
-                    g.accumulate(a.id, ga);
-                }
-                if let Some(gb) = gb {
-                    g.accumulate(b.id, gb);
-                }
-            },
-        ))
+        if !<T::Output as Tracking<E, D>>::TRACKED {
+            return Ok(op_result(out_shape, y, dev, tape, |_, _| {}));
+        }
+        // An untracked operand of a tracked op is a leaf (a layer's
+        // parameter): its gradient is recorded under its own id.
+        let want = (tape.wants_grad(a.id), tape.wants_grad(b.id));
+        let (a_id, b_id) = (a.id, b.id);
+        let keep = op.reads_operands();
+        let a_data = keep.then_some(a.data);
+        let b_data = keep.then_some(b.data);
+        Ok(op_result(out_shape, y, dev.clone(), tape, move |g, gy| {
+            let (ga, gb) = dev.binary_backward(
+                op,
+                a_data.as_ref(),
+                &ad,
+                b_data.as_ref(),
+                &bd,
+                &od,
+                gy,
+                want,
+            );
+            if let Some(ga) = ga {
+                g.accumulate(a_id, ga);
+            }
+            if let Some(gb) = gb {
+                g.accumulate(b_id, gb);
+            }
+        }))
     }
 }

@@ -71,23 +71,26 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         let y = a
             .device
             .where_cond(&cond.data, &cd, &a.data, &b.data, &dims);
-        let want = (T::TRACKED, T2::TRACKED);
         let c = cond.data.clone();
         let (a, ta) = a.split_tape();
         let (b, tb) = b.split_tape();
+        let tape = ta.merge(tb);
+        // An untracked operand of a tracked op is a leaf (see `Tensor::add`).
+        let want = (tape.wants_grad(a.id), tape.wants_grad(b.id));
+        let (a_id, b_id) = (a.id, b.id);
         let dev = a.device.clone();
         Ok(op_result(
             a.shape,
             y,
             dev.clone(),
-            ta.merge(tb),
+            tape,
             move |g, gy| {
                 let (ga, gb) = dev.where_backward(&c, &cd, gy, &dims, want);
                 if let Some(ga) = ga {
-                    g.accumulate(a.id, ga);
+                    g.accumulate(a_id, ga);
                 }
                 if let Some(gb) = gb {
-                    g.accumulate(b.id, gb);
+                    g.accumulate(b_id, gb);
                 }
             },
         ))

@@ -306,15 +306,16 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
             )
         });
         Ok(op_result(out_shape, y, dev.clone(), tape, move |g, gy| {
-            let Some((x_id, x_data, w_id, w_data, b_id)) = saved else {
+            let Some((x_id, x_data, w_id, w_data, b_id)) = &saved else {
                 return;
             };
+            let (x_id, w_id, b_id) = (*x_id, *w_id, *b_id);
             let want = LinearWant {
                 input: want_input,
                 weight: true,
                 bias: b_id.is_some(),
             };
-            let (gx, gw, gb) = dev.linear_backward(p, &x_data, &w_data, gy, want);
+            let (gx, gw, gb) = dev.linear_backward(p, x_data, w_data, gy, want);
             if let Some(gx) = gx {
                 g.accumulate(x_id, gx);
             }

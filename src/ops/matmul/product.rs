@@ -20,8 +20,10 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// A static mismatch of the contracted or batch dims does not compile
     /// (`dimension mismatch: got N<_4>, expected N<_3>`); a `Dyn` mismatch
     /// panics naming the axis and both sizes (see [`Tensor::try_matmul`]).
-    /// Tapes merge as in binary ops; the backward computes only the
-    /// gradients of tracked operands.
+    /// Tapes merge as in binary ops. When the result is tracked, the
+    /// backward computes the gradient of both operands, an untracked one (a
+    /// layer's weight) under its own id, except for inputs traced with
+    /// `trace_no_grad`.
     ///
     /// ```
     /// use typegrad::prelude::*;
@@ -74,29 +76,29 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     {
         let (out_shape, p) = self.shape.matmul_params(&rhs.shape)?;
         let y = self.device.matmul(p, &self.data, &rhs.data);
-        let (want_a, want_b) = (T::TRACKED, T2::TRACKED);
         let (a, ta) = self.split_tape();
         let (b, tb) = rhs.split_tape();
+        let tape = ta.merge(tb);
         let dev = a.device.clone();
-        // dA needs B and dB needs A: keep only what a tracked side needs.
+        if !<T::Output as Tracking<E, D>>::TRACKED {
+            return Ok(op_result(out_shape, y, dev, tape, |_, _| {}));
+        }
+        // An untracked operand of a tracked product (a weight) is a leaf:
+        // its gradient is recorded under its own id.
+        let (want_a, want_b) = (tape.wants_grad(a.id), tape.wants_grad(b.id));
+        // dA needs B and dB needs A: keep only what a wanted side needs.
         let a_data = want_b.then_some(a.data);
         let b_data = want_a.then_some(b.data);
         let (a_id, b_id) = (a.id, b.id);
-        Ok(op_result(
-            out_shape,
-            y,
-            dev.clone(),
-            ta.merge(tb),
-            move |g, gy| {
-                if let Some(b_data) = &b_data {
-                    let ga = dev.matmul(p.grad_lhs(), gy, b_data);
-                    g.accumulate(a_id, ga);
-                }
-                if let Some(a_data) = &a_data {
-                    let gb = dev.matmul(p.grad_rhs(), a_data, gy);
-                    g.accumulate(b_id, gb);
-                }
-            },
-        ))
+        Ok(op_result(out_shape, y, dev.clone(), tape, move |g, gy| {
+            if let Some(b_data) = &b_data {
+                let ga = dev.matmul(p.grad_lhs(), gy, b_data);
+                g.accumulate(a_id, ga);
+            }
+            if let Some(a_data) = &a_data {
+                let gb = dev.matmul(p.grad_rhs(), a_data, gy);
+                g.accumulate(b_id, gb);
+            }
+        }))
     }
 }

@@ -103,9 +103,12 @@ where
         let out_shape = self.shape.concat_shape(&other.shape)?;
         let (ad, bd, od) = (self.shape.dims(), other.shape.dims(), out_shape.dims());
         let y = self.device.concat(&self.data, &ad, &other.data, &bd, I);
-        let want = (T::TRACKED, T2::TRACKED);
         let (a, ta) = self.split_tape();
         let (b, tb) = other.split_tape();
+        let tape = ta.merge(tb);
+        // An untracked operand of a tracked concat (a learned token) is a
+        // leaf: its gradient is recorded under its own id.
+        let want = (tape.wants_grad(a.id), tape.wants_grad(b.id));
         let (aid, bid) = (a.id, b.id);
         let dev = a.device.clone();
         let (na, nb) = (ad[I], bd[I]);
@@ -113,7 +116,7 @@ where
             out_shape,
             y,
             a.device,
-            ta.merge(tb),
+            tape,
             move |g, gy| {
                 if want.0 {
                     g.accumulate(aid, dev.narrow(gy, &od, I, 0, na));

@@ -37,7 +37,8 @@ mod var;
 use crate::autograd::Tracking;
 use crate::backend::{Backend, Device};
 use crate::dtype::Dtype;
-use crate::shape::{Error, Shape};
+use crate::ops::unary::UnaryOp;
+use crate::shape::{Dims, Error, Shape, MAX_RANK};
 use crate::tensor::{op_result, Tensor};
 
 /// Which reduction.
@@ -196,10 +197,39 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         let y = self.device.reduce(op, &self.data, &dims, axis);
         let (x, tape) = self.split_tape();
         let dev = x.device.clone();
+        let x_id = x.id;
+        if !T::TRACKED {
+            return op_result(out_shape, y, dev, tape, |_, _| {});
+        }
+        if let ReduceOp::Sum | ReduceOp::Mean = op {
+            // The gradient is gy spread over the reduced elements (scaled by
+            // 1/n for the mean): nothing of the input or output is kept.
+            let mut kept = [1usize; MAX_RANK];
+            let kept = match axis {
+                Some(a) => {
+                    kept[..dims.len()].copy_from_slice(&dims);
+                    kept[a] = 1;
+                    Dims::new(&kept[..dims.len()])
+                }
+                None => Dims::new(&kept[..dims.len()]),
+            };
+            let n = match axis {
+                Some(a) => dims[a],
+                None => dims.iter().product(),
+            };
+            return op_result(out_shape, y, dev.clone(), tape, move |g, gy| {
+                let mut gx = dev.expand(gy, &kept, &dims);
+                if op == ReduceOp::Mean && n > 0 {
+                    gx = dev.unary(UnaryOp::MulScalar(E::from_f64(1.0 / n as f64)), &gx);
+                }
+                g.accumulate(x_id, gx);
+            });
+        }
         let ys = y.clone();
+        let xs = x.data;
         op_result(out_shape, y, dev.clone(), tape, move |g, gy| {
-            let gx = dev.reduce_backward(op, &x.data, &ys, gy, &dims, axis);
-            g.accumulate(x.id, gx);
+            let gx = dev.reduce_backward(op, &xs, &ys, gy, &dims, axis);
+            g.accumulate(x_id, gx);
         })
     }
 

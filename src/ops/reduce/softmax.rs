@@ -19,10 +19,11 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         let (x, tape) = self.split_tape();
         let dev = x.device.clone();
         let ys = y.clone();
+        let x_id = x.id;
+        // Both backwards need only the output: the input is not kept.
         op_result(x.shape, y, dev.clone(), tape, move |g, gy| {
-            // Both backwards need only the output.
             let gx = dev.softmax_backward(&ys, gy, &dims, axis, log);
-            g.accumulate(x.id, gx);
+            g.accumulate(x_id, gx);
         })
     }
 

@@ -109,16 +109,59 @@ impl<E: Dtype> UnaryOp<E> {
     }
 }
 
+/// What a unary op's backward reads: its input, its output, or nothing.
+/// An op keeps only that tensor alive until its backward has run.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Saved {
+    /// `f'` is a function of the input (`ln`, `x²`, GELU, ...).
+    Input,
+    /// `f'` is a function of the output (`eˣ`, `√x`, tanh, sigmoid, ReLU).
+    Output,
+    /// `f'` is a constant (negation, adding or multiplying a scalar).
+    Nothing,
+}
+
+impl<E: Dtype> UnaryOp<E> {
+    /// Which tensor the backward needs.
+    ///
+    /// ```
+    /// use typegrad::ops::unary::{Saved, UnaryOp};
+    /// assert_eq!(UnaryOp::<f32>::Relu.saves(), Saved::Output);
+    /// assert_eq!(UnaryOp::<f32>::Square.saves(), Saved::Input);
+    /// assert_eq!(UnaryOp::<f32>::MulScalar(2.0).saves(), Saved::Nothing);
+    /// ```
+    pub fn saves(self) -> Saved {
+        match self {
+            // ReLU: y > 0 exactly where x > 0, so its derivative reads y.
+            UnaryOp::Exp | UnaryOp::Sqrt | UnaryOp::Tanh | UnaryOp::Sigmoid | UnaryOp::Relu => {
+                Saved::Output
+            }
+            UnaryOp::Neg | UnaryOp::AddScalar(_) | UnaryOp::MulScalar(_) => Saved::Nothing,
+            _ => Saved::Input,
+        }
+    }
+
+    /// `f'` from the saved value `s` (the input or the output, as
+    /// [`UnaryOp::saves`] says; ignored for [`Saved::Nothing`]). Each
+    /// derivative reads only the argument it saves, so both are `s`.
+    #[inline(always)]
+    pub fn df_saved(self, s: E) -> E {
+        self.df(s, s)
+    }
+}
+
 /// Kernels for [`UnaryOp`].
 pub trait UnaryKernel<E: Dtype>: Backend {
     /// `y = f(x)` elementwise.
     fn unary(&self, op: UnaryOp<E>, x: &Self::Storage<E>) -> Self::Storage<E>;
-    /// `gx = gy · f'(x)` elementwise.
+    /// `gx = gy · f'` elementwise, with `f'` computed from `saved` by
+    /// [`UnaryOp::df_saved`]: the input or the output as [`UnaryOp::saves`]
+    /// says (for [`Saved::Nothing`], any buffer of the same length; callers
+    /// pass `gy`).
     fn unary_backward(
         &self,
         op: UnaryOp<E>,
-        x: &Self::Storage<E>,
-        y: &Self::Storage<E>,
+        saved: &Self::Storage<E>,
         gy: &Self::Storage<E>,
     ) -> Self::Storage<E>;
 }
@@ -129,10 +172,19 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         let y = self.device.unary(op, &self.data);
         let (x, tape) = self.split_tape();
         let dev = x.device.clone();
-        let ys = y.clone();
+        let x_id = x.id;
+        if !T::TRACKED {
+            return op_result(x.shape, y, dev, tape, |_, _| {});
+        }
+        // Keep only what the backward reads.
+        let saved = match op.saves() {
+            Saved::Input => Some(x.data),
+            Saved::Output => Some(y.clone()),
+            Saved::Nothing => None,
+        };
         op_result(x.shape, y, dev.clone(), tape, move |g, gy| {
-            let gx = dev.unary_backward(op, &x.data, &ys, gy);
-            g.accumulate(x.id, gx);
+            let gx = dev.unary_backward(op, saved.as_ref().unwrap_or(gy), gy);
+            g.accumulate(x_id, gx);
         })
     }
 }

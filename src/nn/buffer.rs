@@ -1,0 +1,90 @@
+//! [`Buffer`]: a tensor a model carries without training it (running
+//! statistics), saved and loaded with the parameters.
+
+use super::params::{ParamKind, ParamMut, ParamPath, ParamRef, Params};
+use crate::backend::Backend;
+use crate::dtype::Dtype;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use core::ops::Deref;
+
+/// A model tensor that is not a parameter: optimizers do not train it and
+/// [`Params::num_params`] does not count it, but checkpoints save and load
+/// it and `move_to_device` moves it (PyTorch's `register_buffer`). Layers
+/// change it only through [`crate::autograd::StatUpdate`]s recorded in
+/// training and applied when the model is stepped, so `forward` stays
+/// `&self`.
+///
+/// ```
+/// use typegrad::prelude::*;
+/// use typegrad::nn::{Buffer, Params};
+/// let running_mean: Buffer<(u!(3),), f32> = Buffer::new(Tensor::zeros(Default::default(), &Cpu::default()));
+/// assert_eq!(running_mean.to_vec(), vec![0.0; 3]); // derefs to the tensor
+/// assert_eq!(running_mean.num_params(), 0);
+/// assert_eq!(running_mean.buffer_names().len(), 1);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Buffer<S: Shape, E: Dtype = f32, D: Backend = crate::backend::Cpu>(Tensor<S, E, D>);
+
+impl<S: Shape, E: Dtype, D: Backend> Buffer<S, E, D> {
+    /// Wrap a tensor (its id is kept).
+    pub fn new(t: Tensor<S, E, D>) -> Self {
+        Buffer(t)
+    }
+    /// The tensor.
+    pub fn tensor(&self) -> &Tensor<S, E, D> {
+        &self.0
+    }
+    /// Unwrap.
+    pub fn into_tensor(self) -> Tensor<S, E, D> {
+        self.0
+    }
+}
+
+impl<S: Shape, E: Dtype, D: Backend> Deref for Buffer<S, E, D> {
+    type Target = Tensor<S, E, D>;
+    fn deref(&self) -> &Tensor<S, E, D> {
+        &self.0
+    }
+}
+
+impl<S: Shape, E: Dtype, D: Backend> Params<E, D> for Buffer<S, E, D> {
+    fn visit_params(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>),
+    ) {
+        let t = &self.0;
+        f(
+            path,
+            ParamRef {
+                id: t.id,
+                kind: ParamKind::Buffer,
+                dims: t.shape.dims(),
+                data: &t.data,
+                device: &t.device,
+            },
+        );
+    }
+    fn visit_params_mut(
+        &mut self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>),
+    ) {
+        let t = &mut self.0;
+        f(
+            path,
+            ParamMut {
+                id: t.id,
+                kind: ParamKind::Buffer,
+                dims: t.shape.dims(),
+                data: &mut t.data,
+                device: &t.device,
+                id_slot: &mut t.id,
+            },
+        );
+    }
+    fn move_to_device(&mut self, device: &D) {
+        self.0.move_to_device(device)
+    }
+}
