@@ -45,29 +45,17 @@ impl DeepToy {
         }
     }
 
-    /// The logits, for training (tracked input).
-    fn logits(&self, x: Points<Tape<f64, Cpu>>) -> Points<Tape<f64, Cpu>> {
+    /// The representation after each layer (input first) and the logits.
+    /// Written once for both uses: a tracked input trains (the layers
+    /// record their parameters' gradients), an untracked one evaluates.
+    fn forward<T: Tracking<f64, Cpu>>(&self, x: Points<T>) -> (Vec<Points<T>>, Points<T>) {
+        let mut reps = vec![x.clone()];
         let mut h = x;
         for layer in &self.layers {
             h = layer.forward(h).tanh();
+            reps.push(h.clone());
         }
-        self.head.forward(h)
-    }
-
-    /// The representation after each layer, input first (evaluation).
-    fn trajectory(&self, x: Points) -> Vec<Points> {
-        let mut out = vec![x.clone()];
-        let mut h = x;
-        for layer in &self.layers {
-            h = layer.forward(h).tanh();
-            out.push(h.clone());
-        }
-        out
-    }
-
-    fn predict(&self, x: Points) -> Vec<usize> {
-        let h = self.trajectory(x).pop().expect("at least the input");
-        self.head.forward(h).argmax_axis::<1>().to_vec()
+        (reps, self.head.forward(h))
     }
 }
 
@@ -162,7 +150,7 @@ fn main() -> Res<()> {
         "{bar:40} {pos}/{len} steps, loss {msg}",
     )?);
     for step in 0..steps {
-        let loss = cross_entropy(model.logits(x.clone().trace()), &y);
+        let loss = cross_entropy(model.forward(x.clone().trace_no_grad()).1, &y);
         let value = loss.item();
         let grads = loss.backward();
         opt.step(&mut model, &grads)?;
@@ -173,7 +161,7 @@ fn main() -> Res<()> {
     }
     bar.finish();
 
-    let predicted = model.predict(x.clone());
+    let predicted = model.forward(x.clone()).1.argmax_axis::<1>().to_vec();
     let correct = predicted
         .iter()
         .zip(&labels)
@@ -181,7 +169,7 @@ fn main() -> Res<()> {
         .count();
     let accuracy = correct as f64 / n as f64;
     let path = out_dir.join("value_of_depth.png");
-    plot(&path, &model.trajectory(x), &labels, accuracy)?;
+    plot(&path, &model.forward(x).0, &labels, accuracy)?;
     println!(
         "training accuracy: {:.1}% ({correct}/{n})",
         100.0 * accuracy

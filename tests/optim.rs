@@ -597,6 +597,7 @@ impl Params<f64, Cpu> for Liar {
             path,
             ParamRef {
                 id: self.bad.id(),
+                kind: typegrad::nn::ParamKind::Param,
                 dims: self.claimed.dims(),
                 data: self.claimed.storage(),
                 device: self.bad.device(),

@@ -6,7 +6,7 @@ use crate::dtype::Dtype;
 use crate::nn::{ParamKind, ParamPath, Params};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -31,6 +31,8 @@ pub struct Gradients<E: Dtype, D: Backend> {
     pub(crate) map: BTreeMap<TensorId, D::Storage<E>>,
     /// `(buffer id, update)` in recording order.
     pub(crate) updates: Vec<(TensorId, StatUpdate<E, D>)>,
+    /// Intermediate ids whose gradient is kept (`Tensor::retain_grad`).
+    pub(crate) retain: BTreeSet<TensorId>,
 }
 
 impl<E: Dtype, D: Backend> Gradients<E, D> {
@@ -39,6 +41,7 @@ impl<E: Dtype, D: Backend> Gradients<E, D> {
             device,
             map: BTreeMap::new(),
             updates: Vec::new(),
+            retain: BTreeSet::new(),
         }
     }
 }
@@ -85,7 +88,11 @@ impl<E: Dtype, D: Device<E>> Gradients<E, D> {
     /// Remove and return the gradient of `id` (backward steps consume the
     /// gradient of their output, which frees it).
     pub(crate) fn take(&mut self, id: TensorId) -> Option<D::Storage<E>> {
-        self.map.remove(&id)
+        if self.retain.contains(&id) {
+            self.map.get(&id).cloned()
+        } else {
+            self.map.remove(&id)
+        }
     }
 
     /// The names of the parameters of `model` that got no gradient: the
@@ -124,5 +131,16 @@ impl<E: Dtype, D: Device<E>> Gradients<E, D> {
                 self.map.insert(id, g);
             }
         }
+    }
+}
+
+impl<E: Dtype, D: Backend> core::fmt::Debug for Gradients<E, D> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "Gradients({} tensors, {} statistics updates)",
+            self.map.len(),
+            self.updates.len()
+        )
     }
 }

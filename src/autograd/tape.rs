@@ -29,6 +29,9 @@ pub(crate) struct TapeInner<E: Dtype, D: Backend> {
     /// Outputs whose backward step a consuming `backward()` already ran and
     /// freed: a gradient reaching one of them later cannot flow on.
     pub(crate) consumed: BTreeSet<TensorId>,
+    /// Intermediate tensors whose gradient the user asked to keep
+    /// (`Tensor::retain_grad`).
+    pub(crate) retain: BTreeSet<TensorId>,
     /// Running-statistics updates recorded in training, with a stamp giving
     /// their order across merged tapes.
     pub(crate) updates: Vec<(TensorId, TensorId, StatUpdate<E, D>)>,
@@ -73,6 +76,7 @@ impl<E: Dtype, D: Backend> Default for Tape<E, D> {
                 ops: Vec::new(),
                 no_grad: BTreeSet::new(),
                 consumed: BTreeSet::new(),
+                retain: BTreeSet::new(),
                 updates: Vec::new(),
                 merged_into: None,
             })),
@@ -120,7 +124,30 @@ impl<E: Dtype, D: Backend> Tape<E, D> {
 }
 
 /// What an op needs from a tape: record a backward closure, or not.
-pub trait Tracking<E: Dtype, D: Backend>: Clone + fmt::Debug {
+///
+/// This is the one bound a forward written generically over the tape needs
+/// (`T: Tracking<E, D>`): it implies that a tensor on tape `T` combines with
+/// an untracked one (a parameter) and with another on `T`, the result
+/// staying on `T`.
+///
+/// ```
+/// use typegrad::prelude::*;
+/// fn affine<T: Tracking<f32, Cpu>>(
+///     x: Tensor<(Dyn, u!(3)), f32, Cpu, T>,
+///     w: &Tensor<(u!(3),), f32>,
+/// ) -> Tensor<(Dyn, u!(3)), f32, Cpu, T> {
+///     x.clone() * w.clone() + x // parameter and input, tracked or not
+/// }
+/// let dev = Cpu::default();
+/// let w = Tensor::<(u!(3),), f32>::ones(Default::default(), &dev);
+/// let x = Tensor::<(Dyn, u!(3)), f32>::ones((Dyn(2), Default::default()), &dev);
+/// assert_eq!(affine(x.clone(), &w).to_vec(), vec![2.0; 6]);
+/// let grads = affine(x.trace_no_grad(), &w).sum().backward();
+/// assert_eq!(grads.get(&w).unwrap().to_vec(), vec![2.0; 3]);
+/// ```
+pub trait Tracking<E: Dtype, D: Backend>:
+    Clone + fmt::Debug + Merge<NoTape, Output = Self> + Merge<Self, Output = Self>
+{
     /// `true` for [`Tape`]: ops build backward closures only then.
     const TRACKED: bool;
     /// Record the backward step of the op that produced `out`.
@@ -174,7 +201,10 @@ impl<E: Dtype, D: Backend> Tracking<E, D> for Tape<E, D> {
     fn record_stat_update(&self, buffer: TensorId, update: StatUpdate<E, D>) {
         if self.mode == Mode::Train {
             let stamp = TensorId::new();
-            self.root().borrow_mut().updates.push((stamp, buffer, update));
+            self.root()
+                .borrow_mut()
+                .updates
+                .push((stamp, buffer, update));
         }
     }
     fn join<S: Shape>(&self, t: &Tensor<S, E, D>) -> Tensor<S, E, D, Self> {
@@ -226,6 +256,8 @@ impl<E: Dtype, D: Backend> Merge<Tape<E, D>> for Tape<E, D> {
             s.no_grad.extend(no_grad);
             let consumed = core::mem::take(&mut o.consumed);
             s.consumed.extend(consumed);
+            let retain = core::mem::take(&mut o.retain);
+            s.retain.extend(retain);
             s.updates.append(&mut o.updates);
             s.updates.sort_by_key(|u| u.0);
             o.merged_into = Some(a.clone());

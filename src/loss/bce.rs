@@ -33,7 +33,7 @@ use crate::tensor::{op_result, Tensor};
 pub fn binary_cross_entropy_with_logits<S, S2, E, D, T, T2>(
     logits: Tensor<S, E, D, T>,
     targets: Tensor<S2, E, D, T2>,
-) -> Tensor<(), E, D, T::Output>
+) -> Tensor<(), E, D, <T as Merge<T2>>::Output>
 where
     S: Shape,
     S2: SameShape<S>,
@@ -41,7 +41,7 @@ where
     D: Device<E>,
     T: Tracking<E, D> + Merge<T2>,
     T2: Tracking<E, D>,
-    T::Output: Tracking<E, D>,
+    <T as Merge<T2>>::Output: Tracking<E, D>,
 {
     try_binary_cross_entropy_with_logits(logits, targets).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -61,7 +61,7 @@ where
 pub fn try_binary_cross_entropy_with_logits<S, S2, E, D, T, T2>(
     logits: Tensor<S, E, D, T>,
     targets: Tensor<S2, E, D, T2>,
-) -> Result<Tensor<(), E, D, T::Output>, Error>
+) -> Result<Tensor<(), E, D, <T as Merge<T2>>::Output>, Error>
 where
     S: Shape,
     S2: SameShape<S>,
@@ -69,7 +69,7 @@ where
     D: Device<E>,
     T: Tracking<E, D> + Merge<T2>,
     T2: Tracking<E, D>,
-    T::Output: Tracking<E, D>,
+    <T as Merge<T2>>::Output: Tracking<E, D>,
 {
     const OP: &str = "binary_cross_entropy_with_logits";
     check_same_dims(OP, "targets vs logits", &targets.dims(), &logits.dims())?;

@@ -29,7 +29,7 @@ use crate::tensor::Tensor;
 pub fn mse_loss<S, S2, E, D, T, T2>(
     pred: Tensor<S, E, D, T>,
     target: Tensor<S2, E, D, T2>,
-) -> Tensor<(), E, D, T::Output>
+) -> Tensor<(), E, D, <T as Merge<T2>>::Output>
 where
     S: Shape,
     S2: SameShape<S>,
@@ -37,7 +37,7 @@ where
     D: Device<E>,
     T: Tracking<E, D> + Merge<T2>,
     T2: Tracking<E, D>,
-    T::Output: Tracking<E, D>,
+    <T as Merge<T2>>::Output: Tracking<E, D>,
 {
     try_mse_loss(pred, target).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -58,7 +58,7 @@ where
 pub fn try_mse_loss<S, S2, E, D, T, T2>(
     pred: Tensor<S, E, D, T>,
     target: Tensor<S2, E, D, T2>,
-) -> Result<Tensor<(), E, D, T::Output>, Error>
+) -> Result<Tensor<(), E, D, <T as Merge<T2>>::Output>, Error>
 where
     S: Shape,
     S2: SameShape<S>,
@@ -66,7 +66,7 @@ where
     D: Device<E>,
     T: Tracking<E, D> + Merge<T2>,
     T2: Tracking<E, D>,
-    T::Output: Tracking<E, D>,
+    <T as Merge<T2>>::Output: Tracking<E, D>,
 {
     check_same_dims(
         "mse_loss",

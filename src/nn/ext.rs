@@ -5,9 +5,9 @@
 use super::params::{ParamKind, ParamPath, Params};
 use crate::autograd::{Gradients, StatUpdate};
 use crate::backend::{Backend, Device};
+use crate::dtype::Dtype;
 use crate::ops::binary::BinaryOp;
 use crate::ops::unary::UnaryOp;
-use crate::dtype::Dtype;
 use crate::shape::Dims;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -237,8 +237,14 @@ pub trait ModuleExt<E: Dtype, D: Backend>: Params<E, D> {
                 let dev = p.device;
                 let next = match update {
                     StatUpdate::Ema { momentum, value } => {
-                        assert_eq!(dev.len(value), n, "running-statistics update: {} values for a buffer of {n}", dev.len(value));
-                        let kept = dev.unary(UnaryOp::MulScalar(E::from_f64(1.0 - momentum)), p.data);
+                        assert_eq!(
+                            dev.len(value),
+                            n,
+                            "running-statistics update: {} values for a buffer of {n}",
+                            dev.len(value)
+                        );
+                        let kept =
+                            dev.unary(UnaryOp::MulScalar(E::from_f64(1.0 - momentum)), p.data);
                         let new = dev.unary(UnaryOp::MulScalar(E::from_f64(*momentum)), value);
                         dev.binary(BinaryOp::Add, &kept, &dims, &new, &dims, &dims)
                     }

@@ -205,7 +205,10 @@ impl<S: Shape, E: Elem, D: Backend> Tensor<S, E, D, NoTape> {
     /// let grads = forward(x.trace_no_grad()).sum().backward();
     /// assert_eq!(grads.get(&log_scale).unwrap().to_vec(), vec![1.0, 2.0]); // x · e⁰
     /// ```
-    pub fn tracked_like<S2: Shape, T: Tracking<E, D>>(&self, x: &Tensor<S2, E, D, T>) -> Tensor<S, E, D, T>
+    pub fn tracked_like<S2: Shape, T: Tracking<E, D>>(
+        &self,
+        x: &Tensor<S2, E, D, T>,
+    ) -> Tensor<S, E, D, T>
     where
         E: Dtype,
     {
@@ -253,6 +256,23 @@ impl<S: Shape, E: Dtype, D: Backend, T: Tracking<E, D>> Tensor<S, E, D, T> {
 }
 
 impl<S: Shape, E: Dtype, D: Backend> Tensor<S, E, D, Tape<E, D>> {
+    /// Keep this intermediate tensor's gradient in the [`Gradients`] of a
+    /// backward (as PyTorch's `retain_grad()`); by default only the
+    /// gradients of leaves (parameters, traced inputs) are kept, and those
+    /// of intermediate tensors are freed as soon as they are consumed.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x: Tensor<(u!(2),), f64> = Tensor::from_vec_static(vec![1.0, 2.0], &Cpu::default());
+    /// let h = x.trace().square().retain_grad();
+    /// let grads = (h.clone() * 3.0).sum().backward();
+    /// assert_eq!(grads.get(&h).unwrap().to_vec(), vec![3.0, 3.0]);
+    /// ```
+    pub fn retain_grad(self) -> Self {
+        self.tape.root().borrow_mut().retain.insert(self.id);
+        self
+    }
+
     /// The same tracked tensor in another [`Mode`]: `Mode::Eval` evaluates
     /// (dropout off, running statistics) while still computing gradients,
     /// for saliency maps and adversarial examples; `Mode::TrainKeepStats`
@@ -355,6 +375,7 @@ impl<S: Shape, E: Dtype, D: Device<E>> Tensor<S, E, D, Tape<E, D>> {
         drop(self);
         let (mut ops, updates) = {
             let mut inner = root.borrow_mut();
+            grads.retain = inner.retain.clone();
             (
                 core::mem::take(&mut inner.ops),
                 core::mem::take(&mut inner.updates),

@@ -114,9 +114,18 @@ where
     if g.get(&b).unwrap().to_vec() != gb.get(&b).unwrap().to_vec() {
         return Err(format!("{c:?}: rhs gradient differs when both are tracked"));
     }
-    // An untracked operand gets no gradient.
-    if ga.get(&b).is_some() || gb.get(&a).is_some() {
-        return Err(format!("{c:?}: untracked operand got a gradient"));
+    // An untracked operand of a tracked product (a weight) is a leaf: it
+    // gets the same gradient as when it is traced itself...
+    if ga.get(&b).map(|t| t.to_vec()) != g.get(&b).map(|t| t.to_vec())
+        || gb.get(&a).map(|t| t.to_vec()) != g.get(&a).map(|t| t.to_vec())
+    {
+        return Err(format!("{c:?}: untracked operand's gradient differs"));
+    }
+    // ...and an operand traced with trace_no_grad gets none.
+    let w = Tensor::from_vec(y.shape(), cotangent(y.numel()), &dev());
+    let gn = mm(a.clone().trace_no_grad(), b.clone()).backward_from(w);
+    if gn.get(&a).is_some() || gn.get(&b).map(|t| t.to_vec()) != g.get(&b).map(|t| t.to_vec()) {
+        return Err(format!("{c:?}: trace_no_grad operand got a gradient"));
     }
     Ok(())
 }

@@ -407,7 +407,7 @@ fn reshape_intermediate_gradient_is_its_own() {
     // loss = sum(x) + sum(2·reshape(x)): the gradient of x is 3, that of the
     // reshaped tensor 2.
     let x = Tensor::<(u!(2), u!(2)), f64>::from_vec_static(vals(4, 16), &dev()).trace();
-    let y = x.clone().reshape::<(u!(4),)>();
+    let y = x.clone().reshape::<(u!(4),)>().retain_grad();
     let loss = x.clone().sum() + y.clone().mul_scalar(2.0).sum();
     let g = loss.backward();
     assert_eq!(g.get(&x).unwrap().to_vec(), vec![3.0; 4]);

@@ -28,20 +28,20 @@ macro_rules! arith {
             /// assert_eq!(y.dims().to_vec(), vec![2, 3]);
             /// ```
             #[track_caller]
-            pub fn $name<S2: Shape, T2: Tracking<E, D>>(self, rhs: Tensor<S2, E, D, T2>) -> Tensor<S::Output, E, D, T::Output>
+            pub fn $name<S2: Shape, T2: Tracking<E, D>>(self, rhs: Tensor<S2, E, D, T2>) -> Tensor<S::Output, E, D, <T as Merge<T2>>::Output>
             where
                 S: BroadcastShape<S2>,
                 T: Merge<T2>,
-                T::Output: Tracking<E, D>,
+                <T as Merge<T2>>::Output: Tracking<E, D>,
             {
                 self.$try_name(rhs).unwrap_or_else(|e| panic!("{e}"))
             }
             #[doc = concat!("Fallible form of [`Tensor::", stringify!($name), "`]: a runtime broadcast mismatch is an [`Error`].")]
-            pub fn $try_name<S2: Shape, T2: Tracking<E, D>>(self, rhs: Tensor<S2, E, D, T2>) -> Result<Tensor<S::Output, E, D, T::Output>, Error>
+            pub fn $try_name<S2: Shape, T2: Tracking<E, D>>(self, rhs: Tensor<S2, E, D, T2>) -> Result<Tensor<S::Output, E, D, <T as Merge<T2>>::Output>, Error>
             where
                 S: BroadcastShape<S2>,
                 T: Merge<T2>,
-                T::Output: Tracking<E, D>,
+                <T as Merge<T2>>::Output: Tracking<E, D>,
             {
                 self.try_binary_op(BinaryOp::$op, rhs)
             }
@@ -55,9 +55,9 @@ macro_rules! arith {
             D: Device<E>,
             T: Tracking<E, D> + Merge<T2>,
             T2: Tracking<E, D>,
-            T::Output: Tracking<E, D>,
+            <T as Merge<T2>>::Output: Tracking<E, D>,
         {
-            type Output = Tensor<S::Output, E, D, T::Output>;
+            type Output = Tensor<S::Output, E, D, <T as Merge<T2>>::Output>;
             #[track_caller]
             fn $name(self, rhs: Tensor<S2, E, D, T2>) -> Self::Output {
                 Tensor::$name(self, rhs)

@@ -55,20 +55,20 @@ macro_rules! minmax_methods {
             #[doc = concat!("let _ = a.", stringify!($name), "(b);")]
             /// ```
             #[track_caller]
-            pub fn $name<S2: Shape, T2: Tracking<E, D>>(self, rhs: Tensor<S2, E, D, T2>) -> Tensor<S::Output, E, D, T::Output>
+            pub fn $name<S2: Shape, T2: Tracking<E, D>>(self, rhs: Tensor<S2, E, D, T2>) -> Tensor<S::Output, E, D, <T as Merge<T2>>::Output>
             where
                 S: BroadcastShape<S2>,
                 T: Merge<T2>,
-                T::Output: Tracking<E, D>,
+                <T as Merge<T2>>::Output: Tracking<E, D>,
             {
                 self.$try_name(rhs).unwrap_or_else(|e| panic!("{e}"))
             }
             #[doc = concat!("Fallible form of [`Tensor::", stringify!($name), "`].")]
-            pub fn $try_name<S2: Shape, T2: Tracking<E, D>>(self, rhs: Tensor<S2, E, D, T2>) -> Result<Tensor<S::Output, E, D, T::Output>, Error>
+            pub fn $try_name<S2: Shape, T2: Tracking<E, D>>(self, rhs: Tensor<S2, E, D, T2>) -> Result<Tensor<S::Output, E, D, <T as Merge<T2>>::Output>, Error>
             where
                 S: BroadcastShape<S2>,
                 T: Merge<T2>,
-                T::Output: Tracking<E, D>,
+                <T as Merge<T2>>::Output: Tracking<E, D>,
             {
                 self.try_binary_op(BinaryOp::$op, rhs)
             }

@@ -107,12 +107,12 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         self,
         op: BinaryOp,
         rhs: Tensor<S2, E, D, T2>,
-    ) -> Result<Tensor<S::Output, E, D, T::Output>, Error>
+    ) -> Result<Tensor<S::Output, E, D, <T as Merge<T2>>::Output>, Error>
     where
         S: BroadcastShape<S2>,
         T: Merge<T2>,
         T2: Tracking<E, D>,
-        T::Output: Tracking<E, D>,
+        <T as Merge<T2>>::Output: Tracking<E, D>,
     {
         let out_shape = self.shape.broadcast_shape(&rhs.shape)?;
         let (ad, bd, od) = (self.shape.dims(), rhs.shape.dims(), out_shape.dims());
@@ -121,7 +121,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         let (b, tb) = rhs.split_tape();
         let tape = ta.merge(tb);
         let dev = a.device.clone();
-        if !<T::Output as Tracking<E, D>>::TRACKED {
+        if !<<T as Merge<T2>>::Output as Tracking<E, D>>::TRACKED {
             return Ok(op_result(out_shape, y, dev, tape, |_, _| {}));
         }
         // An untracked operand of a tracked op is a leaf (a layer's

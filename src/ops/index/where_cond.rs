@@ -33,10 +33,10 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         cond: &Tensor<Sc, bool, D>,
         a: Self,
         b: Tensor<Sb, E, D, T2>,
-    ) -> Tensor<S, E, D, T::Output>
+    ) -> Tensor<S, E, D, <T as Merge<T2>>::Output>
     where
         T: Merge<T2>,
-        T::Output: Tracking<E, D>,
+        <T as Merge<T2>>::Output: Tracking<E, D>,
     {
         Self::try_where_cond(cond, a, b).unwrap_or_else(|e| panic!("{e}"))
     }
@@ -58,10 +58,10 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         cond: &Tensor<Sc, bool, D>,
         a: Self,
         b: Tensor<Sb, E, D, T2>,
-    ) -> Result<Tensor<S, E, D, T::Output>, Error>
+    ) -> Result<Tensor<S, E, D, <T as Merge<T2>>::Output>, Error>
     where
         T: Merge<T2>,
-        T::Output: Tracking<E, D>,
+        <T as Merge<T2>>::Output: Tracking<E, D>,
     {
         let dims = a.shape.dims();
         b.shape.check_same_shape(&a.shape, "where_cond", "b vs a")?;
@@ -79,21 +79,15 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         let want = (tape.wants_grad(a.id), tape.wants_grad(b.id));
         let (a_id, b_id) = (a.id, b.id);
         let dev = a.device.clone();
-        Ok(op_result(
-            a.shape,
-            y,
-            dev.clone(),
-            tape,
-            move |g, gy| {
-                let (ga, gb) = dev.where_backward(&c, &cd, gy, &dims, want);
-                if let Some(ga) = ga {
-                    g.accumulate(a_id, ga);
-                }
-                if let Some(gb) = gb {
-                    g.accumulate(b_id, gb);
-                }
-            },
-        ))
+        Ok(op_result(a.shape, y, dev.clone(), tape, move |g, gy| {
+            let (ga, gb) = dev.where_backward(&c, &cd, gy, &dims, want);
+            if let Some(ga) = ga {
+                g.accumulate(a_id, ga);
+            }
+            if let Some(gb) = gb {
+                g.accumulate(b_id, gb);
+            }
+        }))
     }
 
     /// Positions where `mask` is true get `value`; the others keep this

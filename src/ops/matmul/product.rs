@@ -44,11 +44,11 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     pub fn matmul<S2: Shape, T2: Tracking<E, D>>(
         self,
         rhs: Tensor<S2, E, D, T2>,
-    ) -> Tensor<S::Output, E, D, T::Output>
+    ) -> Tensor<S::Output, E, D, <T as Merge<T2>>::Output>
     where
         S: MatMul<S2>,
         T: Merge<T2>,
-        T::Output: Tracking<E, D>,
+        <T as Merge<T2>>::Output: Tracking<E, D>,
     {
         self.try_matmul(rhs).unwrap_or_else(|e| panic!("{e}"))
     }
@@ -68,11 +68,11 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     pub fn try_matmul<S2: Shape, T2: Tracking<E, D>>(
         self,
         rhs: Tensor<S2, E, D, T2>,
-    ) -> Result<Tensor<S::Output, E, D, T::Output>, Error>
+    ) -> Result<Tensor<S::Output, E, D, <T as Merge<T2>>::Output>, Error>
     where
         S: MatMul<S2>,
         T: Merge<T2>,
-        T::Output: Tracking<E, D>,
+        <T as Merge<T2>>::Output: Tracking<E, D>,
     {
         let (out_shape, p) = self.shape.matmul_params(&rhs.shape)?;
         let y = self.device.matmul(p, &self.data, &rhs.data);
@@ -80,7 +80,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         let (b, tb) = rhs.split_tape();
         let tape = ta.merge(tb);
         let dev = a.device.clone();
-        if !<T::Output as Tracking<E, D>>::TRACKED {
+        if !<<T as Merge<T2>>::Output as Tracking<E, D>>::TRACKED {
             return Ok(op_result(out_shape, y, dev, tape, |_, _| {}));
         }
         // An untracked operand of a tracked product (a weight) is a leaf:

@@ -40,10 +40,10 @@ pub trait ConcatOp<S: Shape, S2: Shape, E: Dtype, D: Device<E>, T: Merge<T2>, T2
     fn concat<const I: usize>(
         self,
         other: Tensor<S2, E, D, T2>,
-    ) -> Tensor<<S as ConcatShape<S2, I>>::Output, E, D, T::Output>
+    ) -> Tensor<<S as ConcatShape<S2, I>>::Output, E, D, <T as Merge<T2>>::Output>
     where
         S: ConcatShape<S2, I>,
-        T::Output: Tracking<E, D>;
+        <T as Merge<T2>>::Output: Tracking<E, D>;
 
     /// Fallible form of [`ConcatOp::concat`]: a runtime mismatch off the
     /// concat axis is [`Error::DimMismatch`] naming the axis and both sizes.
@@ -63,10 +63,10 @@ pub trait ConcatOp<S: Shape, S2: Shape, E: Dtype, D: Device<E>, T: Merge<T2>, T2
     fn try_concat<const I: usize>(
         self,
         other: Tensor<S2, E, D, T2>,
-    ) -> Result<Tensor<<S as ConcatShape<S2, I>>::Output, E, D, T::Output>, Error>
+    ) -> Result<Tensor<<S as ConcatShape<S2, I>>::Output, E, D, <T as Merge<T2>>::Output>, Error>
     where
         S: ConcatShape<S2, I>,
-        T::Output: Tracking<E, D>;
+        <T as Merge<T2>>::Output: Tracking<E, D>;
 }
 
 impl<S, S2, E, D, T, T2> ConcatOp<S, S2, E, D, T, T2> for Tensor<S, E, D, T>
@@ -82,10 +82,10 @@ where
     fn concat<const I: usize>(
         self,
         other: Tensor<S2, E, D, T2>,
-    ) -> Tensor<<S as ConcatShape<S2, I>>::Output, E, D, T::Output>
+    ) -> Tensor<<S as ConcatShape<S2, I>>::Output, E, D, <T as Merge<T2>>::Output>
     where
         S: ConcatShape<S2, I>,
-        T::Output: Tracking<E, D>,
+        <T as Merge<T2>>::Output: Tracking<E, D>,
     {
         self.try_concat::<I>(other)
             .unwrap_or_else(|e| panic!("{e}"))
@@ -95,10 +95,10 @@ where
     fn try_concat<const I: usize>(
         self,
         other: Tensor<S2, E, D, T2>,
-    ) -> Result<Tensor<<S as ConcatShape<S2, I>>::Output, E, D, T::Output>, Error>
+    ) -> Result<Tensor<<S as ConcatShape<S2, I>>::Output, E, D, <T as Merge<T2>>::Output>, Error>
     where
         S: ConcatShape<S2, I>,
-        T::Output: Tracking<E, D>,
+        <T as Merge<T2>>::Output: Tracking<E, D>,
     {
         let out_shape = self.shape.concat_shape(&other.shape)?;
         let (ad, bd, od) = (self.shape.dims(), other.shape.dims(), out_shape.dims());
@@ -112,19 +112,13 @@ where
         let (aid, bid) = (a.id, b.id);
         let dev = a.device.clone();
         let (na, nb) = (ad[I], bd[I]);
-        Ok(op_result(
-            out_shape,
-            y,
-            a.device,
-            tape,
-            move |g, gy| {
-                if want.0 {
-                    g.accumulate(aid, dev.narrow(gy, &od, I, 0, na));
-                }
-                if want.1 {
-                    g.accumulate(bid, dev.narrow(gy, &od, I, na, nb));
-                }
-            },
-        ))
+        Ok(op_result(out_shape, y, a.device, tape, move |g, gy| {
+            if want.0 {
+                g.accumulate(aid, dev.narrow(gy, &od, I, 0, na));
+            }
+            if want.1 {
+                g.accumulate(bid, dev.narrow(gy, &od, I, na, nb));
+            }
+        }))
     }
 }
