@@ -154,7 +154,7 @@ fn debug_is_readable() {
 }
 
 #[test]
-fn gradients_flow_to_leaves_only_through_tracked_paths() {
+fn gradients_flow_to_leaves_and_stop_at_detach() {
     let dev = Cpu::default();
     let x: Tensor<(u!(3),), f64> = Tensor::from_vec_static(vec![1.0, 2.0, 3.0], &dev);
     let c: Tensor<(u!(3),), f64> = Tensor::from_vec_static(vec![4.0, 5.0, 6.0], &dev);
@@ -163,8 +163,13 @@ fn gradients_flow_to_leaves_only_through_tracked_paths() {
     let loss = (xt.clone() * c.clone() + xt.detach().square()).sum();
     let grads = loss.backward();
     assert_eq!(grads.get(&x).unwrap().to_vec(), vec![4.0, 5.0, 6.0]);
-    assert!(grads.get(&c).is_none());
-    assert_eq!(grads.get_or_zeros(&c).to_vec(), vec![0.0; 3]);
+    // An untracked operand of a tracked op is a leaf (a layer's parameter):
+    // d/dc sum(x * c) = x.
+    assert_eq!(grads.get(&c).unwrap().to_vec(), vec![1.0, 2.0, 3.0]);
+    // A tensor the loss does not depend on has none.
+    let unrelated: Tensor<(u!(3),), f64> = Tensor::ones(Default::default(), &dev);
+    assert!(grads.get(&unrelated).is_none());
+    assert_eq!(grads.get_or_zeros(&unrelated).to_vec(), vec![0.0; 3]);
 }
 
 #[test]

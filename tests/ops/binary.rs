@@ -22,13 +22,13 @@ fn apply<S1, S2, T1, T2>(
     name: &str,
     a: Tensor<S1, f64, Cpu, T1>,
     b: Tensor<S2, f64, Cpu, T2>,
-) -> Tensor<S1::Output, f64, Cpu, T1::Output>
+) -> Tensor<S1::Output, f64, Cpu, <T1 as typegrad::autograd::Merge<T2>>::Output>
 where
     S1: Shape + typegrad::shape::BroadcastShape<S2>,
     S2: Shape,
     T1: typegrad::autograd::Tracking<f64, Cpu> + typegrad::autograd::Merge<T2>,
     T2: typegrad::autograd::Tracking<f64, Cpu>,
-    T1::Output: typegrad::autograd::Tracking<f64, Cpu>,
+    <T1 as typegrad::autograd::Merge<T2>>::Output: typegrad::autograd::Tracking<f64, Cpu>,
 {
     match name {
         "add" => a + b,

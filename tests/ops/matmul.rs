@@ -62,13 +62,13 @@ fn dev() -> Cpu {
 fn mm<S1, S2, T1, T2>(
     a: Tensor<S1, f64, Cpu, T1>,
     b: Tensor<S2, f64, Cpu, T2>,
-) -> Tensor<S1::Output, f64, Cpu, T1::Output>
+) -> Tensor<S1::Output, f64, Cpu, <T1 as Merge<T2>>::Output>
 where
     S1: MatMul<S2>,
     S2: Shape,
     T1: Tracking<f64, Cpu> + Merge<T2>,
     T2: Tracking<f64, Cpu>,
-    T1::Output: Tracking<f64, Cpu>,
+    <T1 as Merge<T2>>::Output: Tracking<f64, Cpu>,
 {
     a.matmul(b)
 }
