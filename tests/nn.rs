@@ -2,10 +2,7 @@
 //! activation modules, Dropout's statistics and its train/eval mechanism,
 //! and the initialisation rules' empirical moments against their formulas.
 
-#[path = "ops/common.rs"]
-mod common;
-
-use common::{cotangent, gradcheck};
+use typegrad::testing::{assert_close, cotangent, gradcheck, Traced};
 use proptest::prelude::*;
 use typegrad::nn::init::{fans, FanMode, Init, Nonlinearity};
 use typegrad::nn::{
@@ -39,15 +36,6 @@ fn vals(n: usize, k: f64) -> Vec<f64> {
     (0..n).map(|i| ((i as f64 + 1.0) * k).sin() * 1.5).collect()
 }
 
-fn assert_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= tol * (1.0 + w.abs()),
-            "{what}[{i}]: got {g}, want {w}"
-        );
-    }
-}
 
 /// A (4 -> 3) layer, f64, with fixed weights.
 fn layer64(bias: bool) -> Linear<U4, U3, f64> {
@@ -73,7 +61,7 @@ fn check_forward<S: Shape, S2: Shape>(
     );
     let y = layer.forward(x.clone());
     assert_eq!(&*y.dims(), expect_dims);
-    assert_close(&y.to_vec(), &want, 1e-12, "linear forward");
+    assert_close!(&y.to_vec(), &want, 1e-12, "linear forward");
 }
 
 #[test]
@@ -137,8 +125,8 @@ fn linear_forward_matches_naive_f32() {
             4,
             3,
         );
-        assert_close(&to64(y.to_vec()), &want, 1e-5, "f32 linear");
-        assert_close(&to64(y1.to_vec()), &want[..3], 1e-5, "f32 linear rank 1");
+        assert_close!(&to64(y.to_vec()), &want, 1e-5, "f32 linear");
+        assert_close!(&to64(y1.to_vec()), &want[..3], 1e-5, "f32 linear rank 1");
         // A tracked input computes the same values.
         assert_eq!(l.forward(x.trace()).to_vec(), y.to_vec());
     }
@@ -177,7 +165,7 @@ fn numeric_grad(params: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
 /// against finite differences.
 fn check_grads<S: Shape, S2: Shape>(x: Tensor<S, f64>, bias: bool)
 where
-    Linear<U4, U3, f64>: Module<common::Tr<S>, Output = common::Tr<S2>>,
+    Linear<U4, U3, f64>: Module<Traced<S>, Output = Traced<S2>>,
     Linear<U4, U3, f64>: Module<Tensor<S, f64>, Output = Tensor<S2, f64>>,
 {
     let dev = Cpu::default();
@@ -204,17 +192,16 @@ where
     let wv = l.weight.to_vec();
     let bv = l.bias.as_ref().map(|b| b.to_vec());
     let gw = grads.get(&l.weight).unwrap().to_vec();
-    assert_close(
+    assert_close!(
         &gw,
         &numeric_grad(&wv, |p| loss(p, bv.as_deref())),
         1e-6,
-        "dW",
-    );
+        "dW");
     match &l.bias {
         Some(b) => {
             let gb = grads.get(b).unwrap().to_vec();
             let bv = bv.unwrap();
-            assert_close(&gb, &numeric_grad(&bv, |p| loss(&wv, Some(p))), 1e-6, "db");
+            assert_close!(&gb, &numeric_grad(&bv, |p| loss(&wv, Some(p))), 1e-6, "db");
         }
         None => assert_eq!(grads.len(), 3), // x, W, y
     }
@@ -269,7 +256,7 @@ fn linear_used_twice_accumulates_parameter_gradients() {
         );
         l2.forward(l2.forward(x.clone())).sum().item()
     });
-    assert_close(&gw, &num, 1e-6, "dW used twice");
+    assert_close!(&gw, &num, 1e-6, "dW used twice");
 }
 
 #[test]
@@ -311,13 +298,12 @@ fn linear_in_a_training_step_reduces_the_loss() {
         last < 1e-6 && last < first.unwrap(),
         "loss {first:?} -> {last}"
     );
-    assert_close(&l.weight.to_vec(), &[2.0, -1.0], 1e-3, "fitted weight");
-    assert_close(
+    assert_close!(&l.weight.to_vec(), &[2.0, -1.0], 1e-3, "fitted weight");
+    assert_close!(
         &l.bias.as_ref().unwrap().to_vec(),
         &[0.5],
         1e-3,
-        "fitted bias",
-    );
+        "fitted bias");
 }
 
 proptest! {
@@ -450,7 +436,7 @@ fn activations_match_formulas_and_gradients() {
         ),
     ];
     for (name, got, want) in cases {
-        assert_close(&got, &want, 1e-12, name);
+        assert_close!(&got, &want, 1e-12, "{}", name);
     }
     // Softmax / log-softmax over the last axis: rows of the formula.
     let sm = Softmax.forward(x.clone()).to_vec();
