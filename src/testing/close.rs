@@ -130,7 +130,7 @@ impl fmt::Display for CloseError {
         let (a, b) = self.first_values;
         write!(
             f,
-            "values not close (atol {:e}, rtol {:e}): {} of {} elements differ; first at index {}: left {a}, right {b} (|diff| {:e}, allowed {:e}); max |diff| {:e} at index {}",
+            "values not close (atol {:e}, rtol {:e}): {} of {} elements differ; first at index {}: left {a}, right {b} (|diff| {:.3e}, allowed {:.3e}); max |diff| {:.3e} at index {}",
             self.atol,
             self.rtol,
             self.count,
@@ -191,7 +191,7 @@ pub fn check_close<A: Approx + ?Sized, B: Approx + ?Sized>(
             err.max_at = i;
         }
         // Written so that a NaN fails; equal infinities pass.
-        let ok = x == y || diff <= atol + rtol * y.abs();
+        let ok = x == y || (diff.is_finite() && diff <= atol + rtol * y.abs());
         if !ok {
             if err.first.is_none() {
                 err.first = Some(i);

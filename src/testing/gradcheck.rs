@@ -103,7 +103,7 @@ impl fmt::Display for GradcheckError {
         let t = &self.tolerance;
         write!(
             f,
-            "gradient mismatch for {}, element {} (index {:?} of dims {:?}): analytic {}{}, numeric {} (|diff| {:e}, allowed {:e} = atol {:e} + rtol {:e} * |numeric|, eps {:e})",
+            "gradient mismatch for {}, element {} (index {:?} of dims {:?}): analytic {}{}, numeric {} (|diff| {:.3e}, allowed {:.3e} = atol {:e} + rtol {:e} * |numeric|, eps {:e})",
             self.tensor,
             self.index,
             self.position,
