@@ -2,7 +2,6 @@
 //! numbers, PyTorch fixtures (`tests/fixtures/loss_torch.py`), gradients
 //! against finite differences, and proptests of the invariants.
 
-use typegrad::testing::{assert_close, gradcheck, Traced};
 use proptest::prelude::*;
 use std::collections::HashMap;
 use typegrad::loss::{
@@ -11,6 +10,7 @@ use typegrad::loss::{
     CrossEntropy,
 };
 use typegrad::prelude::*;
+use typegrad::testing::{assert_close, gradcheck, Traced};
 
 // ------------------------------------------------------------ references
 

@@ -2,7 +2,6 @@
 //! activation modules, Dropout's statistics and its train/eval mechanism,
 //! and the initialisation rules' empirical moments against their formulas.
 
-use typegrad::testing::{assert_close, cotangent, gradcheck, gradcheck_module, Traced};
 use proptest::prelude::*;
 use typegrad::nn::init::{fans, FanMode, Init, Nonlinearity};
 use typegrad::nn::{
@@ -10,6 +9,7 @@ use typegrad::nn::{
     Sigmoid, Softmax, Tanh, GELU,
 };
 use typegrad::prelude::*;
+use typegrad::testing::{assert_close, cotangent, gradcheck, gradcheck_module, Traced};
 
 type U2 = u!(2);
 type U3 = u!(3);
@@ -35,7 +35,6 @@ fn naive_linear(x: &[f64], w: &[f64], b: Option<&[f64]>, inp: usize, out: usize)
 fn vals(n: usize, k: f64) -> Vec<f64> {
     (0..n).map(|i| ((i as f64 + 1.0) * k).sin() * 1.5).collect()
 }
-
 
 /// A (4 -> 3) layer, f64, with fixed weights.
 fn layer64(bias: bool) -> Linear<U4, U3, f64> {
@@ -257,7 +256,8 @@ fn linear_in_a_training_step_reduces_the_loss() {
         &l.bias.as_ref().unwrap().to_vec(),
         &[0.5],
         1e-3,
-        "fitted bias");
+        "fitted bias"
+    );
 }
 
 proptest! {

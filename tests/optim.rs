@@ -5,9 +5,9 @@
 //! convergence on quadratics.
 
 use proptest::prelude::*;
+use typegrad::assert_close;
 use typegrad::nn::{ParamMut, ParamPath, ParamRef, Params};
 use typegrad::optim::*;
-use typegrad::assert_close;
 use typegrad::prelude::*;
 
 type P1 = Tensor<(u!(2), u!(2)), f64>;
@@ -21,7 +21,6 @@ const TARGET1: [f64; 4] = [1.0, 0.0, -1.0, 0.5];
 fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * (1.0 + b.abs())
 }
-
 
 fn model(dev: &Cpu) -> Model {
     (
@@ -201,7 +200,8 @@ fn sgd_plain_by_hand() {
         &scalar_steps(&mut o, 1.0, false),
         &[0.8, 0.64, 0.512],
         1e-14,
-        "sgd");
+        "sgd"
+    );
 }
 
 #[test]
@@ -217,7 +217,8 @@ fn sgd_weight_decay_by_hand() {
         &scalar_steps(&mut o, 1.0, false),
         &[0.75, 0.5625, 0.421875],
         1e-14,
-        "sgd wd");
+        "sgd wd"
+    );
 }
 
 #[test]
@@ -233,7 +234,8 @@ fn sgd_momentum_by_hand() {
         &scalar_steps(&mut o, 1.0, false),
         &[0.8, 0.46, 0.062],
         1e-13,
-        "momentum");
+        "momentum"
+    );
     assert_eq!(o.state_len(), 1);
 }
 
@@ -253,7 +255,8 @@ fn sgd_nesterov_by_hand() {
         &scalar_steps(&mut o, 1.0, false),
         &[0.62, 0.2224, -0.108352],
         1e-13,
-        "nesterov");
+        "nesterov"
+    );
 }
 
 #[test]
@@ -271,7 +274,8 @@ fn sgd_dampening_by_hand() {
         &scalar_steps(&mut o, 1.0, true),
         &[0.9, 0.8, 0.7],
         1e-14,
-        "dampening");
+        "dampening"
+    );
 }
 
 #[test]
@@ -289,7 +293,8 @@ fn adam_bias_correction_by_hand() {
         &scalar_steps(&mut o, 1.0, true),
         &[0.9, 0.8, 0.7],
         1e-14,
-        "adam g=1");
+        "adam g=1"
+    );
 
     // Loss p², p0 = 1, eps = 0:
     // t=1: g=2, m=0.2, v=0.004, m̂=2, v̂=4 → p = 1 - 0.1·2/2 = 0.9
@@ -308,7 +313,8 @@ fn adam_bias_correction_by_hand() {
         &scalar_steps(&mut o, 1.0, false),
         &[0.9, 0.8004122277, 0.7015862714],
         1e-9,
-        "adam p²");
+        "adam p²"
+    );
 }
 
 #[test]
@@ -341,7 +347,8 @@ fn adamw_decoupled_decay_by_hand() {
         &scalar_steps(&mut o, 2.0, true),
         &[1.8, 1.61, 1.4295],
         1e-14,
-        "adamw");
+        "adamw"
+    );
 }
 
 // ---------------------------------------------------------------- references
@@ -370,11 +377,7 @@ fn every_config_matches_pytorch() {
             }
             let step: usize = it.next().unwrap().parse().unwrap();
             let want: Vec<f64> = it.map(|v| v.parse().unwrap()).collect();
-            assert_close!(
-                &got[step - 1],
-                &want,
-                1e-12,
-                "{name} step {step} vs torch");
+            assert_close!(&got[step - 1], &want, 1e-12, "{name} step {step} vs torch");
             checked += 1;
         }
     }
@@ -765,7 +768,8 @@ fn clipping_scales_to_max_norm() {
         &grads.get(&m.0).unwrap().to_vec(),
         &[k, 2.0 * k, 2.0 * k],
         1e-15,
-        "g0");
+        "g0"
+    );
     assert_close!(&grads.get(&m.1).unwrap().to_vec(), &[4.0 * k], 1e-15, "g1");
     assert!(close(grad_norm(&m, &grads), 2.0, 1e-6));
 }
@@ -799,7 +803,8 @@ fn clipping_counts_only_the_given_parameters() {
         &grads.get(&m.0).unwrap().to_vec(),
         &[k, 2.0 * k, 2.0 * k],
         1e-15,
-        "g0");
+        "g0"
+    );
     assert_eq!(grads.get(&m.1).unwrap().to_vec(), vec![4.0]);
     // A parameter without gradient contributes nothing.
     let other: P2 = Tensor::zeros(Default::default(), &dev);

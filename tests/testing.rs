@@ -42,13 +42,21 @@ fn gradcheck_reports_a_wrong_input_gradient() {
     let x = x23();
     let e = gradcheck(&x, |x| x.clone() * x.detach()).unwrap_err();
     assert_eq!(e.tensor, "the input");
-    assert_eq!((e.index, e.position.clone(), e.dims.clone()), (0, vec![0, 0], vec![2, 3]));
+    assert_eq!(
+        (e.index, e.position.clone(), e.dims.clone()),
+        (0, vec![0, 0], vec![2, 3])
+    );
     let w0 = cotangent(6)[0];
     assert!((e.analytic - 0.3 * w0).abs() < 1e-12, "{e}");
     assert!((e.numeric - 0.6 * w0).abs() < 1e-6, "{e}");
     assert!(!e.missing);
     let msg = e.to_string();
-    for part in ["the input, element 0 (index [0, 0] of dims [2, 3])", "analytic", "numeric", "input = [0.3, -1.2"] {
+    for part in [
+        "the input, element 0 (index [0, 0] of dims [2, 3])",
+        "analytic",
+        "numeric",
+        "input = [0.3, -1.2",
+    ] {
         assert!(msg.contains(part), "{msg}");
     }
     // `unwrap` prints the same sentence.
@@ -62,11 +70,27 @@ fn gradcheck_tolerance_is_applied() {
     // with rtol 2e-3.
     let f = |x: Traced<(Dyn, U3)>| x.clone() + x.detach() * 1e-3;
     assert!(gradcheck(&x, f).is_err());
-    gradcheck_with(&x, f, Tolerance { atol: 0.0, rtol: 2e-3, ..Tolerance::default() }).unwrap();
+    gradcheck_with(
+        &x,
+        f,
+        Tolerance {
+            atol: 0.0,
+            rtol: 2e-3,
+            ..Tolerance::default()
+        },
+    )
+    .unwrap();
     // exp: relative error of a finite difference with a huge step.
-    let coarse = Tolerance { eps: 0.5, ..Tolerance::default() };
+    let coarse = Tolerance {
+        eps: 0.5,
+        ..Tolerance::default()
+    };
     assert!(gradcheck_with(&x, |x| x.exp(), coarse).is_err());
-    let loose = Tolerance { eps: 0.5, atol: 0.5, rtol: 0.1 };
+    let loose = Tolerance {
+        eps: 0.5,
+        atol: 0.5,
+        rtol: 0.1,
+    };
     assert!(gradcheck_with(&x, |x| x.exp(), loose).is_ok());
 }
 
@@ -79,7 +103,10 @@ fn gradcheck_error_fails_a_proptest_case() {
     });
     match r {
         Err(TestError::Fail(reason, _)) => {
-            assert!(reason.message().contains("gradient mismatch for the input"), "{reason}")
+            assert!(
+                reason.message().contains("gradient mismatch for the input"),
+                "{reason}"
+            )
         }
         other => panic!("expected a failure, got {other:?}"),
     }
@@ -147,12 +174,19 @@ fn gradcheck_module_reports_a_missing_parameter_gradient() {
         shift: Tensor::from_vec_static(vec![0.25], &Cpu::default()),
     };
     let e = gradcheck_module(&mut m, &x23()).unwrap_err();
-    assert_eq!((e.tensor.as_str(), e.index, e.analytic), ("parameter `shift`", 0, 0.0));
+    assert_eq!(
+        (e.tensor.as_str(), e.index, e.analytic),
+        ("parameter `shift`", 0, 0.0)
+    );
     assert!(e.missing);
     // The numeric gradient is the sum of the cotangent.
     let want: f64 = cotangent(4).iter().sum();
     assert!((e.numeric - want).abs() < 1e-6, "{e}");
-    assert!(e.to_string().contains("analytic 0 (backward recorded no gradient for it), numeric"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("analytic 0 (backward recorded no gradient for it), numeric"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -179,7 +213,12 @@ fn close_values_pass() {
     let x = x23();
     assert_close!(x, x.to_vec());
     assert_close!(&x, &(x.clone() + 1e-9), 1e-8);
-    assert_close!([1.0f32, f32::INFINITY], [1.0f32, f32::INFINITY], atol = 0.0, rtol = 0.0);
+    assert_close!(
+        [1.0f32, f32::INFINITY],
+        [1.0f32, f32::INFINITY],
+        atol = 0.0,
+        rtol = 0.0
+    );
     assert_tensor_close(&x, &(x.clone() * (1.0 + 1e-7)), 0.0, 1e-6);
 }
 
@@ -206,13 +245,19 @@ fn assert_close_names_first_mismatch_and_max_diff() {
 #[test]
 fn assert_close_context_shapes_and_nan() {
     let msg = panic_message(|| assert_close!(vec![1.0, 2.0], [1.0, 2.1], 1e-3, "step {}", 7));
-    assert!(msg.starts_with("assert_close failed: step 7: values not close"), "{msg}");
+    assert!(
+        msg.starts_with("assert_close failed: step 7: values not close"),
+        "{msg}"
+    );
     assert!(msg.contains("first at index 1: left 2, right 2.1"), "{msg}");
 
     let a: Tensor<(U2, U3), f64> = Tensor::zeros(Default::default(), &Cpu::default());
     let b: Tensor<(U3, U2), f64> = Tensor::zeros(Default::default(), &Cpu::default());
     let msg = panic_message(|| assert_close!(a, b));
-    assert!(msg.contains("shapes differ: left [2, 3], right [3, 2]"), "{msg}");
+    assert!(
+        msg.contains("shapes differ: left [2, 3], right [3, 2]"),
+        "{msg}"
+    );
     let msg = panic_message(|| assert_close!(vec![1.0], vec![1.0, 2.0]));
     assert!(msg.contains("shapes differ: left [1], right [2]"), "{msg}");
 

@@ -1,5 +1,8 @@
 //! Closeness assertions with readable messages.
 
+// The error is a test-failure report, built once on the failing path.
+#![allow(clippy::result_large_err)]
+
 use super::gradcheck::position;
 use crate::backend::Backend;
 use crate::dtype::Dtype;
@@ -75,7 +78,12 @@ macro_rules! approx_deref {
         }
     )*};
 }
-approx_deref!(&A, alloc::boxed::Box<A>, alloc::rc::Rc<A>, alloc::sync::Arc<A>);
+approx_deref!(
+    &A,
+    alloc::boxed::Box<A>,
+    alloc::rc::Rc<A>,
+    alloc::sync::Arc<A>
+);
 
 /// Why two values are not close: a shape or length difference, or the
 /// elements that differ (the first one, how many, the largest difference).

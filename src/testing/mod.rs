@@ -36,12 +36,12 @@ mod close;
 mod gradcheck;
 mod strategy;
 
+pub use crate::assert_close;
 pub use close::{assert_tensor_close, check_close, Approx, CloseError};
 pub use gradcheck::{
-    cotangent, gradcheck, gradcheck_module, gradcheck_module_with, gradcheck_with,
-    GradcheckError, Tolerance, Traced,
+    cotangent, gradcheck, gradcheck_module, gradcheck_module_with, gradcheck_with, GradcheckError,
+    Tolerance, Traced,
 };
-pub use crate::assert_close;
 pub use strategy::{shapes, sizes, tensor, tensor_with_shape, values};
 
 /// Implementation details of [`assert_close!`](crate::assert_close).

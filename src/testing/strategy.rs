@@ -22,7 +22,10 @@ fn static_sizes<S: Shape>() -> Vec<Option<usize>> {
                 probe[axis] = expected;
                 fixed[axis] = Some(expected);
             }
-            Err(e) => panic!("typegrad::testing: cannot build shape {}: {e}", core::any::type_name::<S>()),
+            Err(e) => panic!(
+                "typegrad::testing: cannot build shape {}: {e}",
+                core::any::type_name::<S>()
+            ),
         }
     }
     fixed
@@ -136,6 +139,9 @@ pub fn sizes(rank: usize, each: impl Into<SizeRange>) -> impl Strategy<Value = V
 ///     prop_assert!(v.iter().all(|x| x.abs() <= 1.0));
 /// });
 /// ```
-pub fn values(n: usize, range: impl Strategy<Value = f64> + Clone) -> impl Strategy<Value = Vec<f64>> + Clone {
+pub fn values(
+    n: usize,
+    range: impl Strategy<Value = f64> + Clone,
+) -> impl Strategy<Value = Vec<f64>> + Clone {
     proptest::collection::vec(range, n)
 }

@@ -6,8 +6,8 @@
 /// `assert_close!`), plus two shorthands for this suite's dynamic-shape
 /// f64 tensors.
 mod common {
-    pub use typegrad::testing::*;
     use typegrad::prelude::*;
+    pub use typegrad::testing::*;
 
     /// A `(Dyn, Dyn)` f64 tensor.
     pub fn mat(r: usize, c: usize, v: Vec<f64>) -> Tensor<(Dyn, Dyn), f64> {
