@@ -160,7 +160,10 @@ fn main() {
     println!("|---|---|---|---|---|---|");
     for variant in ["input_grad", "no_input_grad"] {
         let tg = ours(variant);
-        let dfdx = rows.iter().find(|r| r.0 == variant && r.1 == "dfdx").map(|r| r.2.median_ms);
+        let dfdx = rows
+            .iter()
+            .find(|r| r.0 == variant && r.1 == "dfdx")
+            .map(|r| r.2.median_ms);
         let pt = torch_ms(variant);
         let cell = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
         let ratio = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{:.2}x", v / tg));
