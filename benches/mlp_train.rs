@@ -1,16 +1,31 @@
 //! `mlp_train_b64` (definition: `../shared/peers/torch_bench.py`): one full
 //! training step of an MLP 784-256-128-10 (ReLU) on a fixed batch of 64,
 //! mean cross-entropy, Adam(1e-3): forward + loss + backward + update.
-//! typegrad and dfdx 0.13 (the same model and step) run side by side in
-//! this binary; PyTorch runs from the peer script in the same session:
+//!
+//! Two variants, so that every comparison is between equal work:
+//! - `input_grad`: backward also computes the gradient of the batch
+//!   (`trace()` here, `x.requires_grad_()` in PyTorch). dfdx 0.13 always
+//!   does: its matmul backward writes both operands' gradients and the
+//!   input carries the tape, so dfdx is compared only in this variant.
+//! - `no_input_grad`: the first layer skips its input gradient
+//!   (`trace_no_grad()` here; PyTorch's default for a batch without
+//!   `requires_grad`, i.e. torch_bench's `mlp_train_b64`). dfdx cannot.
+//!
+//! typegrad and dfdx run in this binary; the PyTorch peer
+//! (`benches/peers/mlp_train.py`, both variants) runs from it afterwards
+//! when a Python with PyTorch is found (`PEERS_PYTHON`, `PEERS_VENV`, or
+//! `~/.cache/peers-venv`; `PEERS=0` skips it), and the ratios of this run
+//! are printed. Timing: median of per-iteration times after a warm-up, as
+//! the peer scripts measure (`BENCH_MIN_TIME` seconds, default 5).
 //!
 //! ```sh
 //! TYPEGRAD_THREADS=1 cargo bench --bench mlp_train
-//! /tmp/peers-venv/bin/python ../shared/peers/torch_bench.py --only mlp_train_b64 --threads 1
+//! # the peer by hand:
+//! python benches/peers/mlp_train.py --threads 1
 //! ```
 
-use criterion::Criterion;
-use std::time::Duration;
+mod support;
+
 use typegrad::loss::cross_entropy;
 use typegrad::nn::{Linear, Module, ReLU};
 use typegrad::optim::{Adam, AdamConfig, Optimizer};
@@ -33,7 +48,7 @@ fn labels() -> Vec<usize> {
     (0..BATCH).map(|i| (i * 7 + 3) % 10).collect()
 }
 
-fn bench_typegrad(c: &mut Criterion) {
+fn bench_typegrad(input_grad: bool) -> support::Stats {
     let dev = Cpu::seeded(0);
     let mut model = Mlp {
         fc1: Linear::new(&dev),
@@ -50,18 +65,25 @@ fn bench_typegrad(c: &mut Criterion) {
     })
     .unwrap();
     let mut last = 0.0;
-    c.bench_function("mlp_train_b64/typegrad", |b| {
-        b.iter(|| {
-            let loss = cross_entropy(model.forward(x.clone().trace_no_grad()), &y);
-            last = loss.item();
-            let grads = loss.backward();
-            opt.step(&mut model, &grads).unwrap();
-        })
+    let mut has_dx = false;
+    let stats = support::measure(|| {
+        let xt = if input_grad {
+            x.clone().trace()
+        } else {
+            x.clone().trace_no_grad()
+        };
+        let loss = cross_entropy(model.forward(xt), &y);
+        last = loss.item();
+        let grads = loss.backward();
+        has_dx = grads.get(&x).is_some();
+        opt.step(&mut model, &grads).unwrap();
     });
+    assert_eq!(has_dx, input_grad, "the input gradient is (not) computed");
     eprintln!("typegrad final loss {last}");
+    stats
 }
 
-fn bench_dfdx(c: &mut Criterion) {
+fn bench_dfdx() -> support::Stats {
     use dfdx::prelude::*;
     type DMlp = (
         (Linear<784, 256>, ReLU),
@@ -85,39 +107,72 @@ fn bench_dfdx(c: &mut Criterion) {
     }
     let y: Tensor<Rank2<BATCH, 10>, f32, _> = dev.tensor(onehot);
     let mut last = 0.0;
-    c.bench_function("mlp_train_b64/dfdx", |b| {
-        b.iter(|| {
-            let mut g = grads.take().expect("gradients are put back every step");
-            model.zero_grads(&mut g);
-            let logits = model.forward_mut(x.trace(g));
-            let loss = cross_entropy_with_logits_loss(logits, y.clone());
-            last = loss.array();
-            let g = loss.backward();
-            opt.update(&mut model, &g).unwrap();
-            grads = Some(g);
-        })
+    let stats = support::measure(|| {
+        let mut g = grads.take().expect("gradients are put back every step");
+        model.zero_grads(&mut g);
+        // The input carries the tape: its gradient is computed (always).
+        let logits = model.forward_mut(x.trace(g));
+        let loss = cross_entropy_with_logits_loss(logits, y.clone());
+        last = loss.array();
+        let g = loss.backward();
+        opt.update(&mut model, &g).unwrap();
+        grads = Some(g);
     });
     eprintln!("dfdx final loss {last}");
+    stats
 }
 
 fn main() {
-    let threads = std::env::var("TYPEGRAD_THREADS")
-        .ok()
-        .and_then(|s| s.trim().parse::<usize>().ok())
-        .unwrap_or(2)
-        .max(1);
-    // Both libraries thread through rayon's global pool.
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global()
-        .expect("rayon global pool");
+    let threads = support::init_threads();
     eprintln!("mlp_train bench: {threads} thread(s) (TYPEGRAD_THREADS)");
-    let mut c = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5))
-        .sample_size(50)
-        .configure_from_args();
-    bench_typegrad(&mut c);
-    bench_dfdx(&mut c);
-    c.final_summary();
+    let rows = [
+        ("input_grad", "typegrad", bench_typegrad(true)),
+        ("input_grad", "dfdx", bench_dfdx()),
+        ("no_input_grad", "typegrad", bench_typegrad(false)),
+    ];
+    for (variant, lib, s) in &rows {
+        println!(
+            "{{\"workload\": \"mlp_train_b64/{variant}\", \"peer\": \"{lib}\", \"threads\": {threads}, \"median_ms\": {:.4}, \"p10_ms\": {:.4}, \"p90_ms\": {:.4}, \"iters\": {}}}",
+            s.median_ms, s.p10_ms, s.p90_ms, s.iters
+        );
+    }
+    let t = threads.to_string();
+    let min_time = support::min_time().to_string();
+    let torch = support::run_peer("mlp_train.py", &["--threads", &t, "--min-time", &min_time])
+        .unwrap_or_default();
+    for l in &torch {
+        println!("{l}");
+    }
+    let torch_ms = |variant: &str| {
+        torch.iter().find_map(|l| {
+            (support::json_string(l, "workload")? == format!("mlp_train_b64/{variant}"))
+                .then(|| support::json_number(l, "median_ms"))?
+        })
+    };
+    let ours = |variant: &str| {
+        rows.iter()
+            .find(|r| r.0 == variant && r.1 == "typegrad")
+            .map(|r| r.2.median_ms)
+            .unwrap()
+    };
+    println!("\nmlp_train_b64, {threads} thread(s), median ms; ratio = other / typegrad (> 1: typegrad faster)");
+    println!("| variant | typegrad | dfdx 0.13 | PyTorch | dfdx / typegrad | PyTorch / typegrad |");
+    println!("|---|---|---|---|---|---|");
+    for variant in ["input_grad", "no_input_grad"] {
+        let tg = ours(variant);
+        let dfdx = rows
+            .iter()
+            .find(|r| r.0 == variant && r.1 == "dfdx")
+            .map(|r| r.2.median_ms);
+        let pt = torch_ms(variant);
+        let cell = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
+        let ratio = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{:.2}x", v / tg));
+        println!(
+            "| {variant} | {tg:.3} | {} | {} | {} | {} |",
+            cell(dfdx),
+            cell(pt),
+            ratio(dfdx),
+            ratio(pt)
+        );
+    }
 }

@@ -18,6 +18,8 @@ pub mod ops;
 pub mod optim;
 pub mod shape;
 pub mod tensor;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use autograd::{Gradients, NoTape, Tape};
 pub use backend::{Backend, Cpu, Device};

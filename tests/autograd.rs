@@ -720,3 +720,12 @@ fn mode_case_4_forgetting_to_switch_modes_cannot_happen() {
     let dropped = Dropout::new(0.5).forward(ones.trace_no_grad()).to_vec();
     assert!(dropped.contains(&0.0) && dropped.contains(&2.0));
 }
+
+#[test]
+fn custom_layers_pass_the_public_module_gradcheck() {
+    use typegrad::testing::gradcheck_module;
+    let mut m = scale_shift(vals(3, 0.2), vals(3, 0.9));
+    gradcheck_module(&mut m, &batch::<U3>(5, 0.4)).unwrap();
+    let mut ln = layer_norm(vals(4, 0.5), vals(4, 1.5));
+    gradcheck_module(&mut ln, &batch::<U4>(6, 0.8)).unwrap();
+}

@@ -2,10 +2,6 @@
 //! numbers, PyTorch fixtures (`tests/fixtures/loss_torch.py`), gradients
 //! against finite differences, and proptests of the invariants.
 
-#[path = "ops/common.rs"]
-mod common;
-
-use common::{assert_close, gradcheck, Tr};
 use proptest::prelude::*;
 use std::collections::HashMap;
 use typegrad::loss::{
@@ -14,6 +10,7 @@ use typegrad::loss::{
     CrossEntropy,
 };
 use typegrad::prelude::*;
+use typegrad::testing::{assert_close, gradcheck, Traced};
 
 // ------------------------------------------------------------ references
 
@@ -177,7 +174,7 @@ fn ce_matches_reference_loops() {
             loss.item()
         );
         let g = loss.backward().get(&xt).unwrap().to_vec();
-        assert_close(&g, &want_g, 1e-12);
+        assert_close!(&g, &want_g, 1e-12);
     }
 }
 
@@ -244,7 +241,7 @@ fn ce_stable_at_1e4_f32() {
         let g = loss.backward().get(&xt).unwrap().to_vec();
         assert!(g.iter().all(|v| v.is_finite()));
         let g: Vec<f64> = g.iter().map(|&v| v as f64).collect();
-        assert_close(&g, &want_g, 1e-6);
+        assert_close!(&g, &want_g, 1e-6);
     }
 }
 
@@ -267,7 +264,7 @@ fn ce_three_dims_equals_flattened() {
     assert_eq!(l3.item(), flat);
     let g = l3.backward().get(&x3).unwrap();
     assert_eq!(&*g.dims(), &[2, 3, 5]);
-    assert_close(&g.to_vec(), &want_g, 1e-13);
+    assert_close!(&g.to_vec(), &want_g, 1e-13);
 }
 
 #[test]
@@ -361,7 +358,7 @@ fn ce_gradcheck() {
     // Through a model: the gradient reaches a weight via matmul.
     let w = logits2(3, 4, values(12, 5.0));
     let inp = logits2(5, 3, values(15, 6.0));
-    gradcheck(&w, |w: Tr<(Dyn, Dyn)>| {
+    gradcheck(&w, |w: Traced<(Dyn, Dyn)>| {
         cross_entropy(inp.clone().matmul(w), &t)
     })
     .unwrap();
@@ -395,7 +392,7 @@ fn ce_matches_pytorch() {
             get("loss")[0]
         );
         let g = loss.backward().get(&x).unwrap().to_vec();
-        assert_close(&g, &get("grad"), 1e-12);
+        assert_close!(&g, &get("grad"), 1e-12);
     }
     // f32 logits of magnitude 1e4.
     let get = |k: &str| fx[&format!("ce_big_f32.{k}")].clone();
@@ -421,7 +418,7 @@ fn ce_matches_pytorch() {
         .iter()
         .map(|&v| v as f64)
         .collect();
-    assert_close(&g, &get("grad"), 1e-6);
+    assert_close!(&g, &get("grad"), 1e-6);
 }
 
 // ------------------------------------------------------------ BCE
@@ -459,7 +456,7 @@ fn bce_gradient_at_zero_is_half_minus_target() {
     let y = logits2(1, 3, vec![0.0, 0.5, 1.0]);
     let loss = binary_cross_entropy_with_logits(x.clone().trace(), y);
     let g = loss.backward().get(&x).unwrap().to_vec();
-    assert_close(&g, &[0.5 / 3.0, 0.0, -0.5 / 3.0], 1e-15);
+    assert_close!(&g, &[0.5 / 3.0, 0.0, -0.5 / 3.0], 1e-15);
 }
 
 #[test]
@@ -478,8 +475,8 @@ fn bce_matches_pytorch() {
     let loss = binary_cross_entropy_with_logits(x.clone().trace(), y.clone().trace());
     assert!((loss.item() - fx["bce.loss"][0]).abs() < 1e-14);
     let grads = loss.backward();
-    assert_close(&grads.get(&x).unwrap().to_vec(), &fx["bce.grad_x"], 1e-13);
-    assert_close(&grads.get(&y).unwrap().to_vec(), &fx["bce.grad_y"], 1e-13);
+    assert_close!(&grads.get(&x).unwrap().to_vec(), &fx["bce.grad_x"], 1e-13);
+    assert_close!(&grads.get(&y).unwrap().to_vec(), &fx["bce.grad_y"], 1e-13);
 }
 
 #[test]
@@ -525,8 +522,8 @@ fn mse_values_gradients_and_tracked_target() {
         .iter()
         .map(|d| 2.0 * d / 6.0)
         .collect();
-    assert_close(&gp, &want, 1e-15);
-    assert_close(&gt, &want.iter().map(|v| -v).collect::<Vec<_>>(), 1e-15);
+    assert_close!(&gp, &want, 1e-15);
+    assert_close!(&gt, &want.iter().map(|v| -v).collect::<Vec<_>>(), 1e-15);
     gradcheck(&p, |p| mse_loss(p, t.clone())).unwrap();
     gradcheck(&t, |t| mse_loss(p.clone(), t)).unwrap();
 }
@@ -539,8 +536,8 @@ fn mse_matches_pytorch_and_rejects_mismatches() {
     let loss = mse_loss(x.clone().trace(), y.clone().trace());
     assert!((loss.item() - fx["mse.loss"][0]).abs() < 1e-14);
     let g = loss.backward();
-    assert_close(&g.get(&x).unwrap().to_vec(), &fx["mse.grad_x"], 1e-14);
-    assert_close(&g.get(&y).unwrap().to_vec(), &fx["mse.grad_y"], 1e-14);
+    assert_close!(&g.get(&x).unwrap().to_vec(), &fx["mse.grad_x"], 1e-14);
+    assert_close!(&g.get(&y).unwrap().to_vec(), &fx["mse.grad_y"], 1e-14);
     // A (3,) prediction against (3, 1) would broadcast in numpy; here the
     // shapes are different types with different ranks, so only same-rank
     // runtime mismatches remain, and they are errors.
@@ -596,9 +593,9 @@ fn triplet_matches_reference_and_pytorch() {
     );
     assert!((loss.item() - fx["triplet.loss"][0]).abs() < 1e-14);
     let g = loss.backward();
-    assert_close(&g.get(&a).unwrap().to_vec(), &fx["triplet.grad_a"], 1e-12);
-    assert_close(&g.get(&p).unwrap().to_vec(), &fx["triplet.grad_p"], 1e-12);
-    assert_close(&g.get(&n).unwrap().to_vec(), &fx["triplet.grad_n"], 1e-12);
+    assert_close!(&g.get(&a).unwrap().to_vec(), &fx["triplet.grad_a"], 1e-12);
+    assert_close!(&g.get(&p).unwrap().to_vec(), &fx["triplet.grad_p"], 1e-12);
+    assert_close!(&g.get(&n).unwrap().to_vec(), &fx["triplet.grad_n"], 1e-12);
 }
 
 #[test]
@@ -623,7 +620,7 @@ fn triplet_gradcheck_and_errors() {
     assert!(per.iter().all(|&v| v > 1e-3 || v == 0.0));
     let pt = p.clone();
     let nt = n.clone();
-    gradcheck(&a, |a: Tr<(Dyn, Dyn)>| {
+    gradcheck(&a, |a: Traced<(Dyn, Dyn)>| {
         let tape = a.tape().clone();
         triplet_margin_loss(
             a,

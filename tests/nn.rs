@@ -2,10 +2,6 @@
 //! activation modules, Dropout's statistics and its train/eval mechanism,
 //! and the initialisation rules' empirical moments against their formulas.
 
-#[path = "ops/common.rs"]
-mod common;
-
-use common::{cotangent, gradcheck};
 use proptest::prelude::*;
 use typegrad::nn::init::{fans, FanMode, Init, Nonlinearity};
 use typegrad::nn::{
@@ -13,6 +9,7 @@ use typegrad::nn::{
     Sigmoid, Softmax, Tanh, GELU,
 };
 use typegrad::prelude::*;
+use typegrad::testing::{assert_close, cotangent, gradcheck, gradcheck_module, Traced};
 
 type U2 = u!(2);
 type U3 = u!(3);
@@ -39,16 +36,6 @@ fn vals(n: usize, k: f64) -> Vec<f64> {
     (0..n).map(|i| ((i as f64 + 1.0) * k).sin() * 1.5).collect()
 }
 
-fn assert_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= tol * (1.0 + w.abs()),
-            "{what}[{i}]: got {g}, want {w}"
-        );
-    }
-}
-
 /// A (4 -> 3) layer, f64, with fixed weights.
 fn layer64(bias: bool) -> Linear<U4, U3, f64> {
     let dev = Cpu::default();
@@ -73,7 +60,7 @@ fn check_forward<S: Shape, S2: Shape>(
     );
     let y = layer.forward(x.clone());
     assert_eq!(&*y.dims(), expect_dims);
-    assert_close(&y.to_vec(), &want, 1e-12, "linear forward");
+    assert_close!(&y.to_vec(), &want, 1e-12, "linear forward");
 }
 
 #[test]
@@ -137,8 +124,8 @@ fn linear_forward_matches_naive_f32() {
             4,
             3,
         );
-        assert_close(&to64(y.to_vec()), &want, 1e-5, "f32 linear");
-        assert_close(&to64(y1.to_vec()), &want[..3], 1e-5, "f32 linear rank 1");
+        assert_close!(&to64(y.to_vec()), &want, 1e-5, "f32 linear");
+        assert_close!(&to64(y1.to_vec()), &want[..3], 1e-5, "f32 linear rank 1");
         // A tracked input computes the same values.
         assert_eq!(l.forward(x.trace()).to_vec(), y.to_vec());
     }
@@ -158,65 +145,19 @@ fn linear_dyn_feature_mismatch_is_an_error() {
     assert!(r.is_err());
 }
 
-/// Gradient of `sum(f(params) · cotangent)` with respect to one parameter
-/// buffer by central differences; `f` rebuilds the layer from the values.
-fn numeric_grad(params: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
-    let eps = 1e-6;
-    (0..params.len())
-        .map(|i| {
-            let mut p = params.to_vec();
-            p[i] += eps;
-            let up = f(&p);
-            p[i] -= 2.0 * eps;
-            (up - f(&p)) / (2.0 * eps)
-        })
-        .collect()
-}
-
 /// Input, weight and bias gradients of a layer applied to `x` of any rank,
-/// against finite differences.
+/// against finite differences (`gradcheck_module` finds the parameters
+/// through the `Params` traversal and their gradients by id).
 fn check_grads<S: Shape, S2: Shape>(x: Tensor<S, f64>, bias: bool)
 where
-    Linear<U4, U3, f64>: Module<common::Tr<S>, Output = common::Tr<S2>>,
-    Linear<U4, U3, f64>: Module<Tensor<S, f64>, Output = Tensor<S2, f64>>,
+    Linear<U4, U3, f64>: Module<Traced<S>, Output = Traced<S2>>,
 {
-    let dev = Cpu::default();
-    let l = layer64(bias);
-    // Input gradient.
-    gradcheck(&x, |t| l.forward(t)).unwrap();
-    // Weight and bias gradients, keyed by the layer's parameters.
-    let y = l.forward(x.clone().trace());
-    let w = cotangent(y.numel());
-    let ys = y.shape();
-    let grads = y.backward_from(Tensor::from_vec(ys, w.clone(), &dev));
-    let loss = |wv: &[f64], bv: Option<&[f64]>| -> f64 {
-        let l2 = Linear::<U4, U3, f64>::from_tensors(
-            Tensor::from_vec(Default::default(), wv.to_vec(), &dev),
-            bv.map(|b| Tensor::from_vec(Default::default(), b.to_vec(), &dev)),
-        );
-        l2.forward(x.clone())
-            .to_vec()
-            .iter()
-            .zip(&w)
-            .map(|(a, b)| a * b)
-            .sum()
-    };
-    let wv = l.weight.to_vec();
-    let bv = l.bias.as_ref().map(|b| b.to_vec());
-    let gw = grads.get(&l.weight).unwrap().to_vec();
-    assert_close(
-        &gw,
-        &numeric_grad(&wv, |p| loss(p, bv.as_deref())),
-        1e-6,
-        "dW",
-    );
-    match &l.bias {
-        Some(b) => {
-            let gb = grads.get(b).unwrap().to_vec();
-            let bv = bv.unwrap();
-            assert_close(&gb, &numeric_grad(&bv, |p| loss(&wv, Some(p))), 1e-6, "db");
-        }
-        None => assert_eq!(grads.len(), 2), // x and W (the output's gradient is freed once consumed)
+    let mut l = layer64(bias);
+    gradcheck_module(&mut l, &x).unwrap();
+    if !bias {
+        let y = l.forward(x.clone().trace());
+        let w = Tensor::from_vec(y.shape(), cotangent(y.numel()), &Cpu::default());
+        assert_eq!(y.backward_from(w).len(), 2); // x and W (the output's gradient is freed once consumed)
     }
 }
 
@@ -253,23 +194,22 @@ fn linear_gradients_match_finite_differences_each_rank() {
 
 #[test]
 fn linear_used_twice_accumulates_parameter_gradients() {
-    // y = L(L'(x)) with the same weights twice would need I = O; use a
-    // square layer: d/dW of sum(L(L(x))) = both uses added.
-    let dev = Cpu::default();
-    let l: Linear<U3, U3, f64> = Linear::new(&Cpu::seeded(9));
-    let x: Tensor<(U2, U3), f64> = Tensor::from_vec_static(vals(6, 0.5), &dev);
-    let grads = l.forward(l.forward(x.clone().trace())).sum().backward();
-    let gw = grads.get(&l.weight).unwrap().to_vec();
-    let wv = l.weight.to_vec();
-    let bv = l.bias.as_ref().unwrap().to_vec();
-    let num = numeric_grad(&wv, |p| {
-        let l2 = Linear::<U3, U3, f64>::from_tensors(
-            Tensor::from_vec(Default::default(), p.to_vec(), &dev),
-            Some(Tensor::from_vec(Default::default(), bv.clone(), &dev)),
-        );
-        l2.forward(l2.forward(x.clone())).sum().item()
-    });
-    assert_close(&gw, &num, 1e-6, "dW used twice");
+    // y = L(L(x)) with the same square layer twice: d/dW adds both uses.
+    #[derive(Module)]
+    struct Twice {
+        l: Linear<U3, U3, f64>,
+    }
+    impl Module<Traced<(U2, U3)>> for Twice {
+        type Output = Traced<(U2, U3)>;
+        fn forward(&self, x: Traced<(U2, U3)>) -> Self::Output {
+            self.l.forward(self.l.forward(x))
+        }
+    }
+    let mut m = Twice {
+        l: Linear::new(&Cpu::seeded(9)),
+    };
+    let x: Tensor<(U2, U3), f64> = Tensor::from_vec_static(vals(6, 0.5), &Cpu::default());
+    gradcheck_module(&mut m, &x).unwrap();
 }
 
 #[test]
@@ -311,12 +251,12 @@ fn linear_in_a_training_step_reduces_the_loss() {
         last < 1e-6 && last < first.unwrap(),
         "loss {first:?} -> {last}"
     );
-    assert_close(&l.weight.to_vec(), &[2.0, -1.0], 1e-3, "fitted weight");
-    assert_close(
+    assert_close!(&l.weight.to_vec(), &[2.0, -1.0], 1e-3, "fitted weight");
+    assert_close!(
         &l.bias.as_ref().unwrap().to_vec(),
         &[0.5],
         1e-3,
-        "fitted bias",
+        "fitted bias"
     );
 }
 
@@ -450,7 +390,7 @@ fn activations_match_formulas_and_gradients() {
         ),
     ];
     for (name, got, want) in cases {
-        assert_close(&got, &want, 1e-12, name);
+        assert_close!(&got, &want, 1e-12, "{}", name);
     }
     // Softmax / log-softmax over the last axis: rows of the formula.
     let sm = Softmax.forward(x.clone()).to_vec();

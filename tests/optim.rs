@@ -5,6 +5,7 @@
 //! convergence on quadratics.
 
 use proptest::prelude::*;
+use typegrad::assert_close;
 use typegrad::nn::{ParamMut, ParamPath, ParamRef, Params};
 use typegrad::optim::*;
 use typegrad::prelude::*;
@@ -19,13 +20,6 @@ const TARGET1: [f64; 4] = [1.0, 0.0, -1.0, 0.5];
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * (1.0 + b.abs())
-}
-
-fn assert_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        assert!(close(g, w, tol), "{what}[{i}]: got {g}, want {w}");
-    }
 }
 
 fn model(dev: &Cpu) -> Model {
@@ -202,11 +196,11 @@ fn sgd_plain_by_hand() {
         ..Default::default()
     })
     .unwrap();
-    assert_close(
+    assert_close!(
         &scalar_steps(&mut o, 1.0, false),
         &[0.8, 0.64, 0.512],
         1e-14,
-        "sgd",
+        "sgd"
     );
 }
 
@@ -219,11 +213,11 @@ fn sgd_weight_decay_by_hand() {
         ..Default::default()
     })
     .unwrap();
-    assert_close(
+    assert_close!(
         &scalar_steps(&mut o, 1.0, false),
         &[0.75, 0.5625, 0.421875],
         1e-14,
-        "sgd wd",
+        "sgd wd"
     );
 }
 
@@ -236,11 +230,11 @@ fn sgd_momentum_by_hand() {
         ..Default::default()
     })
     .unwrap();
-    assert_close(
+    assert_close!(
         &scalar_steps(&mut o, 1.0, false),
         &[0.8, 0.46, 0.062],
         1e-13,
-        "momentum",
+        "momentum"
     );
     assert_eq!(o.state_len(), 1);
 }
@@ -257,11 +251,11 @@ fn sgd_nesterov_by_hand() {
         ..Default::default()
     })
     .unwrap();
-    assert_close(
+    assert_close!(
         &scalar_steps(&mut o, 1.0, false),
         &[0.62, 0.2224, -0.108352],
         1e-13,
-        "nesterov",
+        "nesterov"
     );
 }
 
@@ -276,11 +270,11 @@ fn sgd_dampening_by_hand() {
         ..Default::default()
     })
     .unwrap();
-    assert_close(
+    assert_close!(
         &scalar_steps(&mut o, 1.0, true),
         &[0.9, 0.8, 0.7],
         1e-14,
-        "dampening",
+        "dampening"
     );
 }
 
@@ -295,11 +289,11 @@ fn adam_bias_correction_by_hand() {
         ..Default::default()
     })
     .unwrap();
-    assert_close(
+    assert_close!(
         &scalar_steps(&mut o, 1.0, true),
         &[0.9, 0.8, 0.7],
         1e-14,
-        "adam g=1",
+        "adam g=1"
     );
 
     // Loss p², p0 = 1, eps = 0:
@@ -315,11 +309,11 @@ fn adam_bias_correction_by_hand() {
         ..Default::default()
     })
     .unwrap();
-    assert_close(
+    assert_close!(
         &scalar_steps(&mut o, 1.0, false),
         &[0.9, 0.8004122277, 0.7015862714],
         1e-9,
-        "adam p²",
+        "adam p²"
     );
 }
 
@@ -349,11 +343,11 @@ fn adamw_decoupled_decay_by_hand() {
         ..Default::default()
     })
     .unwrap();
-    assert_close(
+    assert_close!(
         &scalar_steps(&mut o, 2.0, true),
         &[1.8, 1.61, 1.4295],
         1e-14,
-        "adamw",
+        "adamw"
     );
 }
 
@@ -365,7 +359,7 @@ fn every_config_matches_the_scalar_reference() {
         let got = run(cfg, 6);
         let want = reference(cfg, 6);
         for (t, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert_close(g, w, 1e-12, &format!("{name} step {}", t + 1));
+            assert_close!(g, w, 1e-12, "{name} step {}", t + 1);
         }
     }
 }
@@ -383,12 +377,7 @@ fn every_config_matches_pytorch() {
             }
             let step: usize = it.next().unwrap().parse().unwrap();
             let want: Vec<f64> = it.map(|v| v.parse().unwrap()).collect();
-            assert_close(
-                &got[step - 1],
-                &want,
-                1e-12,
-                &format!("{name} step {step} vs torch"),
-            );
+            assert_close!(&got[step - 1], &want, 1e-12, "{name} step {step} vs torch");
             checked += 1;
         }
     }
@@ -417,7 +406,7 @@ fn f32_matches_f64() {
             opt.step(&mut m, &(a + b).backward()).unwrap();
             let mut got: Vec<f64> = m.0.to_vec().iter().map(|&v| v as f64).collect();
             got.extend(m.1.to_vec().iter().map(|&v| v as f64));
-            assert_close(&got, w, 1e-5, name);
+            assert_close!(&got, w, 1e-5, "{}", name);
         }
     }
 }
@@ -487,7 +476,7 @@ fn large_parameters_match_the_reference() {
                 }
             }
         }
-        assert_close(&w.to_vec(), &p, 1e-12, &format!("{cfg:?}"));
+        assert_close!(&w.to_vec(), &p, 1e-12, "{cfg:?}");
     }
 }
 
@@ -514,13 +503,13 @@ fn parameters_without_gradient_are_skipped() {
     }
     assert_eq!(m.2.to_vec(), vec![4.0, -4.0, 1.0]);
     assert_eq!(opt.state_len(), 2);
-    assert_close(&m.0.to_vec(), &[0.7, 1.7, 2.7], 1e-14, "m.0");
+    assert_close!(&m.0.to_vec(), &[0.7, 1.7, 2.7], 1e-14, "m.0");
     // Now the third gets a gradient: its first step counts as t = 1 (bias
     // correction of a first step: it moves by exactly lr), not t = 4.
     let loss = m.2.clone().trace().sum();
     opt.step(&mut m, &loss.backward()).unwrap();
-    assert_close(&m.2.to_vec(), &[3.9, -4.1, 0.9], 1e-14, "m.2");
-    assert_close(&m.0.to_vec(), &[0.7, 1.7, 2.7], 1e-14, "m.0 untouched");
+    assert_close!(&m.2.to_vec(), &[3.9, -4.1, 0.9], 1e-14, "m.2");
+    assert_close!(&m.0.to_vec(), &[0.7, 1.7, 2.7], 1e-14, "m.0 untouched");
     assert_eq!(opt.state_len(), 3);
 }
 
@@ -776,13 +765,13 @@ fn clipping_scales_to_max_norm() {
     let total = clip_grad_norm(&m, &mut grads, 2.0).unwrap();
     assert_eq!(total, 5.0);
     let k = 2.0 / (5.0 + 1e-6);
-    assert_close(
+    assert_close!(
         &grads.get(&m.0).unwrap().to_vec(),
         &[k, 2.0 * k, 2.0 * k],
         1e-15,
-        "g0",
+        "g0"
     );
-    assert_close(&grads.get(&m.1).unwrap().to_vec(), &[4.0 * k], 1e-15, "g1");
+    assert_close!(&grads.get(&m.1).unwrap().to_vec(), &[4.0 * k], 1e-15, "g1");
     assert!(close(grad_norm(&m, &grads), 2.0, 1e-6));
 }
 
@@ -811,11 +800,11 @@ fn clipping_counts_only_the_given_parameters() {
     // Clip only the first parameter: norm 3, scaled to 1.
     assert_eq!(clip_grad_norm(&m.0, &mut grads, 1.0).unwrap(), 3.0);
     let k = 1.0 / (3.0 + 1e-6);
-    assert_close(
+    assert_close!(
         &grads.get(&m.0).unwrap().to_vec(),
         &[k, 2.0 * k, 2.0 * k],
         1e-15,
-        "g0",
+        "g0"
     );
     assert_eq!(grads.get(&m.1).unwrap().to_vec(), vec![4.0]);
     // A parameter without gradient contributes nothing.
@@ -952,7 +941,7 @@ fn schedule_drives_an_optimizer() {
         opt.step(&mut w, &g).unwrap();
         p -= 0.1 * 0.5f64.powi(t as i32);
     }
-    assert_close(&w.to_vec(), &[p; 3], 1e-15, "scheduled sgd");
+    assert_close!(&w.to_vec(), &[p; 3], 1e-15, "scheduled sgd");
     assert!(close(p, 1.0 - 0.1875, 1e-15));
 }
 

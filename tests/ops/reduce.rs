@@ -190,7 +190,7 @@ fn check_whole<S: Shape>(x: &Tensor<S, f64>, tol: f64) -> Result<(), String> {
 
 /// Gradcheck every axis op along axis `I`.
 fn grad_axis<const I: usize, S: RemoveAxis<I>>(x: &Tensor<S, f64>) -> Result<(), String> {
-    let tag = |name: &'static str| move |e: String| format!("{name} along axis {I}: {e}");
+    let tag = |name: &'static str| move |e: GradcheckError| format!("{name} along axis {I}: {e}");
     gradcheck(x, |t| t.sum_axis::<I>()).map_err(tag("sum"))?;
     gradcheck(x, |t| t.mean_axis::<I>()).map_err(tag("mean"))?;
     gradcheck(x, |t| t.max_axis::<I>()).map_err(tag("max"))?;
@@ -206,7 +206,7 @@ fn grad_axis<const I: usize, S: RemoveAxis<I>>(x: &Tensor<S, f64>) -> Result<(),
 }
 
 fn grad_whole<S: Shape>(x: &Tensor<S, f64>) -> Result<(), String> {
-    let tag = |name: &'static str| move |e: String| format!("whole {name}: {e}");
+    let tag = |name: &'static str| move |e: GradcheckError| format!("whole {name}: {e}");
     gradcheck(x, |t| t.sum()).map_err(tag("sum"))?;
     gradcheck(x, |t| t.mean()).map_err(tag("mean"))?;
     gradcheck(x, |t| t.max()).map_err(tag("max"))?;
@@ -369,7 +369,7 @@ fn f32_agrees_with_f64() {
     ];
     for (a, b) in pairs {
         let b: Vec<f64> = b.iter().map(|&x| x as f64).collect();
-        assert_close(&b, &a, 1e-5);
+        assert_close!(&b, &a, 1e-5);
     }
 }
 
@@ -412,7 +412,7 @@ fn gradients_match_finite_differences_for_every_axis() {
 fn max_and_min_share_the_gradient_among_ties() {
     let x = vec1(vec![1.0, 3.0, 3.0, -2.0, 3.0]);
     let g = x.clone().trace().max().backward().get(&x).unwrap().to_vec();
-    assert_close(&g, &[0.0, 1.0 / 3.0, 1.0 / 3.0, 0.0, 1.0 / 3.0], 1e-15);
+    assert_close!(&g, &[0.0, 1.0 / 3.0, 1.0 / 3.0, 0.0, 1.0 / 3.0], 1e-15);
     let y = mat(2, 3, vec![5.0, -1.0, -1.0, 2.0, 2.0, 0.0]);
     let w = Tensor::<(Dyn,), f64>::from_vec((Dyn(2),), vec![1.0, 10.0], &Cpu::default());
     let gy = y
@@ -423,7 +423,7 @@ fn max_and_min_share_the_gradient_among_ties() {
         .get(&y)
         .unwrap()
         .to_vec();
-    assert_close(&gy, &[0.0, 0.5, 0.5, 0.0, 0.0, 10.0], 1e-15);
+    assert_close!(&gy, &[0.0, 0.5, 0.5, 0.0, 0.0, 10.0], 1e-15);
     let gx = y.clone().trace().max_axis::<0>();
     let gx = gx
         .backward_from(Tensor::from_vec(
@@ -433,7 +433,7 @@ fn max_and_min_share_the_gradient_among_ties() {
         ))
         .get(&y)
         .unwrap();
-    assert_close(&gx.to_vec(), &[1.0, 0.0, 0.0, 0.0, 2.0, 4.0], 1e-15);
+    assert_close!(&gx.to_vec(), &[1.0, 0.0, 0.0, 0.0, 2.0, 4.0], 1e-15);
     // All equal: everyone gets 1/n.
     let z = Tensor::<(u!(2), u!(2)), f64>::from_vec_static(vec![7.0; 4], &Cpu::default());
     let gz = z.clone().trace().max().backward().get(&z).unwrap().to_vec();
@@ -462,9 +462,9 @@ fn softmax_family_is_finite_and_correct_for_huge_logits() {
     let x = Tensor::<(u!(2), u!(4)), f64>::from_vec_static(v.clone(), &dev);
     let lse = x.clone().logsumexp_axis::<1>().to_vec();
     let e1 = 1.0 + (-1f64).exp();
-    assert_close(&lse, &[1e4 + e1.ln(), 1e4 + 3f64.ln()], 1e-14);
+    assert_close!(&lse, &[1e4 + e1.ln(), 1e4 + 3f64.ln()], 1e-14);
     let p = x.clone().softmax::<1>().to_vec();
-    assert_close(
+    assert_close!(
         &p,
         &[
             1.0 / e1,
@@ -489,7 +489,7 @@ fn softmax_family_is_finite_and_correct_for_huge_logits() {
         -3f64.ln(),
         -3f64.ln(),
     ];
-    assert_close(&lp, &want, 1e-14);
+    assert_close!(&lp, &want, 1e-14);
     assert!(
         (x.clone().logsumexp().item() - (1e4 + (1.0 + (-1f64).exp() + 3.0).ln())).abs() < 1e-10
     );
@@ -606,7 +606,7 @@ fn sum_to_matches_naive_for_broadcast_patterns() {
         let n: usize = from.iter().product();
         let x = Arc::new(cotangent(n));
         let got = dev.sum_to(&x, from, to);
-        assert_close(&got, &naive_sum_to(&x, from, to), 1e-12);
+        assert_close!(&got, &naive_sum_to(&x, from, to), 1e-12);
     }
 }
 
@@ -618,7 +618,7 @@ fn broadcast_binary_gradients_sum_over_broadcast_axes() {
     let b = Tensor::<(u!(3),), f64>::from_vec_static(vec![0.5, -1.0, 2.0], &dev);
     let g = (x.clone().trace() * b.clone().trace()).sum().backward();
     let gb = g.get(&b).unwrap().to_vec();
-    assert_close(&gb, &naive_sum_to(&x.to_vec(), &[4, 3], &[3]), 1e-12);
+    assert_close!(&gb, &naive_sum_to(&x.to_vec(), &[4, 3], &[3]), 1e-12);
     gradcheck(&b, |t| x.clone() * t).unwrap();
 }
 
@@ -638,41 +638,41 @@ fn large_inputs_use_the_parallel_paths_correctly() {
         .map(|i| ((i * 37 % 101) as f64) * 0.01 - 0.5)
         .collect();
     let x = mat(r, c, v.clone());
-    assert_close(
+    assert_close!(
         &x.clone().sum_axis::<0>().to_vec(),
         &naive_reduce(r_sum, &v, &[r, c], 0),
         1e-10,
     );
-    assert_close(
+    assert_close!(
         &x.clone().var_axis::<0>().to_vec(),
         &naive_reduce(r_var, &v, &[r, c], 0),
         1e-10,
     );
-    assert_close(
+    assert_close!(
         &x.clone().max_axis::<1>().to_vec(),
         &naive_reduce(r_max, &v, &[r, c], 1),
         0.0,
     );
-    assert_close(
+    assert_close!(
         &x.clone().logsumexp_axis::<1>().to_vec(),
         &naive_reduce(r_lse, &v, &[r, c], 1),
         1e-12,
     );
-    assert_close(
+    assert_close!(
         &x.clone().softmax::<1>().to_vec(),
         &naive_keep(r_softmax, &v, &[r, c], 1),
         1e-12,
     );
-    assert_close(
+    assert_close!(
         &x.clone().log_softmax::<0>().to_vec(),
         &naive_keep(r_log_softmax, &v, &[r, c], 0),
         1e-10,
     );
-    assert_close(&[x.clone().mean().item()], &[r_mean(&v)], 1e-12);
-    assert_close(&[x.clone().var().item()], &[r_var(&v)], 1e-12);
-    assert_close(&[x.clone().logsumexp().item()], &[r_lse(&v)], 1e-12);
+    assert_close!(&[x.clone().mean().item()], &[r_mean(&v)], 1e-12);
+    assert_close!(&[x.clone().var().item()], &[r_var(&v)], 1e-12);
+    assert_close!(&[x.clone().logsumexp().item()], &[r_lse(&v)], 1e-12);
     let big = dev.sum_to(&Arc::new(v.clone()), &[r, c], &[c]);
-    assert_close(&big, &naive_sum_to(&v, &[r, c], &[c]), 1e-10);
+    assert_close!(&big, &naive_sum_to(&v, &[r, c], &[c]), 1e-10);
 
     // Backward over many elements: max of whole tensor (many ties) and softmax.
     let g = x.clone().trace().max().backward().get(&x).unwrap().to_vec();
@@ -799,21 +799,21 @@ fn var_of_empty_panics() {
 /// Random rank 1..=4, dims 1..=max, and values.
 fn arb_tensor(max: usize, range: f64) -> impl Strategy<Value = (Vec<usize>, Vec<f64>)> {
     (1usize..=4)
-        .prop_flat_map(move |r| arb_dims(r, max))
+        .prop_flat_map(move |r| sizes(r, 1..=max))
         .prop_flat_map(move |d| {
             let n = d.iter().product();
-            (Just(d), arb_values(n, range))
+            (Just(d), values(n, -range..range))
         })
 }
 
 /// Random rank and dims with distinct shuffled values (gaps >= 0.1).
 fn arb_distinct(max: usize) -> impl Strategy<Value = (Vec<usize>, Vec<f64>)> {
     (1usize..=4)
-        .prop_flat_map(move |r| arb_dims(r, max))
+        .prop_flat_map(move |r| sizes(r, 1..=max))
         .prop_flat_map(|d| {
             let n: usize = d.iter().product();
             let base: Vec<f64> = (0..n).map(|i| i as f64 * 0.2 - n as f64 * 0.1).collect();
-            (Just(d), Just(base).prop_shuffle(), arb_values(n, 0.05))
+            (Just(d), Just(base).prop_shuffle(), values(n, -0.05..0.05))
                 .prop_map(|(d, b, j)| (d, b.iter().zip(j).map(|(a, e)| a + e).collect()))
         })
 }
@@ -827,15 +827,15 @@ proptest! {
     }
 
     #[test]
-    fn prop_softmax_rows_sum_to_one_and_shift_invariant((r, c, v) in arb_matrix(6, 50.0), shift in -1e3f64..1e3) {
-        let x = mat(r, c, v.clone());
+    fn prop_softmax_rows_sum_to_one_and_shift_invariant(x in tensor::<(Dyn, Dyn), f64>(1..=6, -50.0..50.0), shift in -1e3f64..1e3) {
+        let (r, c, v) = (x.dims()[0], x.dims()[1], x.to_vec());
         let p = x.clone().softmax::<1>().to_vec();
         for row in p.chunks(c) {
             prop_assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
             prop_assert!(row.iter().all(|&q| (0.0..=1.0).contains(&q)));
         }
         let q = mat(r, c, v.iter().map(|a| a + shift).collect()).softmax::<1>().to_vec();
-        assert_close(&p, &q, 1e-9);
+        assert_close!(&p, &q, 1e-9);
         // log_softmax = ln softmax, and its exponentials sum to 1 along axis 0.
         let lp = x.clone().log_softmax::<1>().to_vec();
         for (a, b) in lp.iter().zip(&p) {
@@ -855,7 +855,7 @@ proptest! {
         let drop = drop.min(d.len());
         let to: Vec<usize> = d[drop..].iter().zip(&mask).map(|(&n, &m)| if m { 1 } else { n }).collect();
         let got = Cpu::default().sum_to(&Arc::new(v.clone()), &d, &to);
-        assert_close(&got, &naive_sum_to(&v, &d, &to), 1e-12);
+        assert_close!(&got, &naive_sum_to(&v, &d, &to), 1e-12);
     }
 }
 

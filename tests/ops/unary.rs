@@ -5,7 +5,7 @@ use crate::common::*;
 use proptest::prelude::*;
 use typegrad::prelude::*;
 
-type Op = fn(Tr<(Dyn, Dyn)>) -> Tr<(Dyn, Dyn)>;
+type Op = fn(Traced<(Dyn, Dyn)>) -> Traced<(Dyn, Dyn)>;
 type Reference = fn(f64) -> f64;
 
 fn erf(x: f64) -> f64 {
@@ -150,7 +150,8 @@ fn clamp_rejects_inverted_bounds() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
     #[test]
-    fn prop_unary_grads((r, c, v) in arb_matrix(4, 2.0)) {
+    fn prop_unary_grads(x in tensor::<(Dyn, Dyn), f64>(1..=4, -2.0..2.0)) {
+        let (r, c, v) = (x.dims()[0], x.dims()[1], x.to_vec());
         for (name, op, reference, positive) in cases() {
             let x = input(r, c, positive, &v);
             let y = op(x.clone().trace()).to_vec();
