@@ -2,6 +2,7 @@
 //! traversal ([`Params`], derived with `#[derive(Module)]`), and layers.
 
 mod activation;
+pub mod chain;
 mod dropout;
 mod ext;
 pub mod init;

@@ -1,0 +1,268 @@
+//! Feature sizes along a `#[module(sequential)]` struct, checked where the
+//! struct is defined.
+//!
+//! A layer says what it does to the feature (last) axis through
+//! [`FeatureMap`]: [`Linear<I, O>`](super::Linear) [`Maps`] `I` features to
+//! `O`; activations and dropout [`Keeps`] the size. `#[derive(Module)]` on a
+//! `#[module(sequential)]` struct walks its fields in order and compares,
+//! for each layer that takes a fixed size, the size the layers before it
+//! give with the size it takes. A mismatch is a compile error **at the
+//! struct's definition**, whether or not `forward` is ever called, naming
+//! the struct, the field and both sizes in decimal:
+//!
+//! ```text
+//! error[E0277]: layers of `Mlp` do not chain: field `fc2` takes N<_6, _4> features, the layers before it give N<_1, _2, _8>
+//! ```
+//!
+//! A field whose type has no `FeatureMap` (a model of your own, a tuple, a
+//! `Vec` of blocks) is opaque: the size after it is unknown, and the next
+//! fixed-size layer is checked only when `forward` is called with a tensor,
+//! by the layer itself. So are fields whose type involves the struct's own
+//! type or const parameters (`Linear<I, H>` in `struct Mlp<I, H>`): their
+//! sizes are known where the struct is used, and `forward`'s bounds check
+//! them there. `Dyn` sizes are checked at run time.
+//!
+//! ```
+//! use typegrad::nn::{Dropout, Linear, Module, ReLU};
+//! use typegrad::prelude::*;
+//!
+//! #[derive(Module)]
+//! #[module(sequential)]
+//! struct Mlp {
+//!     fc1: Linear<u!(784), u!(128)>,
+//!     act: ReLU,
+//!     drop: Dropout,
+//!     fc2: Linear<u!(128), u!(10)>, // Linear<u!(64), u!(10)> does not compile
+//! }
+//!
+//! let dev = Cpu::default();
+//! let mlp = Mlp { fc1: Linear::new(&dev), act: ReLU, drop: Dropout::new(0.5), fc2: Linear::new(&dev) };
+//! let y = mlp.forward(Tensor::<(Dyn, u!(784))>::zeros((Dyn(2), Default::default()), &dev));
+//! assert_eq!(&*y.dims(), &[2, 10]);
+//! ```
+//!
+//! The items marked hidden are the derive's helpers, not API.
+
+use super::{
+    Dropout, GELUTanh, LeakyReLU, Linear, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, GELU,
+};
+use crate::backend::Backend;
+use crate::dtype::Dtype;
+use crate::shape::decimal::{Dec, ToDecimal};
+use crate::shape::{Dim, Dyn, StaticDim};
+use core::marker::PhantomData;
+use typenum::{IsEqual, B0, B1};
+
+/// What a layer does to the size of the feature (last) axis, for the checks
+/// of `#[module(sequential)]` structs.
+///
+/// Implement it for a layer of your own whose sizes are fixed by its type,
+/// so that a sequential struct holding it is checked at its definition:
+///
+/// ```
+/// use typegrad::nn::chain::{FeatureMap, Maps};
+/// use typegrad::prelude::*;
+///
+/// /// Projects `I` features to `O` (its `Module` impl is not shown).
+/// struct Proj<I: Dim, O: Dim>(Tensor<(I, O), f32>);
+/// impl<I: Dim, O: Dim> FeatureMap for Proj<I, O> {
+///     type Kind = Maps<I, O>;
+/// }
+/// ```
+pub trait FeatureMap {
+    /// [`Maps<I, O>`](Maps) (takes `I` features, gives `O`), [`Keeps`] (gives
+    /// the size it gets) or [`Opaque`] (the size after it is unknown).
+    type Kind;
+}
+
+/// A [`FeatureMap::Kind`]: takes `I` features and gives `O`.
+///
+/// ```
+/// use typegrad::nn::chain::{FeatureMap, Maps};
+/// use typegrad::nn::Linear;
+/// use typegrad::prelude::*;
+/// fn kind<L: FeatureMap>() -> core::marker::PhantomData<L::Kind> { core::marker::PhantomData }
+/// let _: core::marker::PhantomData<Maps<u!(4), u!(2)>> = kind::<Linear<u!(4), u!(2)>>();
+/// ```
+pub struct Maps<I, O>(PhantomData<(I, O)>);
+
+/// A [`FeatureMap::Kind`]: gives the feature size it gets (activations,
+/// dropout, normalisation).
+///
+/// ```
+/// use typegrad::nn::chain::{FeatureMap, Keeps};
+/// use typegrad::nn::ReLU;
+/// fn kind<L: FeatureMap>() -> core::marker::PhantomData<L::Kind> { core::marker::PhantomData }
+/// let _: core::marker::PhantomData<Keeps> = kind::<ReLU>();
+/// ```
+pub struct Keeps;
+
+/// A [`FeatureMap::Kind`]: the feature size after this layer is not known
+/// from its type; checks resume at the next layer that fixes it. Layers
+/// without a `FeatureMap` are treated the same.
+///
+/// ```
+/// use typegrad::nn::chain::{FeatureMap, Opaque};
+/// struct Reshaper;
+/// impl FeatureMap for Reshaper {
+///     type Kind = Opaque;
+/// }
+/// ```
+pub struct Opaque;
+
+impl<I: Dim, O: Dim, E: Dtype, D: Backend> FeatureMap for Linear<I, O, E, D> {
+    type Kind = Maps<I, O>;
+}
+
+macro_rules! keeps {
+    ($($t:ty),*) => {$(
+        impl FeatureMap for $t {
+            type Kind = Keeps;
+        }
+    )*};
+}
+keeps!(ReLU, Tanh, Sigmoid, SiLU, GELU, GELUTanh, LeakyReLU, Softmax, LogSoftmax, Dropout);
+
+/// The state before the first field and after an opaque one: no known size.
+#[doc(hidden)]
+pub struct Unknown;
+
+/// The verdict of a check that passes.
+#[doc(hidden)]
+pub struct Fits;
+
+/// The verdict `V` of one field's check with the two sizes in decimal
+/// (`()` when they agree: they are only computed on a mismatch). A failed
+/// check has verdict `()`, for which the derive's per-field trait is not
+/// implemented.
+#[doc(hidden)]
+pub struct Checked<V, Got, Expected>(PhantomData<(V, Got, Expected)>);
+
+/// The state before the first field.
+#[doc(hidden)]
+pub fn start() -> PhantomData<Unknown> {
+    PhantomData
+}
+
+/// One field: the verdict of its check and the state after it.
+#[doc(hidden)]
+#[allow(clippy::type_complexity)]
+pub fn step<S, K: Step<S>>(
+    _: PhantomData<S>,
+    _: PhantomData<K>,
+) -> (
+    Checked<K::Verdict, K::Got, K::Expected>,
+    PhantomData<K::Next>,
+) {
+    (Checked(PhantomData), PhantomData)
+}
+
+/// A layer kind applied to the state `S` (the size the layers before give).
+#[doc(hidden)]
+pub trait Step<S> {
+    type Next;
+    type Verdict;
+    type Got;
+    type Expected;
+}
+impl<S> Step<S> for Keeps {
+    type Next = S;
+    type Verdict = Fits;
+    type Got = ();
+    type Expected = ();
+}
+impl<S> Step<S> for Opaque {
+    type Next = Unknown;
+    type Verdict = Fits;
+    type Got = ();
+    type Expected = ();
+}
+impl<S: Compat<I>, I, O> Step<S> for Maps<I, O> {
+    type Next = O;
+    type Verdict = S::Verdict;
+    type Got = S::Got;
+    type Expected = S::Expected;
+}
+
+/// `Self` (the size given) against `E` (the size taken): equal static sizes,
+/// or anything involving [`Dyn`] or an unknown size, fit.
+#[doc(hidden)]
+pub trait Compat<E> {
+    type Verdict;
+    type Got;
+    type Expected;
+}
+impl<E> Compat<E> for Unknown {
+    type Verdict = Fits;
+    type Got = ();
+    type Expected = ();
+}
+impl<E: Dim> Compat<E> for Dyn {
+    type Verdict = Fits;
+    type Got = ();
+    type Expected = ();
+}
+impl<S: StaticDim> Compat<Dyn> for S {
+    type Verdict = Fits;
+    type Got = ();
+    type Expected = ();
+}
+impl<A: StaticDim, E: StaticDim> Compat<E> for A
+where
+    A: IsEqual<E>,
+    <A as IsEqual<E>>::Output: Pick<A, E>,
+{
+    type Verdict = <<A as IsEqual<E>>::Output as Pick<A, E>>::Verdict;
+    type Got = <<A as IsEqual<E>>::Output as Pick<A, E>>::Got;
+    type Expected = <<A as IsEqual<E>>::Output as Pick<A, E>>::Expected;
+}
+
+/// Dispatch on `IsEqual`: only a mismatch converts both sizes to decimal.
+#[doc(hidden)]
+pub trait Pick<A, E> {
+    type Verdict;
+    type Got;
+    type Expected;
+}
+impl<A, E> Pick<A, E> for B1 {
+    type Verdict = Fits;
+    type Got = ();
+    type Expected = ();
+}
+impl<A: ToDecimal, E: ToDecimal> Pick<A, E> for B0 {
+    type Verdict = ();
+    type Got = Dec<A>;
+    type Expected = Dec<E>;
+}
+
+/// Autoref specialisation: `(&Probe::<F>::new()).kind()` is `F`'s
+/// [`FeatureMap::Kind`] where `F` has one ([`ViaKnown`], found without an
+/// autoref), else [`Opaque`] ([`ViaOpaque`]).
+#[doc(hidden)]
+pub struct Probe<F>(PhantomData<fn() -> F>);
+impl<F> Probe<F> {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Probe(PhantomData)
+    }
+}
+#[doc(hidden)]
+pub trait ViaKnown {
+    type Kind;
+    fn kind(&self) -> PhantomData<Self::Kind>;
+}
+impl<F: FeatureMap> ViaKnown for Probe<F> {
+    type Kind = F::Kind;
+    fn kind(&self) -> PhantomData<F::Kind> {
+        PhantomData
+    }
+}
+#[doc(hidden)]
+pub trait ViaOpaque {
+    fn kind(&self) -> PhantomData<Opaque>;
+}
+impl<F> ViaOpaque for &Probe<F> {
+    fn kind(&self) -> PhantomData<Opaque> {
+        PhantomData
+    }
+}
