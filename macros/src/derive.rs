@@ -9,7 +9,7 @@
 //! `self` (their span decides what they resolve to).
 
 use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
-use quote::{format_ident, quote, ToTokens};
+use quote::{quote, ToTokens};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{
@@ -120,7 +120,28 @@ impl Input {
             .collect()
     }
 
-    /// Whether a type names one of [`Input::other_params`].
+    /// Names of the struct's "size" parameters: type and const parameters
+    /// not bounded by `Dtype`, `Device` or `Backend` (those of the chain
+    /// checks).
+    pub fn size_params(&self) -> Vec<String> {
+        self.generics
+            .params
+            .iter()
+            .filter_map(|p| match p {
+                GenericParam::Type(t) => {
+                    let names = param_bounds(&self.generics, &t.ident);
+                    let backend = names
+                        .iter()
+                        .any(|b| b == "Dtype" || b == "Device" || b == "Backend");
+                    (!backend).then(|| t.ident.to_string())
+                }
+                GenericParam::Const(c) => Some(c.ident.to_string()),
+                GenericParam::Lifetime(_) => None,
+            })
+            .collect()
+    }
+
+    /// Whether a type names one of `params`.
     pub fn mentions_params(&self, ty: &Type, params: &[String]) -> bool {
         let mut names = Vec::new();
         idents(ty.to_token_stream(), &mut names);
@@ -287,19 +308,28 @@ fn bound_names<'a>(bounds: impl Iterator<Item = &'a TypeParamBound>, out: &mut V
 
 /// The dtype and device type parameters, if the struct declares exactly one
 /// parameter bounded by `Dtype` and one by `Device`/`Backend`.
+/// The trait names (last path segments) bounding the type parameter
+/// `param`, inline or in the where clause.
+fn param_bounds(generics: &Generics, param: &Ident) -> Vec<String> {
+    let mut names = Vec::new();
+    for tp in generics.type_params().filter(|t| &t.ident == param) {
+        bound_names(tp.bounds.iter(), &mut names);
+    }
+    for pred in generics.where_clause.iter().flat_map(|w| &w.predicates) {
+        if let WherePredicate::Type(pt) = pred {
+            if matches!(&pt.bounded_ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident(param))
+            {
+                bound_names(pt.bounds.iter(), &mut names);
+            }
+        }
+    }
+    names
+}
+
 fn find_dtype_device(generics: &Generics) -> Option<(Ident, Ident)> {
     let (mut dtype, mut device) = (Vec::new(), Vec::new());
     for tp in generics.type_params() {
-        let mut names = Vec::new();
-        bound_names(tp.bounds.iter(), &mut names);
-        for pred in generics.where_clause.iter().flat_map(|w| &w.predicates) {
-            if let WherePredicate::Type(pt) = pred {
-                if matches!(&pt.bounded_ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident(&tp.ident))
-                {
-                    bound_names(pt.bounds.iter(), &mut names);
-                }
-            }
-        }
+        let names = param_bounds(generics, &tp.ident);
         if names.iter().any(|b| b == "Dtype") {
             dtype.push(tp.ident.clone());
         }
@@ -425,8 +455,7 @@ pub fn expand(input: TokenStream) -> Result<TokenStream> {
     }
     let mut out = params_impl(&inp);
     if inp.sequential {
-        out.extend(sequential_impl(&inp));
-        out.extend(crate::chain::definition_check(&inp));
+        out.extend(crate::chain::sequential(&inp));
     }
     Ok(out)
 }
@@ -520,55 +549,6 @@ fn params_impl(inp: &Input) -> TokenStream {
             fn move_to_device(&mut self, __device: &#d) {
                 #unused_dev
                 #to_dev
-            }
-        }
-    }
-}
-
-/// `impl<__X, __X1, ..., __Xn> Module<__X> for S where F0: Module<__X,
-/// Output = __X1>, F1: Module<__X1, Output = __X2>, ...`: one flat bound per
-/// field, each naming the previous output by a fresh parameter, so the
-/// where clause (and its checking) grows linearly with the depth. Writing
-/// `F1: Module<<F0 as Module<__X>>::Output>` instead nests the projections,
-/// quadratic in the depth.
-fn sequential_impl(inp: &Input) -> TokenStream {
-    let krate = &inp.krate;
-    let mut generics = inp.generics.clone();
-    let live: Vec<&Field> = inp.fields.iter().filter(|f| !f.skip).collect();
-    let xs: Vec<Ident> = (0..=live.len())
-        .map(|k| {
-            if k == 0 {
-                format_ident!("__X")
-            } else {
-                format_ident!("__X{}", k)
-            }
-        })
-        .collect();
-    for x in &xs {
-        generics.params.push(parse_quote!(#x));
-    }
-    let mut body = TokenStream::new();
-    {
-        let wc = generics.make_where_clause();
-        for (k, f) in live.iter().enumerate() {
-            let (ty, member, x, y) = (&f.ty, &f.member, &xs[k], &xs[k + 1]);
-            let bound = respan(quote!(: #krate::nn::Module<#x, Output = #y>), f.span);
-            wc.predicates.push(parse_quote!(#ty #bound));
-            let callee = respan(quote!(<#ty as #krate::nn::Module<#x>>::forward), f.span);
-            body.extend(quote!(let __x = #callee(&self.#member, __x);));
-        }
-    }
-    let (impl_g, _, where_c) = generics.split_for_impl();
-    let (_, ty_g, _) = inp.generics.split_for_impl();
-    let (name, x0, out) = (&inp.name, &xs[0], &xs[live.len()]);
-    quote! {
-        #[automatically_derived]
-        #[allow(unused_qualifications, clippy::all)]
-        impl #impl_g #krate::nn::Module<#x0> for #name #ty_g #where_c {
-            type Output = #out;
-            fn forward(&self, __x: #x0) -> #out {
-                #body
-                __x
             }
         }
     }

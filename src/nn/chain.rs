@@ -44,12 +44,14 @@
 //! The items marked hidden are the derive's helpers, not API.
 
 use super::{
-    Dropout, GELUTanh, LeakyReLU, Linear, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, GELU,
+    Dropout, GELUTanh, LeakyReLU, Linear, LogSoftmax, Module, ReLU, SiLU, Sigmoid, Softmax, Tanh,
+    GELU,
 };
 use crate::backend::Backend;
-use crate::dtype::Dtype;
+use crate::dtype::{Dtype, Elem};
 use crate::shape::decimal::{Dec, ToDecimal};
-use crate::shape::{Dim, Dyn, StaticDim};
+use crate::shape::{Dim, Dyn, Shape, StaticDim};
+use crate::tensor::Tensor;
 use core::marker::PhantomData;
 use typenum::{IsEqual, B0, B1};
 
@@ -69,6 +71,16 @@ use typenum::{IsEqual, B0, B1};
 ///     type Kind = Maps<I, O>;
 /// }
 /// ```
+///
+/// A `#[module(sequential)]` struct generic over a size (`struct Mlp<H:
+/// Dim>`) is checked where it is used, and needs a `FeatureMap` for each
+/// field type other than a bare type parameter; `type Kind = Opaque` says
+/// nothing about the sizes.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not say what it does to the feature size",
+    label = "a field of a `#[module(sequential)]` struct that is generic over a size",
+    note = "implement `typegrad::nn::chain::FeatureMap` for it: `type Kind = Maps<I, O>`, `Keeps`, or `Opaque` if its sizes are not fixed"
+)]
 pub trait FeatureMap {
     /// [`Maps<I, O>`](Maps) (takes `I` features, gives `O`), [`Keeps`] (gives
     /// the size it gets) or [`Opaque`] (the size after it is unknown).
@@ -147,41 +159,89 @@ pub fn start() -> PhantomData<Unknown> {
 /// One field: the verdict of its check and the state after it.
 #[doc(hidden)]
 #[allow(clippy::type_complexity)]
-pub fn step<S, K: Step<S>>(
+pub fn step<S: Step<K>, K>(
     _: PhantomData<S>,
     _: PhantomData<K>,
 ) -> (
-    Checked<K::Verdict, K::Got, K::Expected>,
-    PhantomData<K::Next>,
+    Checked<S::Verdict, S::Got, S::Expected>,
+    PhantomData<S::Next>,
 ) {
     (Checked(PhantomData), PhantomData)
 }
 
-/// A layer kind applied to the state `S` (the size the layers before give).
+/// The state `Self` (the size the layers before give) through a layer of
+/// kind `K`.
 #[doc(hidden)]
-pub trait Step<S> {
+pub trait Step<K> {
     type Next;
     type Verdict;
     type Got;
     type Expected;
 }
-impl<S> Step<S> for Keeps {
+impl<S: Live> Step<Keeps> for S {
     type Next = S;
     type Verdict = Fits;
     type Got = ();
     type Expected = ();
 }
-impl<S> Step<S> for Opaque {
+impl<S: Live> Step<Opaque> for S {
     type Next = Unknown;
     type Verdict = Fits;
     type Got = ();
     type Expected = ();
 }
-impl<S: Compat<I>, I, O> Step<S> for Maps<I, O> {
-    type Next = O;
+impl Step<Keeps> for Poisoned {
+    type Next = Poisoned;
+    type Verdict = Skip;
+    type Got = ();
+    type Expected = ();
+}
+impl Step<Opaque> for Poisoned {
+    type Next = Poisoned;
+    type Verdict = Skip;
+    type Got = ();
+    type Expected = ();
+}
+impl<S: Compat<I>, I, O> Step<Maps<I, O>> for S
+where
+    S::Verdict: After<O>,
+{
+    type Next = <S::Verdict as After<O>>::Next;
     type Verdict = S::Verdict;
     type Got = S::Got;
     type Expected = S::Expected;
+}
+
+/// The state after a break: every later field is skipped, so one break is
+/// reported once.
+#[doc(hidden)]
+pub struct Poisoned;
+
+/// The verdict of a field after a break: not checked.
+#[doc(hidden)]
+pub struct Skip;
+
+/// States other than [`Poisoned`].
+#[doc(hidden)]
+pub trait Live {}
+impl Live for Unknown {}
+impl Live for Dyn {}
+impl<U, B> Live for typenum::UInt<U, B> {}
+impl Live for typenum::UTerm {}
+
+/// The state after a [`Maps`] layer giving `O`, by verdict.
+#[doc(hidden)]
+pub trait After<O> {
+    type Next;
+}
+impl<O> After<O> for Fits {
+    type Next = O;
+}
+impl<O> After<O> for () {
+    type Next = Poisoned;
+}
+impl<O> After<O> for Skip {
+    type Next = Poisoned;
 }
 
 /// `Self` (the size given) against `E` (the size taken): equal static sizes,
@@ -194,6 +254,11 @@ pub trait Compat<E> {
 }
 impl<E> Compat<E> for Unknown {
     type Verdict = Fits;
+    type Got = ();
+    type Expected = ();
+}
+impl<E> Compat<E> for Poisoned {
+    type Verdict = Skip;
     type Got = ();
     type Expected = ();
 }
@@ -216,6 +281,78 @@ where
     type Got = <<A as IsEqual<E>>::Output as Pick<A, E>>::Got;
     type Expected = <<A as IsEqual<E>>::Output as Pick<A, E>>::Expected;
 }
+
+/// The feature state of a `forward` input: the last dim of a tensor's
+/// shape ([`Unknown`] for a scalar). The chain of a struct generic over a
+/// size starts from it, so the first layer is checked against the input
+/// too.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tensor: a `#[module(sequential)]` struct generic over a size takes tensors",
+    note = "write `forward` by hand to take other inputs"
+)]
+pub trait InputFeatures {
+    type State;
+}
+impl<S: Shape + LastDim, E: Elem, D: Backend, T> InputFeatures for Tensor<S, E, D, T> {
+    type State = S::Last;
+}
+
+/// The last dim of a shape tuple ([`Unknown`] for `()`).
+#[doc(hidden)]
+pub trait LastDim {
+    type Last;
+}
+impl LastDim for () {
+    type Last = Unknown;
+}
+macro_rules! last_dim {
+    ($($A:ident)* ; $L:ident) => {
+        impl<$($A,)* $L> LastDim for ($($A,)* $L,) {
+            type Last = $L;
+        }
+    };
+}
+last_dim!(; A);
+last_dim!(A; B);
+last_dim!(A B; C);
+last_dim!(A B C; D);
+last_dim!(A B C D; F);
+last_dim!(A B C D F; G);
+
+/// Runs layer `F` on `X` by verdict: only [`Fits`] asks for `F:
+/// Module<X>`. A `forward` whose bounds hold never sees the other verdicts
+/// (`()` fails the derive's per-field bound, and [`Skip`] only follows a
+/// `()`); their output is the marker [`Broken`].
+#[doc(hidden)]
+pub trait Then<F, X> {
+    type Output;
+    fn run(f: &F, x: X) -> Self::Output;
+}
+impl<F: Module<X>, X> Then<F, X> for Fits {
+    type Output = F::Output;
+    #[inline]
+    fn run(f: &F, x: X) -> F::Output {
+        f.forward(x)
+    }
+}
+impl<F, X> Then<F, X> for () {
+    type Output = Broken;
+    fn run(_: &F, _: X) -> Broken {
+        Broken
+    }
+}
+impl<F, X> Then<F, X> for Skip {
+    type Output = Broken;
+    fn run(_: &F, _: X) -> Broken {
+        Broken
+    }
+}
+
+/// The output of a sequential struct whose layers do not chain (such a
+/// `forward` does not compile).
+#[doc(hidden)]
+pub struct Broken;
 
 /// Dispatch on `IsEqual`: only a mismatch converts both sizes to decimal.
 #[doc(hidden)]
