@@ -52,6 +52,8 @@ use crate::dtype::{Dtype, Elem};
 use crate::shape::decimal::{Dec, ToDecimal};
 use crate::shape::{Dim, Dyn, Shape, StaticDim};
 use crate::tensor::Tensor;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::marker::PhantomData;
 use typenum::{IsEqual, B0, B1};
 
@@ -134,6 +136,40 @@ macro_rules! keeps {
     )*};
 }
 keeps!(ReLU, Tanh, Sigmoid, SiLU, GELU, GELUTanh, LeakyReLU, Softmax, LogSoftmax, Dropout);
+
+// Containers of modules: opaque (the checks resume after them).
+impl<M> FeatureMap for Vec<M> {
+    type Kind = Opaque;
+}
+impl<M, const N: usize> FeatureMap for [M; N] {
+    type Kind = Opaque;
+}
+impl<M: ?Sized> FeatureMap for Box<M> {
+    type Kind = Opaque;
+}
+macro_rules! opaque_tuples {
+    ($($M:ident)*) => {
+        impl<$($M),*> FeatureMap for ($($M,)*) {
+            type Kind = Opaque;
+        }
+    };
+}
+opaque_tuples!(M0);
+opaque_tuples!(M0 M1);
+opaque_tuples!(M0 M1 M2);
+opaque_tuples!(M0 M1 M2 M3);
+opaque_tuples!(M0 M1 M2 M3 M4);
+opaque_tuples!(M0 M1 M2 M3 M4 M5);
+opaque_tuples!(M0 M1 M2 M3 M4 M5 M6);
+opaque_tuples!(M0 M1 M2 M3 M4 M5 M6 M7);
+opaque_tuples!(M0 M1 M2 M3 M4 M5 M6 M7 M8);
+opaque_tuples!(M0 M1 M2 M3 M4 M5 M6 M7 M8 M9);
+opaque_tuples!(M0 M1 M2 M3 M4 M5 M6 M7 M8 M9 M10);
+opaque_tuples!(M0 M1 M2 M3 M4 M5 M6 M7 M8 M9 M10 M11);
+opaque_tuples!(M0 M1 M2 M3 M4 M5 M6 M7 M8 M9 M10 M11 M12);
+opaque_tuples!(M0 M1 M2 M3 M4 M5 M6 M7 M8 M9 M10 M11 M12 M13);
+opaque_tuples!(M0 M1 M2 M3 M4 M5 M6 M7 M8 M9 M10 M11 M12 M13 M14);
+opaque_tuples!(M0 M1 M2 M3 M4 M5 M6 M7 M8 M9 M10 M11 M12 M13 M14 M15);
 
 /// The state before the first field and after an opaque one: no known size.
 #[doc(hidden)]
