@@ -25,10 +25,10 @@ pub use backend::{Backend, Cpu, Device};
 pub use dtype::Dtype;
 pub use shape::{Dim, Dyn, Error, Shape};
 pub use tensor::Tensor;
-/// Re-exported: `u!`, `shape!` and `dims!` expand to paths under `$crate::typenum`.
-pub use typenum;
 #[doc(hidden)]
 pub use typegrad_macros as __macros;
+/// Re-exported: `u!`, `shape!` and `dims!` expand to paths under `$crate::typenum`.
+pub use typenum;
 
 /// The names most programs need.
 pub mod prelude {

@@ -629,5 +629,8 @@ fn const_generics_lifetimes_where_clauses_and_macro_types() {
         act: Square,
         last: proj(&[1.0, 2.0], &[-3.0]),
     };
-    assert_eq!(m.forward(t::<(U3,)>(&[1.0, 2.0, 3.0])).to_vec(), vec![129.0]);
+    assert_eq!(
+        m.forward(t::<(U3,)>(&[1.0, 2.0, 3.0])).to_vec(),
+        vec![129.0]
+    );
 }

@@ -56,7 +56,12 @@ pub fn sequential(inp: &Input) -> TokenStream {
         .iter()
         .map(|f| inp.mentions_params(&f.ty, &size_params))
         .collect();
-    let use_time = sized.iter().any(|&s| s);
+    // Bare type parameters are opaque either way: only a field like
+    // `Linear<I, H>` makes checks where the struct is used worthwhile.
+    let use_time = live
+        .iter()
+        .zip(&sized)
+        .any(|(f, &s)| s && !is_bare_param(inp, f));
 
     // The per-field traits: every field after the first, and the first
     // where the chain starts from the input's size.
@@ -203,7 +208,12 @@ fn inherent_forward(
         } else {
             quote!(<#ty as #ch::FeatureMap>::Kind)
         };
-        let (xk, xk1, s, s1) = (id("__X", k), id("__X", k + 1), id("__S", k), id("__S", k + 1));
+        let (xk, xk1, s, s1) = (
+            id("__X", k),
+            id("__X", k + 1),
+            id("__S", k),
+            id("__S", k + 1),
+        );
         let (v, g, e) = (id("__V", k), id("__G", k), id("__E", k));
         let tr = trait_of(f);
         preds.push(respan(

@@ -4,17 +4,17 @@
 //!
 //! Field types and bounds are copied through as tokens. Where generated code
 //! should report an error at a field, the tokens that carry the obligation
-//! get the field's span, except `$crate` (its span says which crate it
-//! names, for a struct written by a `macro_rules!`) and local variables and
-//! `self` (their span decides what they resolve to).
+//! get the field's span, except `$crate` (left as it came from the
+//! `macro_rules!` that wrote the struct) and local variables and `self`
+//! (their span decides what they resolve to).
 
 use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{
-    parse_quote, Data, DeriveInput, Error, Expr, ExprLit, Fields, GenericParam, Generics, Lit,
-    Member, Meta, Path, Token, Type, TypeParamBound, WherePredicate,
+    parse_quote, Data, DeriveInput, Error, Expr, ExprLit, GenericParam, Generics, Lit, Member,
+    Meta, Path, Token, Type, TypeParamBound, WherePredicate,
 };
 
 type Result<T> = core::result::Result<T, Error>;
@@ -157,7 +157,8 @@ fn module_attrs(attrs: &[syn::Attribute]) -> Result<Vec<(Span, Option<Vec<Meta>>
         let span = attr.path().span();
         match &attr.meta {
             Meta::List(_) => {
-                let items = attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)?;
+                let items =
+                    attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)?;
                 out.push((span, Some(items.into_iter().collect())));
             }
             _ => out.push((span, None)),
@@ -257,18 +258,17 @@ fn struct_opts(attrs: &[syn::Attribute]) -> Result<(bool, TokenStream)> {
             match &item {
                 Meta::Path(p) if p.is_ident("sequential") => sequential = true,
                 Meta::NameValue(nv) if nv.path.is_ident("crate") => {
-                    let path: Path = match &nv.value {
-                        Expr::Path(p) if p.qself.is_none() => p.path.clone(),
-                        Expr::Lit(ExprLit {
-                            lit: Lit::Str(s), ..
-                        }) => s.parse()?,
-                        other => {
-                            return Err(Error::new(
+                    let path: Path =
+                        match &nv.value {
+                            Expr::Path(p) if p.qself.is_none() => p.path.clone(),
+                            Expr::Lit(ExprLit {
+                                lit: Lit::Str(s), ..
+                            }) => s.parse()?,
+                            other => return Err(Error::new(
                                 other.span(),
                                 "#[module(crate = ...)] needs a path, e.g. #[module(crate = tg)]",
-                            ))
-                        }
-                    };
+                            )),
+                        };
                     krate = path.to_token_stream();
                 }
                 m if m.path().is_ident("skip") || m.path().is_ident("rename") => {
@@ -362,7 +362,6 @@ fn parse(input: TokenStream) -> Result<Input> {
         }
     };
     let mut fields = Vec::new();
-    let named = matches!(data.fields, Fields::Named(_));
     for (index, f) in data.fields.into_iter().enumerate() {
         let (skip, rename) = field_opts(&f.attrs)?;
         let (member, plain, describe, span) = match &f.ident {
@@ -381,7 +380,6 @@ fn parse(input: TokenStream) -> Result<Input> {
                 (member, index.to_string(), format!("field {index}"), span)
             }
         };
-        debug_assert_eq!(named, f.ident.is_some());
         fields.push(Field {
             member,
             path_name: rename.unwrap_or_else(|| plain.clone()),

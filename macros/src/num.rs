@@ -14,10 +14,7 @@ fn crate_prefix(input: TokenStream) -> (TokenStream, Vec<TokenTree>) {
         .iter()
         .position(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ';'));
     match semi {
-        Some(i) => (
-            tts[..i].iter().cloned().collect(),
-            tts[i + 1..].to_vec(),
-        ),
+        Some(i) => (tts[..i].iter().cloned().collect(), tts[i + 1..].to_vec()),
         None => (quote!(::typegrad), tts),
     }
 }
@@ -94,10 +91,12 @@ pub fn u(input: TokenStream) -> TokenStream {
 
 pub fn shape(input: TokenStream) -> TokenStream {
     let (krate, tts) = crate_prefix(input);
-    let parts = split_commas(tts).into_iter().map(|part| match part.as_slice() {
-        [one] if parse_int(one).is_some() => typenum_type(&krate, parse_int(one).unwrap()),
-        _ => part.into_iter().collect(),
-    });
+    let parts = split_commas(tts)
+        .into_iter()
+        .map(|part| match part.as_slice() {
+            [one] if parse_int(one).is_some() => typenum_type(&krate, parse_int(one).unwrap()),
+            _ => part.into_iter().collect(),
+        });
     quote!((#(#parts,)*))
 }
 
@@ -138,9 +137,13 @@ mod tests {
 
     #[test]
     fn a_crate_path_before_a_semicolon_replaces_typegrad() {
-        assert_eq!(s(u(quote!(tg; 1))), "tg::typenum::UInt<tg::typenum::UTerm,tg::typenum::B1>");
+        assert_eq!(
+            s(u(quote!(tg; 1))),
+            "tg::typenum::UInt<tg::typenum::UTerm,tg::typenum::B1>"
+        );
         assert!(s(shape(quote!(::tg; Dyn, 1))).starts_with("(Dyn,::tg::typenum::UInt<"));
-        assert!(s(dims(quote!(tg; Dyn(8), 0))).contains("Dyn(8),<tg::typenum::UTermas::core::default::Default>::default(),"));
+        assert!(s(dims(quote!(tg; Dyn(8), 0)))
+            .contains("Dyn(8),<tg::typenum::UTermas::core::default::Default>::default(),"));
     }
 
     #[test]
