@@ -63,12 +63,13 @@ pub fn sequential(inp: &Input) -> TokenStream {
         .zip(&sized)
         .any(|(f, &s)| s && !is_bare_param(inp, f));
 
-    // The per-field traits: every field after the first, and the first
-    // where the chain starts from the input's size.
+    // The per-field traits: for the fields checked at the definition (all
+    // but the first and the size-generic ones), or for all where the struct
+    // is used (the first one against the input's size).
     let mut traits = TokenStream::new();
     let trait_of = |f: &Field| format_ident!("ChainAt_{}", f.plain, span = f.span);
     for (k, f) in live.iter().enumerate() {
-        if k == 0 && !use_time {
+        if !use_time && (k == 0 || sized[k]) {
             continue;
         }
         let tr = trait_of(f);

@@ -551,3 +551,65 @@ fn params_impl(inp: &Input) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(src: &str) -> core::result::Result<String, String> {
+        let ts: TokenStream = src.parse().unwrap();
+        expand(ts).map(|t| t.to_string()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn crate_option_takes_a_path_or_a_string() {
+        let out = expand_str("#[module(crate = tg)] struct S { a: A }").unwrap();
+        assert!(out.contains("tg :: nn :: Params"));
+        assert!(!out.contains("typegrad"));
+        let out = expand_str("#[module(crate = \"::tg\")] struct S { a: A }").unwrap();
+        assert!(out.contains(":: tg :: nn :: Params"));
+        let err = expand_str("#[module(crate = 1)] struct S { a: A }").unwrap_err();
+        assert!(err.contains("needs a path"), "{err}");
+    }
+
+    #[test]
+    fn misplaced_and_unknown_options_are_named() {
+        let err = expand_str("#[module(skip)] struct S { a: A }").unwrap_err();
+        assert!(err.contains("belongs on a field"), "{err}");
+        let err = expand_str("struct S { #[module(crate = tg)] a: A }").unwrap_err();
+        assert!(err.contains("belongs on the struct"), "{err}");
+        let err = expand_str("#[module(seq)] struct S { a: A }").unwrap_err();
+        assert!(
+            err.contains("unknown #[module] option `seq` on a struct"),
+            "{err}"
+        );
+        let err = expand_str("enum E { A }").unwrap_err();
+        assert!(err.contains("structs only"), "{err}");
+    }
+
+    /// The sequential impl's size grows linearly with the depth: nested
+    /// `<F as Module<…>>::Output` projections would grow quadratically.
+    #[test]
+    fn sequential_expansion_is_linear_in_depth() {
+        let size = |n: usize| {
+            let fields: String = (0..n).map(|i| format!("f{i}: L, ")).collect();
+            expand_str(&format!("#[module(sequential)] struct S {{ {fields} }}"))
+                .unwrap()
+                .len()
+        };
+        let (a, b) = (size(16), size(64));
+        // Linear: about 4x (plus a constant); quadratic would be about 16x.
+        assert!(b < 5 * a, "16 fields: {a} bytes, 64 fields: {b} bytes");
+    }
+
+    #[test]
+    fn const_expression_where_clauses_and_generics_pass_through() {
+        let out = expand_str(
+            "#[module(sequential)] struct S<'a, T, const N: usize> where T: W<{ N }> + W<{ 1 + 2 }> { a: T, b: [L; N], #[module(skip)] c: &'a str }",
+        )
+        .unwrap();
+        assert!(out.contains("W < { N } >"), "{out}");
+        assert!(out.contains("W < { 1 + 2 } >"), "{out}");
+        assert!(out.contains("const N : usize"), "{out}");
+    }
+}
