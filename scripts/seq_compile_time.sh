@@ -11,6 +11,10 @@
 #   scripts/seq_compile_time.sh            # 16 32 64
 #   scripts/seq_compile_time.sh 8 128      # other depths
 #
+# SEQ_BENCH_GENERIC=1 makes the struct generic over one of its widths
+# (`struct Deep<W: Dim>`, used as `Deep<u!(48)>`): the chain is then checked
+# where `forward` is called (the derived inherent `forward`).
+#
 # Environment: SEQ_BENCH_DIR (the generated crate, default
 # /tmp/typegrad-seqbench-$USER) and CARGO_TARGET_DIR (default: a folder inside
 # it). typegrad is used with default-features = false, which only leaves out
@@ -56,18 +60,23 @@ generate() {
         echo
         echo "#[derive(Module)]"
         echo "#[module(sequential)]"
-        echo "struct Deep$s {"
+        local params="" w48="u!(48)" ty="Deep$s"
+        if [ "${SEQ_BENCH_GENERIC:-0}" = 1 ]; then
+            params="<W: typegrad::Dim>" w48="W" ty="Deep$s::<u!(48)>"
+        fi
+        echo "struct Deep$s$params {"
         for ((i = 0; i < n; i++)); do
             # Widths alternate 32, 48, so consecutive layers differ.
-            local a=$((32 + 16 * (i % 2))) b=$((32 + 16 * ((i + 1) % 2)))
-            echo "    fc$i: Linear<u!($a), u!($b)>,"
+            local a="u!(32)" b="$w48"
+            if ((i % 2 == 1)); then a="$w48" b="u!(32)"; fi
+            echo "    fc$i: Linear<$a, $b>,"
             echo "    act$i: ReLU,"
         done
         echo "}"
         echo
         echo "fn main() {"
         echo "    let dev = Cpu::default();"
-        echo "    let m = Deep$s {"
+        echo "    let m = $ty {"
         for ((i = 0; i < n; i++)); do
             echo "        fc$i: Linear::new(&dev),"
             echo "        act$i: ReLU,"
