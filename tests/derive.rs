@@ -634,3 +634,32 @@ fn const_generics_lifetimes_where_clauses_and_macro_types() {
         vec![129.0]
     );
 }
+
+/// Generic over a size and over its dtype and device, with library layers.
+#[derive(Module, Clone)]
+#[module(sequential)]
+struct Wide<H: Dim, E: Dtype, D: Device<E>> {
+    fc1: typegrad::nn::Linear<U3, H, E, D>,
+    act: typegrad::nn::ReLU,
+    fc2: typegrad::nn::Linear<H, U1, E, D>,
+}
+
+#[test]
+fn size_and_backend_generic_sequential_struct_trains() {
+    use typegrad::nn::{Linear, ReLU};
+    let dev = Cpu::default();
+    let w1 = Tensor::<(U2, U3), f64>::from_vec_static(vec![1.0, 0.0, 0.0, 0.0, -1.0, 0.0], &dev);
+    let w2 = Tensor::<(U1, U2), f64>::from_vec_static(vec![2.0, 3.0], &dev);
+    let net: Wide<U2, f64, Cpu> = Wide {
+        fc1: Linear::from_tensors(w1, None),
+        act: ReLU,
+        fc2: Linear::from_tensors(w2, None),
+    };
+    let x = Tensor::<(U3,), f64>::from_vec_static(vec![1.0, -2.0, 5.0], &dev);
+    // fc1: [1, 2]; relu: [1, 2]; fc2: 2 + 6
+    assert_eq!(net.forward(x.clone()).to_vec(), vec![8.0]);
+    // A tracked input goes through the same derived forward.
+    let grads = net.forward(x.trace()).sum().backward();
+    let g: Tensor<(U1, U2), f64> = grads.get(&net.fc2.weight).unwrap();
+    assert_eq!(g.to_vec(), vec![1.0, 2.0]);
+}
