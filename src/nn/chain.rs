@@ -1,5 +1,6 @@
 //! Feature sizes along a `#[module(sequential)]` struct, checked where the
-//! struct is defined.
+//! struct is defined (or, for a struct generic over a size, where it is
+//! used).
 //!
 //! A layer says what it does to the feature (last) axis through
 //! [`FeatureMap`]: [`Linear<I, O>`](super::Linear) [`Maps`] `I` features to
@@ -17,10 +18,17 @@
 //! A field whose type has no `FeatureMap` (a model of your own, a tuple, a
 //! `Vec` of blocks) is opaque: the size after it is unknown, and the next
 //! fixed-size layer is checked only when `forward` is called with a tensor,
-//! by the layer itself. So are fields whose type involves the struct's own
-//! type or const parameters (`Linear<I, H>` in `struct Mlp<I, H>`): their
-//! sizes are known where the struct is used, and `forward`'s bounds check
-//! them there. `Dyn` sizes are checked at run time.
+//! by the layer itself. `Dyn` sizes are checked at run time.
+//!
+//! **Structs generic over a size** (`Linear<u!(784), H>` in `struct Mlp<H:
+//! Dim>`): the sizes are known only where the struct is used. The derive
+//! then also gives the struct an inherent `forward` (method calls find it
+//! before `Module::forward`) whose bounds check the chain from the input
+//! tensor's last dim, with the same message, at the `forward` call. Each
+//! field type of such a struct, other than a bare type parameter, needs a
+//! `FeatureMap` (the library's layers and containers have one; `type Kind =
+//! Opaque` says nothing about the sizes). Generic code that calls
+//! `Module::forward` gets the layers' own errors instead.
 //!
 //! ```
 //! use typegrad::nn::{Dropout, Linear, Module, ReLU};
