@@ -9,6 +9,7 @@ extern crate self as typegrad;
 pub mod autograd;
 pub mod backend;
 pub mod data;
+mod dim_macros;
 pub mod dtype;
 pub mod io;
 pub mod linalg;
@@ -26,8 +27,9 @@ pub use backend::{Backend, Cpu, Device};
 pub use dtype::Dtype;
 pub use shape::{Dim, Dyn, Error, Shape};
 pub use tensor::Tensor;
-pub use typegrad_macros::{dims, shape, u};
-/// Re-exported: the macros expand to paths under `::typegrad::typenum`.
+#[doc(hidden)]
+pub use typegrad_macros as __macros;
+/// Re-exported: `u!`, `shape!` and `dims!` expand to paths under `$crate::typenum`.
 pub use typenum;
 
 /// The names most programs need.

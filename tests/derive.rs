@@ -518,3 +518,148 @@ fn accepts_visibility_docs_fn_pointers_and_where_clauses() {
     assert_eq!(c.forward(t::<(U1,)>(&[2.0])).to_vec(), vec![12.0]);
     assert_eq!(names(&c), vec![("b.w".to_string(), vec![1])]);
 }
+
+// ---- sequential structs generic over a size; const generics, lifetimes,
+// const-expression where clauses, types written by `macro_rules!` ----
+
+use typegrad::nn::chain::{FeatureMap, Keeps, Maps};
+
+impl FeatureMap for Square {
+    type Kind = Keeps;
+}
+impl<S: Shape> FeatureMap for Scale<S> {
+    type Kind = Keeps;
+}
+impl<I: Dim, O: Dim> FeatureMap for Proj<I, O> {
+    type Kind = Maps<I, O>;
+}
+
+/// Generic over its hidden size: the chain is checked where it is used.
+#[derive(Module, Clone)]
+#[module(sequential)]
+struct Hidden<H: Dim> {
+    a: Proj<U3, H>,
+    sq: Square,
+    b: Proj<H, U1>,
+}
+
+/// Through the trait, as a generic function would.
+fn run<X, M: Module<X>>(m: &M, x: X) -> M::Output {
+    m.forward(x)
+}
+
+#[test]
+fn size_generic_sequential_struct_runs_its_fields_in_order() {
+    let h: Hidden<U2> = Hidden {
+        a: proj(&[1.0, 2.0, 0.0, 1.0, -1.0, 1.0], &[0.0, 1.0]),
+        sq: Square,
+        b: proj(&[1.0, 2.0], &[-3.0]),
+    };
+    let x: Tensor<(U3,), f32> = t(&[1.0, 2.0, 3.0]);
+    // The same numbers as `Mlp` above (the derived inherent forward, then
+    // the `Module` impl).
+    let y: Tensor<(U1,), f32> = h.forward(x.clone());
+    assert_eq!(y.to_vec(), vec![129.0]);
+    assert_eq!(run(&h, x).to_vec(), vec![129.0]);
+    let names: Vec<String> = h.param_names().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["a.w", "a.b", "b.w", "b.b"]);
+}
+
+/// A const generic, a lifetime and a skipped field on a sequential struct.
+#[derive(Module, Clone)]
+#[module(sequential)]
+struct Repeat<'a, const N: usize> {
+    #[module(skip)]
+    label: &'a str,
+    blocks: [Square; N],
+    last: Scale<(U1,)>,
+}
+
+trait Width<const N: usize> {}
+impl<const N: usize> Width<N> for Square {}
+
+/// Const-expression arguments in the where clause.
+#[derive(Module, Clone)]
+#[module(sequential)]
+struct ConstWhere<T, const N: usize>
+where
+    T: Width<{ N }> + Width<{ 1 + 2 }>,
+{
+    first: T,
+    taps: [Square; N],
+}
+
+/// Types written by a `macro_rules!`: `$t:ty` arrives as an invisible
+/// group, `$n:literal` inside `u!`, and `$crate` paths.
+mod layers {
+    pub type Sq = super::Square;
+}
+macro_rules! seq_struct {
+    ($name:ident, $first:ty, $n:literal) => {
+        #[derive(Module, Clone)]
+        #[module(sequential)]
+        struct $name {
+            first: $first,
+            act: $crate::layers::Sq,
+            last: Proj<u!($n), U1>,
+        }
+    };
+}
+seq_struct!(FromMacro, Proj<U3, U2>, 2);
+
+#[test]
+fn const_generics_lifetimes_where_clauses_and_macro_types() {
+    let r = Repeat {
+        label: "r",
+        blocks: [Square, Square],
+        last: Scale { w: t(&[3.0]) },
+    };
+    // ((2²)²) · 3
+    assert_eq!(r.forward(t::<(U1,)>(&[2.0])).to_vec(), vec![48.0]);
+    assert_eq!((r.label, r.num_params()), ("r", 1));
+
+    let c = ConstWhere::<Square, 2> {
+        first: Square,
+        taps: [Square, Square],
+    };
+    assert_eq!(c.forward(t::<(U1,)>(&[2.0])).to_vec(), vec![256.0]);
+
+    let m = FromMacro {
+        first: proj(&[1.0, 2.0, 0.0, 1.0, -1.0, 1.0], &[0.0, 1.0]),
+        act: Square,
+        last: proj(&[1.0, 2.0], &[-3.0]),
+    };
+    assert_eq!(
+        m.forward(t::<(U3,)>(&[1.0, 2.0, 3.0])).to_vec(),
+        vec![129.0]
+    );
+}
+
+/// Generic over a size and over its dtype and device, with library layers.
+#[derive(Module, Clone)]
+#[module(sequential)]
+struct Wide<H: Dim, E: Dtype, D: Device<E>> {
+    fc1: typegrad::nn::Linear<U3, H, E, D>,
+    act: typegrad::nn::ReLU,
+    fc2: typegrad::nn::Linear<H, U1, E, D>,
+}
+
+#[test]
+fn size_and_backend_generic_sequential_struct_trains() {
+    use typegrad::nn::{Linear, ReLU};
+    let dev = Cpu::default();
+    let w1 = Tensor::<(U2, U3), f64>::from_vec_static(vec![1.0, 0.0, 0.0, 0.0, -1.0, 0.0], &dev);
+    let w2 = Tensor::<(U1, U2), f64>::from_vec_static(vec![2.0, 3.0], &dev);
+    let net: Wide<U2, f64, Cpu> = Wide {
+        fc1: Linear::from_tensors(w1, None),
+        act: ReLU,
+        fc2: Linear::from_tensors(w2, None),
+    };
+    let x = Tensor::<(U3,), f64>::from_vec_static(vec![1.0, -2.0, 5.0], &dev);
+    // fc1: [1, 2]; relu: [1, 2]; fc2: 2 + 6
+    assert_eq!(net.forward(x.clone()).to_vec(), vec![8.0]);
+    // A tracked input goes through the same derived forward.
+    let grads = net.forward(x.trace()).sum().backward();
+    let g: Tensor<(U1, U2), f64> = grads.get(&net.fc2.weight).unwrap();
+    assert_eq!(g.to_vec(), vec![1.0, 2.0]);
+}

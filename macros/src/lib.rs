@@ -1,156 +1,66 @@
 //! Proc-macros for `typegrad`: plain integer literals become typenum dims,
-//! and `#[derive(Module)]` generates a model's parameter traversal.
+//! and `#[derive(Module)]` generates a model's parameter traversal (and,
+//! for `#[module(sequential)]` structs, `forward` and the chain checks).
 //!
 //! typenum's own `U<N>` mapping stops at 1024 (plus a few powers), so a
 //! 3072-wide MLP or a 50257-token vocabulary cannot be written with it. These
-//! macros build the binary typenum type for any `u64` literal. They emit paths
-//! under `::typegrad::typenum`, so this crate never depends on `typegrad`
-//! (which would compile the core twice) and needs no `syn`.
+//! macros build the binary typenum type for any `u64` literal. This crate
+//! never depends on `typegrad` (which would compile the core twice).
 //!
-//! Use them through the re-exports in `typegrad` (`typegrad::u!`, ...).
+//! Use them through `typegrad` (`typegrad::u!`, `typegrad::nn::Module`).
+//!
+//! **Paths to `typegrad`.** The generated code names items of the main
+//! crate. `typegrad`'s `u!`, `shape!` and `dims!` are `macro_rules!` wrappers
+//! that pass their own `$crate` as a first argument (`u!($crate; 784)`), so
+//! they work whatever the dependency is called in the user's `Cargo.toml`
+//! (and through crates that re-export typegrad). A derive macro has no
+//! `$crate`: it emits `::typegrad::...` paths, and a struct that sees the
+//! crate under another name says so with `#[module(crate = path)]`, as
+//! serde's `#[serde(crate = "...")]`.
 
 extern crate proc_macro;
+mod chain;
 mod derive;
-use proc_macro::{Delimiter, Group, Punct, Spacing, Span, TokenStream, TokenTree};
+mod num;
 
-/// Path prefix of typenum inside the main crate.
-const TN: &str = "::typegrad::typenum";
-
-fn typenum_type(n: u64) -> String {
-    if n == 0 {
-        return format!("{TN}::UTerm");
-    }
-    // Most significant bit is innermost: UInt<UInt<UTerm, B1>, B0> is 2.
-    let mut s = format!("{TN}::UTerm");
-    let bits = 64 - n.leading_zeros();
-    for i in (0..bits).rev() {
-        let b = if (n >> i) & 1 == 1 { "B1" } else { "B0" };
-        s = format!("{TN}::UInt<{s}, {TN}::{b}>");
-    }
-    s
-}
-
-fn error(msg: &str, span: Span) -> TokenStream {
-    let mut ts: TokenStream = "::core::compile_error!".parse().unwrap();
-    let lit = TokenTree::Literal(proc_macro::Literal::string(msg));
-    let mut g = Group::new(Delimiter::Parenthesis, lit.into());
-    g.set_span(span);
-    ts.extend([TokenTree::Group(g)]);
-    ts
-}
-
-fn parse_int(tt: &TokenTree) -> Option<u64> {
-    match tt {
-        TokenTree::Literal(l) => {
-            let s = l.to_string().replace('_', "");
-            let s = s
-                .trim_end_matches("usize")
-                .trim_end_matches("u64")
-                .trim_end_matches("u32");
-            s.parse().ok()
-        }
-        TokenTree::Group(g) if g.delimiter() == Delimiter::None => {
-            let inner: Vec<TokenTree> = g.stream().into_iter().collect();
-            if inner.len() == 1 {
-                parse_int(&inner[0])
-            } else {
-                None
-            }
-        }
-        _ => None,
-    }
-}
-
-/// Split a token stream at top-level commas.
-fn split_commas(input: TokenStream) -> Vec<Vec<TokenTree>> {
-    let mut out = vec![Vec::new()];
-    for tt in input {
-        match &tt {
-            TokenTree::Punct(p) if p.as_char() == ',' => out.push(Vec::new()),
-            _ => out.last_mut().unwrap().push(tt),
-        }
-    }
-    if out.last().is_some_and(|v| v.is_empty()) {
-        out.pop();
-    }
-    out
-}
+use proc_macro::TokenStream;
 
 /// The typenum type of an integer literal, with no range limit.
+///
+/// Call it as `typegrad::u!(50257)`. Called directly, it takes an optional
+/// path to `typegrad` before a `;` (`u!(::my_typegrad; 784)`); without one
+/// it emits `::typegrad::typenum::...`.
 ///
 /// ```ignore
 /// type Vocab = typegrad::u!(50257);
 /// ```
 #[proc_macro]
 pub fn u(input: TokenStream) -> TokenStream {
-    let tts: Vec<TokenTree> = input.into_iter().collect();
-    match tts.as_slice() {
-        [tt] => match parse_int(tt) {
-            Some(n) => typenum_type(n).parse().unwrap(),
-            None => error(
-                "u!: expected one unsigned integer literal, e.g. u!(784)",
-                tt.span(),
-            ),
-        },
-        _ => error(
-            "u!: expected one unsigned integer literal, e.g. u!(784)",
-            Span::call_site(),
-        ),
-    }
+    num::u(input.into()).into()
 }
 
 /// A shape *type*: integers become typenum dims, anything else (`Dyn`, a type
-/// parameter, an alias) is kept as written.
+/// parameter, an alias) is kept as written. Takes the same optional
+/// `path;` prefix as [`u!`](macro@u).
 ///
 /// ```ignore
 /// type Image = typegrad::shape!(Dyn, 1, 28, 28); // (Dyn, U1, U28, U28)
 /// ```
 #[proc_macro]
 pub fn shape(input: TokenStream) -> TokenStream {
-    let mut out = String::from("(");
-    for part in split_commas(input) {
-        if part.len() == 1 {
-            if let Some(n) = parse_int(&part[0]) {
-                out.push_str(&typenum_type(n));
-                out.push(',');
-                continue;
-            }
-        }
-        let ts: TokenStream = part.into_iter().collect();
-        out.push_str(&ts.to_string());
-        out.push(',');
-    }
-    out.push(')');
-    out.parse().unwrap()
+    num::shape(input.into()).into()
 }
 
 /// A shape *value*: integers become static dims, other expressions (such as
-/// `Dyn(8)`) are kept.
+/// `Dyn(8)`) are kept. Takes the same optional `path;` prefix as
+/// [`u!`](macro@u).
 ///
 /// ```ignore
 /// let s = typegrad::dims!(Dyn(8), 1, 28, 28); // (Dyn(8), U1, U28, U28)
 /// ```
 #[proc_macro]
 pub fn dims(input: TokenStream) -> TokenStream {
-    let mut out = TokenStream::new();
-    for part in split_commas(input) {
-        if part.len() == 1 {
-            if let Some(n) = parse_int(&part[0]) {
-                let ts: TokenStream = format!(
-                    "<{} as ::core::default::Default>::default()",
-                    typenum_type(n)
-                )
-                .parse()
-                .unwrap();
-                out.extend(ts);
-                out.extend([TokenTree::Punct(Punct::new(',', Spacing::Alone))]);
-                continue;
-            }
-        }
-        out.extend(part);
-        out.extend([TokenTree::Punct(Punct::new(',', Spacing::Alone))]);
-    }
-    TokenTree::Group(Group::new(Delimiter::Parenthesis, out)).into()
+    num::dims(input.into()).into()
 }
 
 /// Parameter traversal for a model struct: implements
@@ -167,9 +77,18 @@ pub fn dims(input: TokenStream) -> TokenStream {
 /// - `#[module(rename = "name")]`: its path component is `name` (to match a
 ///   PyTorch checkpoint) instead of the field's name.
 ///
-/// On the struct, `#[module(sequential)]` also implements `Module<X>`: the
-/// fields (skipped ones excepted) run in declaration order, each on the
-/// previous one's output.
+/// On the struct:
+///
+/// - `#[module(sequential)]` also implements `Module<X>`: the fields
+///   (skipped ones excepted) run in declaration order, each on the previous
+///   one's output. Where consecutive layers fix their feature sizes
+///   (`Linear<I, O>`; activations and dropout pass the size through), a
+///   size that does not chain is a compile error at the struct's
+///   definition naming the struct, the field and both sizes; see
+///   `typegrad::nn::chain`.
+/// - `#[module(crate = path)]`: the path of the `typegrad` crate, for a
+///   dependency renamed in `Cargo.toml` (`tg = { package = "typegrad" }`:
+///   `#[module(crate = tg)]`); the default is `::typegrad`.
 ///
 /// The dtype and device: if the struct has exactly one type parameter bounded
 /// by `Dtype` and one by `Device`/`Backend`, the impl is
@@ -197,5 +116,7 @@ pub fn dims(input: TokenStream) -> TokenStream {
 /// Runnable examples are in the documentation of `typegrad::nn`.
 #[proc_macro_derive(Module, attributes(module))]
 pub fn derive_module(input: TokenStream) -> TokenStream {
-    derive::expand(input).unwrap_or_else(derive::Error::into_compile_error)
+    derive::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

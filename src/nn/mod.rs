@@ -3,6 +3,7 @@
 
 mod activation;
 mod buffer;
+pub mod chain;
 mod dropout;
 mod ext;
 pub mod init;
