@@ -31,14 +31,13 @@ use crate::tensor::{op_result, Tensor};
 /// assert!((g[0] + 0.5 / 3.0).abs() < 1e-15 && g[1] == 0.0 && (g[2] + 1.0 / 3.0).abs() < 1e-15);
 /// ```
 #[track_caller]
-pub fn binary_cross_entropy_with_logits<S, S2, E, D, T, T2, G, X>(
+pub fn binary_cross_entropy_with_logits<S, S2, E, D, T, T2, G: DimsAgree<X>, X>(
     logits: Tensor<S, E, D, T>,
     targets: &Tensor<S2, E, D, T2>,
 ) -> Tensor<(), E, D, T::Output>
 where
     S: Shape,
     S2: SameShape<S, G, X>,
-    G: DimsAgree<X>,
     E: Dtype,
     D: Device<E>,
     T: Tracking<E, D> + Merge<T2>,
@@ -60,14 +59,13 @@ where
 /// let e = try_binary_cross_entropy_with_logits(x.clone(), &x).unwrap_err();
 /// assert_eq!(e.to_string(), "binary_cross_entropy_with_logits: the tensor has 0 elements, the reduction needs at least 1");
 /// ```
-pub fn try_binary_cross_entropy_with_logits<S, S2, E, D, T, T2, G, X>(
+pub fn try_binary_cross_entropy_with_logits<S, S2, E, D, T, T2, G: DimsAgree<X>, X>(
     logits: Tensor<S, E, D, T>,
     targets: &Tensor<S2, E, D, T2>,
 ) -> Result<Tensor<(), E, D, T::Output>, Error>
 where
     S: Shape,
     S2: SameShape<S, G, X>,
-    G: DimsAgree<X>,
     E: Dtype,
     D: Device<E>,
     T: Tracking<E, D> + Merge<T2>,

@@ -69,7 +69,7 @@ impl CrossEntropy {
     /// assert!((ce.loss(logits, &t).item() - 2f64.ln()).abs() < 1e-12);
     /// ```
     #[track_caller]
-    pub fn loss<S, S2, E, D, T, G, X>(
+    pub fn loss<S, S2, E, D, T, G: DimsAgree<X>, X>(
         &self,
         logits: Tensor<S, E, D, T>,
         targets: &Tensor<S2, usize, D>,
@@ -77,7 +77,6 @@ impl CrossEntropy {
     where
         S: LastAxis,
     S2: SameShape<S::Rest, G, X>,
-    G: DimsAgree<X>,
         E: Dtype,
         D: Device<E>,
         T: Tracking<E, D>,
@@ -102,7 +101,7 @@ impl CrossEntropy {
     /// let e = CrossEntropy::default().try_loss(logits, &t).unwrap_err();
     /// assert_eq!(e.to_string(), "cross_entropy target: index 12 out of range for axis 1 of size 10");
     /// ```
-    pub fn try_loss<S, S2, E, D, T, G, X>(
+    pub fn try_loss<S, S2, E, D, T, G: DimsAgree<X>, X>(
         &self,
         logits: Tensor<S, E, D, T>,
         targets: &Tensor<S2, usize, D>,
@@ -110,7 +109,6 @@ impl CrossEntropy {
     where
         S: LastAxis,
     S2: SameShape<S::Rest, G, X>,
-    G: DimsAgree<X>,
         E: Dtype,
         D: Device<E>,
         T: Tracking<E, D>,
@@ -173,14 +171,13 @@ impl CrossEntropy {
 /// let _ = cross_entropy(logits, &targets); // dimension mismatch: got N<_5>, expected N<_4>
 /// ```
 #[track_caller]
-pub fn cross_entropy<S, S2, E, D, T, G, X>(
+pub fn cross_entropy<S, S2, E, D, T, G: DimsAgree<X>, X>(
     logits: Tensor<S, E, D, T>,
     targets: &Tensor<S2, usize, D>,
 ) -> Tensor<(), E, D, T>
 where
     S: LastAxis,
     S2: SameShape<S::Rest, G, X>,
-    G: DimsAgree<X>,
     E: Dtype,
     D: Device<E>,
     T: Tracking<E, D>,
@@ -199,14 +196,13 @@ where
 /// let e = try_cross_entropy(logits, &t).unwrap_err();
 /// assert_eq!(e.to_string(), "cross_entropy: dimension mismatch on axis 1 (targets vs logits without the class axis): got 2, expected 3");
 /// ```
-pub fn try_cross_entropy<S, S2, E, D, T, G, X>(
+pub fn try_cross_entropy<S, S2, E, D, T, G: DimsAgree<X>, X>(
     logits: Tensor<S, E, D, T>,
     targets: &Tensor<S2, usize, D>,
 ) -> Result<Tensor<(), E, D, T>, Error>
 where
     S: LastAxis,
     S2: SameShape<S::Rest, G, X>,
-    G: DimsAgree<X>,
     E: Dtype,
     D: Device<E>,
     T: Tracking<E, D>,

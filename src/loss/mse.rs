@@ -28,14 +28,13 @@ use crate::tensor::Tensor;
 /// assert_eq!(g.to_vec(), vec![0.0, 1.0, 0.0, 1.5]);
 /// ```
 #[track_caller]
-pub fn mse_loss<S, S2, E, D, T, T2, G, X>(
+pub fn mse_loss<S, S2, E, D, T, T2, G: DimsAgree<X>, X>(
     pred: Tensor<S, E, D, T>,
     target: &Tensor<S2, E, D, T2>,
 ) -> Tensor<(), E, D, T::Output>
 where
     S: Shape,
     S2: SameShape<S, G, X>,
-    G: DimsAgree<X>,
     E: Dtype,
     D: Device<E>,
     T: Tracking<E, D> + Merge<T2>,
@@ -58,14 +57,13 @@ where
 /// let e = try_mse_loss(p, &t).unwrap_err();
 /// assert_eq!(e.to_string(), "mse_loss: dimension mismatch on axis 0 (target vs prediction): got 4, expected 3");
 /// ```
-pub fn try_mse_loss<S, S2, E, D, T, T2, G, X>(
+pub fn try_mse_loss<S, S2, E, D, T, T2, G: DimsAgree<X>, X>(
     pred: Tensor<S, E, D, T>,
     target: &Tensor<S2, E, D, T2>,
 ) -> Result<Tensor<(), E, D, T::Output>, Error>
 where
     S: Shape,
     S2: SameShape<S, G, X>,
-    G: DimsAgree<X>,
     E: Dtype,
     D: Device<E>,
     T: Tracking<E, D> + Merge<T2>,
