@@ -95,10 +95,18 @@ pub trait ConvOut<K, S, P, D>: Dim {
 /// The output dim of a conv/pool window: see [`ConvOut`].
 pub type ConvOutDim<H, K, S, P, D> = <H as ConvOut<K, S, P, D>>::Output;
 
-/// Runtime form of [`ConvOut`]: `None` when the kernel does not fit.
+/// Runtime form of [`ConvOut`]: `None` when the kernel does not fit (or
+/// is empty, or the sizes overflow `usize`).
+///
+/// ```
+/// use typegrad::shape::conv_out_size;
+/// assert_eq!(conv_out_size(28, 5, 1, 0, 1), Some(24));
+/// assert_eq!(conv_out_size(3, 7, 1, 1, 1), None);
+/// assert_eq!(conv_out_size(usize::MAX, 3, 1, 1, 1), None);
+/// ```
 pub fn conv_out_size(h: usize, k: usize, s: usize, p: usize, d: usize) -> Option<usize> {
-    let padded = h + 2 * p;
-    let eff = d * (k - 1) + 1;
+    let padded = h.checked_add(p.checked_mul(2)?)?;
+    let eff = d.checked_mul(k.checked_sub(1)?)?.checked_add(1)?;
     (s > 0 && padded >= eff).then(|| (padded - eff) / s + 1)
 }
 

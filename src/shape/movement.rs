@@ -173,7 +173,10 @@ pub trait ConcatShape<Rhs: Shape, const I: usize>: Shape {
         let mut out = [0usize; MAX_RANK];
         for j in 0..a.len() {
             if j == I {
-                out[j] = a[j] + b[j];
+                out[j] = a[j].checked_add(b[j]).ok_or(Error::NumelOverflow {
+                    op: "concat",
+                    dims: a,
+                })?;
             } else {
                 check_dim("concat", j, "right operand vs left operand", b[j], a[j])?;
                 out[j] = a[j];

@@ -231,7 +231,7 @@ macro_rules! linear_shape {
                     self.$last.size(),
                     inp.size(),
                 )?;
-                let rows = 1usize $(* self.$i.size())*;
+                let rows = self.dims().try_numel_of("linear", 0..$last)?;
                 Ok((($(self.$i,)* out,), rows))
             }
         }

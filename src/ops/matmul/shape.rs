@@ -149,7 +149,7 @@ where
         // One product: the batch folded into the rows of A.
         Ok((
             (self.0, self.1, rhs.1),
-            dense(1, self.0.size() * self.1.size(), k, rhs.1.size()),
+            dense(1, self.dims().try_numel_of(OP, 0..2)?, k, rhs.1.size()),
         ))
     }
 }
@@ -171,7 +171,7 @@ where
         check_dim(OP, 2, ROWS, rhs.2.size(), k)?;
         Ok((
             (self.0, self.1, self.2, rhs.3),
-            dense(b * h, self.2.size(), k, rhs.3.size()),
+            dense(self.dims().try_numel_of(OP, 0..2)?, self.2.size(), k, rhs.3.size()),
         ))
     }
 }
@@ -184,7 +184,8 @@ where
     fn matmul_params(&self, rhs: &(K2, N)) -> Result<((B, H, M, N), MatmulParams), Error> {
         let k = self.3.size();
         check_dim(OP, 0, ROWS, rhs.0.size(), k)?;
-        let rows = self.0.size() * self.1.size() * self.2.size();
+        // Checked: with K = 0 the leading dims can be huge.
+        let rows = self.dims().try_numel_of(OP, 0..3)?;
         Ok((
             (self.0, self.1, self.2, rhs.1),
             dense(1, rows, k, rhs.1.size()),

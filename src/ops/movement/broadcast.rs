@@ -60,7 +60,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
             "broadcast_to",
             "source dim must be 1 or equal to the target",
         )?;
-        if shape.numel() == self.shape.numel() {
+        if shape.try_numel("broadcast_to")? == self.shape.numel() {
             // Only axes of size 1 are added or kept: the same elements in the same order.
             return Ok(self.reshape_op(shape));
         }
