@@ -33,7 +33,6 @@ pub struct Agree;
 /// _6, _4>`.
 #[diagnostic::on_unimplemented(
     message = "dimension mismatch: got {Self}, expected {Expected}",
-    label = "the dims of this operation do not agree",
     note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"
 )]
 pub trait DimsAgree<Expected> {}

@@ -7,7 +7,10 @@
 use crate::autograd::Tracking;
 use crate::backend::Device;
 use crate::dtype::Dtype;
-use crate::shape::{ConstShape, Error, FlattenFrom, SameNumel, Shape, StaticNumel, MAX_RANK};
+use crate::shape::{
+    ConstShape, DimVerdict, Error, FlattenFrom, NumelExp, NumelGot, NumelMismatch, Shape,
+    StaticNumel, MAX_RANK,
+};
 use crate::tensor::{op_result, Tensor};
 
 impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
@@ -49,7 +52,8 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     where
         S: StaticNumel,
         S2: ConstShape + StaticNumel,
-        <S as StaticNumel>::Numel: SameNumel<<S2 as StaticNumel>::Numel>,
+        <S as StaticNumel>::Numel: DimVerdict<<S2 as StaticNumel>::Numel>,
+        NumelGot<S, S2>: NumelMismatch<NumelExp<S, S2>>,
     {
         self.reshape_op(S2::default())
     }
