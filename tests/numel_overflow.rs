@@ -37,7 +37,9 @@ fn dims_product_is_checked() {
 }
 
 #[test]
-#[should_panic(expected = "numel: the element count of shape [1099511627776, 1099511627776] overflows usize")]
+#[should_panic(
+    expected = "numel: the element count of shape [1099511627776, 1099511627776] overflows usize"
+)]
 fn numel_panics_naming_the_dims() {
     let _ = (Dyn(BIG), Dyn(BIG)).numel();
 }
@@ -52,7 +54,10 @@ fn constructors_report_overflow() {
     // The wrapped count would be 0: an empty Vec must not be accepted.
     let wraps_to_zero = (Dyn(1 << 63), Dyn(2));
     let e = Tensor::<_, f32>::try_from_vec(wraps_to_zero, vec![], &dev()).unwrap_err();
-    assert!(matches!(e, Error::NumelOverflow { op: "from_vec", .. }), "{e}");
+    assert!(
+        matches!(e, Error::NumelOverflow { op: "from_vec", .. }),
+        "{e}"
+    );
     // An empty shape with huge dims is fine.
     let t = Tensor::<_, f32>::try_zeros((Dyn(0), Dyn(BIG), Dyn(BIG)), &dev()).unwrap();
     assert_eq!(t.numel(), 0);
@@ -68,16 +73,28 @@ fn zeros_panics_naming_the_dims() {
 fn reshape_to_a_count_that_wraps_is_an_error() {
     // (2^63 + 3) * 2 wraps around to 6 in 64-bit arithmetic.
     let x: Tensor<(Dyn,), f32> = Tensor::ones((Dyn(6),), &dev());
-    let e = x
-        .try_reshape_to((Dyn((1 << 63) + 3), Dyn(2)))
-        .unwrap_err();
-    assert!(matches!(e, Error::NumelOverflow { op: "reshape_to", .. }), "{e}");
+    let e = x.try_reshape_to((Dyn((1 << 63) + 3), Dyn(2))).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NumelOverflow {
+                op: "reshape_to",
+                ..
+            }
+        ),
+        "{e}"
+    );
     let x: Tensor<(Dyn,), f32> = Tensor::ones((Dyn(6),), &dev());
-    assert_eq!(x.try_reshape_to((Dyn(3), Dyn(2))).unwrap().dims().to_vec(), vec![3, 2]);
+    assert_eq!(
+        x.try_reshape_to((Dyn(3), Dyn(2))).unwrap().dims().to_vec(),
+        vec![3, 2]
+    );
 }
 
 #[test]
-#[should_panic(expected = "flatten_from: the element count of shape [0, 1099511627776, 1099511627776] overflows usize")]
+#[should_panic(
+    expected = "flatten_from: the element count of shape [0, 1099511627776, 1099511627776] overflows usize"
+)]
 fn flatten_of_an_empty_tensor_with_huge_dims_panics() {
     let x: Tensor<(Dyn, Dyn, Dyn), f32> = Tensor::zeros((Dyn(0), Dyn(BIG), Dyn(BIG)), &dev());
     let _ = x.flatten();
@@ -87,7 +104,16 @@ fn flatten_of_an_empty_tensor_with_huge_dims_panics() {
 fn broadcast_to_a_huge_shape_is_an_error() {
     let x: Tensor<(Dyn,), f32> = Tensor::ones((Dyn(1),), &dev());
     let e = x.try_broadcast_to((Dyn(BIG), Dyn(BIG))).unwrap_err();
-    assert!(matches!(e, Error::NumelOverflow { op: "broadcast_to", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::NumelOverflow {
+                op: "broadcast_to",
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -96,12 +122,18 @@ fn matmul_rows_of_an_empty_batch_are_checked() {
     let a: Tensor<(Dyn, Dyn, Dyn), f32> = Tensor::zeros((Dyn(BIG), Dyn(BIG), Dyn(0)), &dev());
     let b: Tensor<(Dyn, Dyn), f32> = Tensor::zeros((Dyn(0), Dyn(3)), &dev());
     let e = a.try_matmul(b).unwrap_err();
-    assert!(matches!(e, Error::NumelOverflow { op: "matmul", .. }), "{e}");
+    assert!(
+        matches!(e, Error::NumelOverflow { op: "matmul", .. }),
+        "{e}"
+    );
     // The same through a Linear map.
     let x: Tensor<(Dyn, Dyn, Dyn), f32> = Tensor::zeros((Dyn(BIG), Dyn(BIG), Dyn(0)), &dev());
     let w: Tensor<(Dyn, Dyn), f32> = Tensor::zeros((Dyn(3), Dyn(0)), &dev());
     let e = x.try_linear(&w, None).unwrap_err();
-    assert!(matches!(e, Error::NumelOverflow { op: "linear", .. }), "{e}");
+    assert!(
+        matches!(e, Error::NumelOverflow { op: "linear", .. }),
+        "{e}"
+    );
 }
 
 #[test]
@@ -109,7 +141,10 @@ fn concat_of_huge_axes_is_an_error() {
     let a: Tensor<(Dyn, Dyn), f32> = Tensor::zeros((Dyn(0), Dyn(usize::MAX)), &dev());
     let b: Tensor<(Dyn, Dyn), f32> = Tensor::zeros((Dyn(0), Dyn(1)), &dev());
     let e = a.try_concat::<1>(b).unwrap_err();
-    assert!(matches!(e, Error::NumelOverflow { op: "concat", .. }), "{e}");
+    assert!(
+        matches!(e, Error::NumelOverflow { op: "concat", .. }),
+        "{e}"
+    );
 }
 
 #[test]

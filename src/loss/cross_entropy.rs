@@ -76,7 +76,7 @@ impl CrossEntropy {
     ) -> Tensor<(), E, D, T>
     where
         S: LastAxis,
-    S2: SameShape<S::Rest, G, X>,
+        S2: SameShape<S::Rest, G, X>,
         E: Dtype,
         D: Device<E>,
         T: Tracking<E, D>,
@@ -108,7 +108,7 @@ impl CrossEntropy {
     ) -> Result<Tensor<(), E, D, T>, Error>
     where
         S: LastAxis,
-    S2: SameShape<S::Rest, G, X>,
+        S2: SameShape<S::Rest, G, X>,
         E: Dtype,
         D: Device<E>,
         T: Tracking<E, D>,

@@ -161,26 +161,6 @@ impl<I: Dim, O: Dim, E: Dtype, D: Backend> Linear<I, O, E, D> {
         }
     }
 
-    /// `(..., I) -> (..., O)`, as [`Module::forward`]; panics on a runtime
-    /// `Dyn` mismatch of the input features (see [`Linear::try_forward`]).
-    ///
-    /// An inherent method so that a static mismatch in a direct call is
-    /// reported at this method's own bound: `dimension mismatch: got
-    /// N<_7, _8, _5>, expected N<_7, _8, _4>` and a pointer here, without
-    /// the chain of notes in typenum's binary form that going through the
-    /// `Module` impl adds (see [`crate::shape::DimsAgree`]).
-    #[track_caller]
-    pub fn forward<S, T: Tracking<E, D>, G: DimsAgree<X>, X>(
-        &self,
-        x: Tensor<S, E, D, T>,
-    ) -> Tensor<<S as LinearShape<I, O, G, X>>::Output, E, D, T>
-    where
-        S: LinearShape<I, O, G, X>,
-        D: Device<E>,
-    {
-        x.linear(&self.weight, self.bias.as_ref())
-    }
-
     /// Fallible forward: a runtime (`Dyn`) mismatch of the input features
     /// is an [`Error::DimMismatch`] instead of a panic.
     ///
@@ -209,7 +189,8 @@ where
     S: LinearVerdict<I> + LinearShape<I, O, LinearGot<S, I>, LinearExp<S, I>>,
     LinearGot<S, I>: DimsAgree<LinearExp<S, I>>,
 {
-    type Output = Tensor<<S as LinearShape<I, O, LinearGot<S, I>, LinearExp<S, I>>>::Output, E, D, T>;
+    type Output =
+        Tensor<<S as LinearShape<I, O, LinearGot<S, I>, LinearExp<S, I>>>::Output, E, D, T>;
     /// `(..., I) -> (..., O)`; panics on a runtime `Dyn` mismatch of the
     /// input features (see [`Linear::try_forward`]).
     #[track_caller]

@@ -5,8 +5,8 @@
 
 use super::decimal::{Dec, ToDecimal};
 use super::dim::{Dim, Dyn, StaticDim};
-use super::same::Agree;
 use super::error::Error;
+use super::same::Agree;
 use super::tuple::{Dims, Shape, MAX_RANK};
 use typenum::{IsEqual, B0, B1, U1};
 

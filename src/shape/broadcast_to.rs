@@ -53,8 +53,10 @@ where
     A: IsEqual<B> + IsEqual<U1>,
     (<A as IsEqual<B>>::Output, <A as IsEqual<U1>>::Output): BroadcastToOk<A, B>,
 {
-    type Got = <(<A as IsEqual<B>>::Output, <A as IsEqual<U1>>::Output) as BroadcastToOk<A, B>>::Got;
-    type Exp = <(<A as IsEqual<B>>::Output, <A as IsEqual<U1>>::Output) as BroadcastToOk<A, B>>::Exp;
+    type Got =
+        <(<A as IsEqual<B>>::Output, <A as IsEqual<U1>>::Output) as BroadcastToOk<A, B>>::Got;
+    type Exp =
+        <(<A as IsEqual<B>>::Output, <A as IsEqual<U1>>::Output) as BroadcastToOk<A, B>>::Exp;
 }
 
 /// Dispatch on `(A == B, A == 1)`: either agrees; neither gives both dims
@@ -200,7 +202,7 @@ where
     type Exp = <() as PairsBroadcast>::Exp;
 }
 
-impl<R0: Dim, R1: Dim> BroadcastVerdict<(R0, R1,)> for ()
+impl<R0: Dim, R1: Dim> BroadcastVerdict<(R0, R1)> for ()
 where
     (): PairsBroadcast,
 {
@@ -208,7 +210,7 @@ where
     type Exp = <() as PairsBroadcast>::Exp;
 }
 
-impl<R0: Dim, R1: Dim, R2: Dim> BroadcastVerdict<(R0, R1, R2,)> for ()
+impl<R0: Dim, R1: Dim, R2: Dim> BroadcastVerdict<(R0, R1, R2)> for ()
 where
     (): PairsBroadcast,
 {
@@ -216,7 +218,7 @@ where
     type Exp = <() as PairsBroadcast>::Exp;
 }
 
-impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastVerdict<(R0, R1, R2, R3,)> for ()
+impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastVerdict<(R0, R1, R2, R3)> for ()
 where
     (): PairsBroadcast,
 {
@@ -224,7 +226,7 @@ where
     type Exp = <() as PairsBroadcast>::Exp;
 }
 
-impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4,)> for ()
+impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4)> for ()
 where
     (): PairsBroadcast,
 {
@@ -232,7 +234,8 @@ where
     type Exp = <() as PairsBroadcast>::Exp;
 }
 
-impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4, R5,)> for ()
+impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim>
+    BroadcastVerdict<(R0, R1, R2, R3, R4, R5)> for ()
 where
     (): PairsBroadcast,
 {
@@ -248,7 +251,7 @@ where
     type Exp = <((L0, R0), ()) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, R0: Dim, R1: Dim> BroadcastVerdict<(R0, R1,)> for (L0,)
+impl<L0: Dim, R0: Dim, R1: Dim> BroadcastVerdict<(R0, R1)> for (L0,)
 where
     ((L0, R1), ()): PairsBroadcast,
 {
@@ -256,7 +259,7 @@ where
     type Exp = <((L0, R1), ()) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastVerdict<(R0, R1, R2,)> for (L0,)
+impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastVerdict<(R0, R1, R2)> for (L0,)
 where
     ((L0, R2), ()): PairsBroadcast,
 {
@@ -264,7 +267,7 @@ where
     type Exp = <((L0, R2), ()) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastVerdict<(R0, R1, R2, R3,)> for (L0,)
+impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastVerdict<(R0, R1, R2, R3)> for (L0,)
 where
     ((L0, R3), ()): PairsBroadcast,
 {
@@ -272,7 +275,8 @@ where
     type Exp = <((L0, R3), ()) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4,)> for (L0,)
+impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4)>
+    for (L0,)
 where
     ((L0, R4), ()): PairsBroadcast,
 {
@@ -280,7 +284,8 @@ where
     type Exp = <((L0, R4), ()) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4, R5,)> for (L0,)
+impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim>
+    BroadcastVerdict<(R0, R1, R2, R3, R4, R5)> for (L0,)
 where
     ((L0, R5), ()): PairsBroadcast,
 {
@@ -288,7 +293,7 @@ where
     type Exp = <((L0, R5), ()) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim> BroadcastVerdict<(R0, R1,)> for (L0, L1,)
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim> BroadcastVerdict<(R0, R1)> for (L0, L1)
 where
     ((L0, R0), ((L1, R1), ())): PairsBroadcast,
 {
@@ -296,7 +301,7 @@ where
     type Exp = <((L0, R0), ((L1, R1), ())) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastVerdict<(R0, R1, R2,)> for (L0, L1,)
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastVerdict<(R0, R1, R2)> for (L0, L1)
 where
     ((L0, R1), ((L1, R2), ())): PairsBroadcast,
 {
@@ -304,7 +309,8 @@ where
     type Exp = <((L0, R1), ((L1, R2), ())) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastVerdict<(R0, R1, R2, R3,)> for (L0, L1,)
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastVerdict<(R0, R1, R2, R3)>
+    for (L0, L1)
 where
     ((L0, R2), ((L1, R3), ())): PairsBroadcast,
 {
@@ -312,7 +318,8 @@ where
     type Exp = <((L0, R2), ((L1, R3), ())) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4,)> for (L0, L1,)
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
+    BroadcastVerdict<(R0, R1, R2, R3, R4)> for (L0, L1)
 where
     ((L0, R3), ((L1, R4), ())): PairsBroadcast,
 {
@@ -320,7 +327,8 @@ where
     type Exp = <((L0, R3), ((L1, R4), ())) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4, R5,)> for (L0, L1,)
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim>
+    BroadcastVerdict<(R0, R1, R2, R3, R4, R5)> for (L0, L1)
 where
     ((L0, R4), ((L1, R5), ())): PairsBroadcast,
 {
@@ -328,7 +336,8 @@ where
     type Exp = <((L0, R4), ((L1, R5), ())) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastVerdict<(R0, R1, R2,)> for (L0, L1, L2,)
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastVerdict<(R0, R1, R2)>
+    for (L0, L1, L2)
 where
     ((L0, R0), ((L1, R1), ((L2, R2), ()))): PairsBroadcast,
 {
@@ -336,7 +345,8 @@ where
     type Exp = <((L0, R0), ((L1, R1), ((L2, R2), ()))) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastVerdict<(R0, R1, R2, R3,)> for (L0, L1, L2,)
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim>
+    BroadcastVerdict<(R0, R1, R2, R3)> for (L0, L1, L2)
 where
     ((L0, R1), ((L1, R2), ((L2, R3), ()))): PairsBroadcast,
 {
@@ -344,7 +354,8 @@ where
     type Exp = <((L0, R1), ((L1, R2), ((L2, R3), ()))) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4,)> for (L0, L1, L2,)
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
+    BroadcastVerdict<(R0, R1, R2, R3, R4)> for (L0, L1, L2)
 where
     ((L0, R2), ((L1, R3), ((L2, R4), ()))): PairsBroadcast,
 {
@@ -352,7 +363,8 @@ where
     type Exp = <((L0, R2), ((L1, R3), ((L2, R4), ()))) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4, R5,)> for (L0, L1, L2,)
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim>
+    BroadcastVerdict<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2)
 where
     ((L0, R3), ((L1, R4), ((L2, R5), ()))): PairsBroadcast,
 {
@@ -360,7 +372,8 @@ where
     type Exp = <((L0, R3), ((L1, R4), ((L2, R5), ()))) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastVerdict<(R0, R1, R2, R3,)> for (L0, L1, L2, L3,)
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim>
+    BroadcastVerdict<(R0, R1, R2, R3)> for (L0, L1, L2, L3)
 where
     ((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ())))): PairsBroadcast,
 {
@@ -368,7 +381,8 @@ where
     type Exp = <((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ())))) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4,)> for (L0, L1, L2, L3,)
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
+    BroadcastVerdict<(R0, R1, R2, R3, R4)> for (L0, L1, L2, L3)
 where
     ((L0, R1), ((L1, R2), ((L2, R3), ((L3, R4), ())))): PairsBroadcast,
 {
@@ -376,7 +390,8 @@ where
     type Exp = <((L0, R1), ((L1, R2), ((L2, R3), ((L3, R4), ())))) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4, R5,)> for (L0, L1, L2, L3,)
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim>
+    BroadcastVerdict<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2, L3)
 where
     ((L0, R2), ((L1, R3), ((L2, R4), ((L3, R5), ())))): PairsBroadcast,
 {
@@ -384,26 +399,65 @@ where
     type Exp = <((L0, R2), ((L1, R3), ((L2, R4), ((L3, R5), ())))) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4,)> for (L0, L1, L2, L3, L4,)
+impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
+    BroadcastVerdict<(R0, R1, R2, R3, R4)> for (L0, L1, L2, L3, L4)
 where
     ((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ()))))): PairsBroadcast,
 {
-    type Got = <((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ()))))) as PairsBroadcast>::Got;
-    type Exp = <((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ()))))) as PairsBroadcast>::Exp;
+    type Got =
+        <((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ()))))) as PairsBroadcast>::Got;
+    type Exp =
+        <((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ()))))) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4, R5,)> for (L0, L1, L2, L3, L4,)
+impl<
+        L0: Dim,
+        L1: Dim,
+        L2: Dim,
+        L3: Dim,
+        L4: Dim,
+        R0: Dim,
+        R1: Dim,
+        R2: Dim,
+        R3: Dim,
+        R4: Dim,
+        R5: Dim,
+    > BroadcastVerdict<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2, L3, L4)
 where
     ((L0, R1), ((L1, R2), ((L2, R3), ((L3, R4), ((L4, R5), ()))))): PairsBroadcast,
 {
-    type Got = <((L0, R1), ((L1, R2), ((L2, R3), ((L3, R4), ((L4, R5), ()))))) as PairsBroadcast>::Got;
-    type Exp = <((L0, R1), ((L1, R2), ((L2, R3), ((L3, R4), ((L4, R5), ()))))) as PairsBroadcast>::Exp;
+    type Got =
+        <((L0, R1), ((L1, R2), ((L2, R3), ((L3, R4), ((L4, R5), ()))))) as PairsBroadcast>::Got;
+    type Exp =
+        <((L0, R1), ((L1, R2), ((L2, R3), ((L3, R4), ((L4, R5), ()))))) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, L5: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4, R5,)> for (L0, L1, L2, L3, L4, L5,)
+impl<
+        L0: Dim,
+        L1: Dim,
+        L2: Dim,
+        L3: Dim,
+        L4: Dim,
+        L5: Dim,
+        R0: Dim,
+        R1: Dim,
+        R2: Dim,
+        R3: Dim,
+        R4: Dim,
+        R5: Dim,
+    > BroadcastVerdict<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2, L3, L4, L5)
 where
-    ((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ((L5, R5), ())))))): PairsBroadcast,
+    (
+        (L0, R0),
+        ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ((L5, R5), ()))))),
+    ): PairsBroadcast,
 {
-    type Got = <((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ((L5, R5), ())))))) as PairsBroadcast>::Got;
-    type Exp = <((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ((L5, R5), ())))))) as PairsBroadcast>::Exp;
+    type Got = <(
+        (L0, R0),
+        ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ((L5, R5), ()))))),
+    ) as PairsBroadcast>::Got;
+    type Exp = <(
+        (L0, R0),
+        ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ((L5, R5), ()))))),
+    ) as PairsBroadcast>::Exp;
 }

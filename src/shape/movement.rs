@@ -17,7 +17,6 @@ use super::error::{check_dim, Error};
 use super::same::Agree;
 use super::tuple::{Dims, Shape, MAX_RANK};
 
-
 // ----------------------------------------------------------------- permute
 
 /// A permutation of two axes, as a type: output axis `i` is input axis `A_i`.

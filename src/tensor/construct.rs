@@ -118,9 +118,7 @@ impl<S: Shape, E: Dtype, D: Backend> Tensor<S, E, D, NoTape> {
         let mut rng = rand::rngs::StdRng::seed_from_u64(device.next_seed());
         let dist = rand_distr::Normal::new(mean, std).expect("randn: std must be finite and >= 0");
         let n = shape.try_numel("randn").unwrap_or_else(|e| panic!("{e}"));
-        let data = (0..n)
-            .map(|_| E::from_f64(dist.sample(&mut rng)))
-            .collect();
+        let data = (0..n).map(|_| E::from_f64(dist.sample(&mut rng))).collect();
         Self::from_vec(shape, data, device)
     }
 
@@ -129,10 +127,10 @@ impl<S: Shape, E: Dtype, D: Backend> Tensor<S, E, D, NoTape> {
         assert!(lo < hi, "rand_uniform: need lo < hi, got {lo} >= {hi}");
         let mut rng = rand::rngs::StdRng::seed_from_u64(device.next_seed());
         let dist = rand_distr::Uniform::new(lo, hi).expect("rand_uniform: bounds must be finite");
-        let n = shape.try_numel("rand_uniform").unwrap_or_else(|e| panic!("{e}"));
-        let data = (0..n)
-            .map(|_| E::from_f64(dist.sample(&mut rng)))
-            .collect();
+        let n = shape
+            .try_numel("rand_uniform")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let data = (0..n).map(|_| E::from_f64(dist.sample(&mut rng))).collect();
         Self::from_vec(shape, data, device)
     }
 }

@@ -29,7 +29,15 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// assert_eq!(y.to_vec(), vec![-1.0, 2.0, 3.0]);
     /// ```
     #[track_caller]
-    pub fn where_cond<Sc, Sb, T2: Tracking<E, D>, G: BroadcastToMismatch<X>, X, G2: DimsAgree<X2>, X2>(
+    pub fn where_cond<
+        Sc,
+        Sb,
+        T2: Tracking<E, D>,
+        G: BroadcastToMismatch<X>,
+        X,
+        G2: DimsAgree<X2>,
+        X2,
+    >(
         cond: &Tensor<Sc, bool, D>,
         a: Self,
         b: Tensor<Sb, E, D, T2>,
@@ -56,7 +64,15 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let err = Tensor::try_where_cond(&cond, a, b).unwrap_err();
     /// assert_eq!(err.to_string(), "where_cond: dimension mismatch on axis 0 (b vs a): got 4, expected 3");
     /// ```
-    pub fn try_where_cond<Sc, Sb, T2: Tracking<E, D>, G: BroadcastToMismatch<X>, X, G2: DimsAgree<X2>, X2>(
+    pub fn try_where_cond<
+        Sc,
+        Sb,
+        T2: Tracking<E, D>,
+        G: BroadcastToMismatch<X>,
+        X,
+        G2: DimsAgree<X2>,
+        X2,
+    >(
         cond: &Tensor<Sc, bool, D>,
         a: Self,
         b: Tensor<Sb, E, D, T2>,
@@ -125,7 +141,11 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let _ = x.masked_fill(&mask, 0.0); // cannot broadcast dim N<_3> to N<_4>
     /// ```
     #[track_caller]
-    pub fn masked_fill<Sm: BroadcastsTo<S, G, X>, G: BroadcastToMismatch<X>, X>(self, mask: &Tensor<Sm, bool, D>, value: E) -> Self {
+    pub fn masked_fill<Sm: BroadcastsTo<S, G, X>, G: BroadcastToMismatch<X>, X>(
+        self,
+        mask: &Tensor<Sm, bool, D>,
+        value: E,
+    ) -> Self {
         self.try_masked_fill(mask, value)
             .unwrap_or_else(|e| panic!("{e}"))
     }

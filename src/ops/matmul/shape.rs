@@ -138,7 +138,8 @@ where
     }
 }
 
-impl<B: Dim, M: Dim, K: Dim, K2: Dim, N: Dim> MatMul<(K2, N), GotOf<K2, K>, ExpOf<K2, K>> for (B, M, K)
+impl<B: Dim, M: Dim, K: Dim, K2: Dim, N: Dim> MatMul<(K2, N), GotOf<K2, K>, ExpOf<K2, K>>
+    for (B, M, K)
 where
     K2: DimVerdict<K>,
 {
@@ -171,12 +172,18 @@ where
         check_dim(OP, 2, ROWS, rhs.2.size(), k)?;
         Ok((
             (self.0, self.1, self.2, rhs.3),
-            dense(self.dims().try_numel_of(OP, 0..2)?, self.2.size(), k, rhs.3.size()),
+            dense(
+                self.dims().try_numel_of(OP, 0..2)?,
+                self.2.size(),
+                k,
+                rhs.3.size(),
+            ),
         ))
     }
 }
 
-impl<B: Dim, H: Dim, M: Dim, K: Dim, K2: Dim, N: Dim> MatMul<(K2, N), GotOf<K2, K>, ExpOf<K2, K>> for (B, H, M, K)
+impl<B: Dim, H: Dim, M: Dim, K: Dim, K2: Dim, N: Dim> MatMul<(K2, N), GotOf<K2, K>, ExpOf<K2, K>>
+    for (B, H, M, K)
 where
     K2: DimVerdict<K>,
 {

@@ -31,7 +31,10 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let _ = v.broadcast_to((Dyn(4), <u!(3)>::default())); // cannot broadcast dim N<_2> to N<_3>
     /// ```
     #[track_caller]
-    pub fn broadcast_to<S2: Shape, G: BroadcastToMismatch<X>, X>(self, shape: S2) -> Tensor<S2, E, D, T>
+    pub fn broadcast_to<S2: Shape, G: BroadcastToMismatch<X>, X>(
+        self,
+        shape: S2,
+    ) -> Tensor<S2, E, D, T>
     where
         S: BroadcastsTo<S2, G, X>,
     {
@@ -51,7 +54,10 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     ///     "broadcast_to: dimension mismatch on axis 1 (source dim must be 1 or equal to the target): got 2, expected 3"
     /// );
     /// ```
-    pub fn try_broadcast_to<S2: Shape, G: BroadcastToMismatch<X>, X>(self, shape: S2) -> Result<Tensor<S2, E, D, T>, Error>
+    pub fn try_broadcast_to<S2: Shape, G: BroadcastToMismatch<X>, X>(
+        self,
+        shape: S2,
+    ) -> Result<Tensor<S2, E, D, T>, Error>
     where
         S: BroadcastsTo<S2, G, X>,
     {

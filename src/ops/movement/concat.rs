@@ -13,8 +13,16 @@ use crate::tensor::{op_result, Tensor};
 /// `concat::<I>(other)` on tensors (in the prelude). A trait only so that
 /// the axis is the sole explicit generic (`a.concat::<1>(b)`), the other
 /// operand's shape and tape being inferred.
-pub trait ConcatOp<S: Shape, S2: Shape, E: Dtype, D: Device<E>, T: Merge<T2>, T2, G = Agree, X = Agree>:
-    Sized
+pub trait ConcatOp<
+    S: Shape,
+    S2: Shape,
+    E: Dtype,
+    D: Device<E>,
+    T: Merge<T2>,
+    T2,
+    G = Agree,
+    X = Agree,
+>: Sized
 {
     /// `self` and `other` joined along axis `I` (as `torch.cat`). Dims off
     /// axis `I` must agree: a static mismatch does not compile ("concat:
