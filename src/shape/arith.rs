@@ -304,7 +304,7 @@ static_numel!(A B C D E F);
 /// `Self` (a static element count) equals `Expected`, for generic code.
 /// Operations state the check themselves, on the verdict
 /// (`NumelGot<S, S2>: NumelMismatch<NumelExp<S, S2>>`), so that a mismatch
-/// is reported without a chain of notes (see [`super::same`]).
+/// is reported without a chain of notes (see [`DimsAgree`](super::DimsAgree)).
 pub trait SameNumel<Expected> {}
 impl<A: DimVerdict<E>, E> SameNumel<E> for A where GotOf<A, E>: NumelMismatch<ExpOf<A, E>> {}
 

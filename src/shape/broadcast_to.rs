@@ -28,7 +28,7 @@ impl BroadcastToMismatch<Agree> for Agree {}
 /// The verdict on broadcasting the dim `Self` to the dim `Target`: `Got`
 /// and `Exp` are [`Agree`] when they are equal, `Self` is 1, or either is
 /// [`Dyn`] (checked at run time); else both dims in decimal. Never fails to
-/// compute, so it adds no note to an error (see [`super::same`]).
+/// compute, so it adds no note to an error (see [`DimsAgree`](super::DimsAgree)).
 pub trait DimBroadcastsTo<Target> {
     /// [`Agree`], or the dim found in decimal.
     type Got;
@@ -120,7 +120,7 @@ pub trait BroadcastVerdict<Target: Shape>: Shape {
 /// [`Agree`] by default, so a generic bound `A: BroadcastsTo<B>` means "A
 /// broadcasts to B". An op takes them as parameters and states
 /// `G: BroadcastToMismatch<X>` itself, so that a mismatch is reported at
-/// that bound in decimal, with no chain of notes (see [`super::same`]).
+/// that bound in decimal, with no chain of notes (see [`DimsAgree`](super::DimsAgree)).
 ///
 /// ```
 /// use typegrad::prelude::*;

@@ -3,7 +3,11 @@
 //! A dim is a typenum number (write it with [`crate::u!`]) or [`Dyn`]. A shape
 //! is a tuple of up to six dims. A mismatch between static dims is a compile
 //! error naming both numbers in decimal; one involving [`Dyn`] is checked at
-//! run time and reported as an [`Error`].
+//! run time and reported as an [`Error`]. The static checks are verdicts
+//! checked by the operation's own bound (see [`DimsAgree`]), so the error is
+//! a headline, the caller's line and a pointer to that bound. Element counts
+//! are checked arithmetic: a product of `Dyn` dims that overflows `usize`
+//! is [`Error::NumelOverflow`], never a wrapped count.
 
 mod arith;
 mod axes;

@@ -31,6 +31,17 @@ pub struct Agree;
 /// for `(Agree, Agree)`; a mismatch yields two decimal numbers, for which
 /// the error reads `dimension mismatch: got N<_8, _0, _0>, expected N<_8,
 /// _6, _4>`.
+///
+/// How static checks are built: the verdict ([`DimVerdict`],
+/// [`ShapeVerdict`], ...) is *computed* by projections that never fail (one
+/// typenum `IsEqual`; both numbers are converted to decimal only on a
+/// mismatch), and the operation states `G: DimsAgree<X>` on it in its own
+/// signature. A bound of the called function that fails directly is
+/// reported at the caller's line with no chain of "required for `…` to
+/// implement `…`" notes, each of which would print the shapes in typenum's
+/// binary `UInt<UInt<…>>` form. Generic code writes the usual bound
+/// (`S: MatMul<S2>`, `S2: SameShape<S>`): the verdict parameters default to
+/// [`Agree`].
 #[diagnostic::on_unimplemented(
     message = "dimension mismatch: got {Self}, expected {Expected}",
     note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"

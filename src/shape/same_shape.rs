@@ -11,7 +11,7 @@
 //! bound `S2: SameShape<S>` means "the shapes agree". An op takes them as
 //! parameters and states `G: DimsAgree<X>` in its own where clause, so a
 //! mismatch is reported at that bound, in decimal, with no chain of notes
-//! (see [`super::same`]).
+//! (see [`DimsAgree`](super::DimsAgree)).
 
 use super::error::{check_dim, Error};
 use super::same::{Agree, ShapeVerdict};
