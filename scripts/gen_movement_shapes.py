@@ -16,6 +16,7 @@ w("//! Per-rank impls of the movement shape traits (generated).")
 w("")
 w("use super::*;")
 w("use crate::shape::arith::{AddDim, MulDim, Prod, Sum};")
+w("use crate::shape::same::ShapeVerdict;")
 w("")
 
 
@@ -89,8 +90,14 @@ for r in range(1, MAX_RANK + 1):
     ls = [f"L{i}" for i in range(r)]
     rs = [f"R{i}" for i in range(r)]
     for i in range(r):
-        w(f"impl<{generics(ls, rs)}> ConcatShape<{tup(rs)}, {i}> for {tup(ls)}")
+        # The verdict on the dims off the concat axis: Agree, or the first
+        # pair that differs, in decimal (see src/shape/same.rs).
+        off_l = tup([ls[j] for j in range(r) if j != i])
+        off_r = tup([rs[j] for j in range(r) if j != i])
+        verdict = f"<{off_l} as ShapeVerdict<{off_r}>>"
+        w(f"impl<{generics(ls, rs)}> ConcatShape<{tup(rs)}, {i}, {verdict}::Got, {verdict}::Exp> for {tup(ls)}")
         w("where")
+        w(f"    {off_l}: ShapeVerdict<{off_r}>,")
         outs = []
         for j in range(r):
             if j == i:

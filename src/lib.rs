@@ -38,6 +38,7 @@ pub mod prelude {
     pub use crate::backend::{Backend, Cpu, Device};
     pub use crate::dtype::Dtype;
     pub use crate::nn::{Module, ModuleExt, Params};
+    pub use crate::ops::index::GatherOp;
     pub use crate::ops::movement::{ConcatOp, NarrowOp};
     pub use crate::shape::{ConstShape, Dim, Dyn, Error, Shape};
     pub use crate::tensor::Tensor;

@@ -428,12 +428,12 @@ fn bce_matches_naive_formula_and_hand_values() {
     let x = values(12, 7.0);
     let y: Vec<f64> = (0..12).map(|i| (i % 5) as f64 / 4.0).collect();
     let xt = logits2(3, 4, x.clone());
-    let l = binary_cross_entropy_with_logits(xt, logits2(3, 4, y.clone())).item();
+    let l = binary_cross_entropy_with_logits(xt, &logits2(3, 4, y.clone())).item();
     assert!((l - ref_bce_naive(&x, &y)).abs() < 1e-14);
     // x = 0: ln 2 whatever y.
     let z = binary_cross_entropy_with_logits(
         logits2(1, 2, vec![0.0; 2]),
-        logits2(1, 2, vec![0.0, 1.0]),
+        &logits2(1, 2, vec![0.0, 1.0]),
     );
     assert!((z.item() - std::f64::consts::LN_2).abs() < 1e-15);
 }
@@ -444,7 +444,7 @@ fn bce_stable_at_1e4() {
     let x = Tensor::<(u!(4),), f32>::from_vec_static(vec![1e4, -1e4, 1e4, -1e4], &dev);
     let y = Tensor::<(u!(4),), f32>::from_vec_static(vec![1.0, 0.0, 0.0, 1.0], &dev);
     // Right answers cost 0, wrong ones 1e4.
-    let loss = binary_cross_entropy_with_logits(x.clone().trace(), y);
+    let loss = binary_cross_entropy_with_logits(x.clone().trace(), &y);
     assert_eq!(loss.item(), 1e4 / 2.0);
     let g = loss.backward().get(&x).unwrap().to_vec();
     assert_eq!(g, vec![0.0, 0.0, 0.25, -0.25]);
@@ -454,7 +454,7 @@ fn bce_stable_at_1e4() {
 fn bce_gradient_at_zero_is_half_minus_target() {
     let x = logits2(1, 3, vec![0.0; 3]);
     let y = logits2(1, 3, vec![0.0, 0.5, 1.0]);
-    let loss = binary_cross_entropy_with_logits(x.clone().trace(), y);
+    let loss = binary_cross_entropy_with_logits(x.clone().trace(), &y);
     let g = loss.backward().get(&x).unwrap().to_vec();
     assert_close!(&g, &[0.5 / 3.0, 0.0, -0.5 / 3.0], 1e-15);
 }
@@ -463,8 +463,8 @@ fn bce_gradient_at_zero_is_half_minus_target() {
 fn bce_gradcheck_logits_and_targets() {
     let x = logits2(3, 4, values(12, 8.0));
     let y = logits2(3, 4, (0..12).map(|i| (i as f64 * 0.37).fract()).collect());
-    gradcheck(&x, |x| binary_cross_entropy_with_logits(x, y.clone())).unwrap();
-    gradcheck(&y, |y| binary_cross_entropy_with_logits(x.clone(), y)).unwrap();
+    gradcheck(&x, |x| binary_cross_entropy_with_logits(x, &y)).unwrap();
+    gradcheck(&y, |y| binary_cross_entropy_with_logits(x.clone(), &y)).unwrap();
 }
 
 #[test]
@@ -472,7 +472,7 @@ fn bce_matches_pytorch() {
     let fx = fixtures();
     let x = logits2(3, 4, fx["bce.x"].clone());
     let y = logits2(3, 4, fx["bce.y"].clone());
-    let loss = binary_cross_entropy_with_logits(x.clone().trace(), y.clone().trace());
+    let loss = binary_cross_entropy_with_logits(x.clone().trace(), &y.clone().trace());
     assert!((loss.item() - fx["bce.loss"][0]).abs() < 1e-14);
     let grads = loss.backward();
     assert_close!(&grads.get(&x).unwrap().to_vec(), &fx["bce.grad_x"], 1e-13);
@@ -483,7 +483,7 @@ fn bce_matches_pytorch() {
 fn bce_errors() {
     let e = try_binary_cross_entropy_with_logits(
         logits2(2, 3, vec![0.0; 6]),
-        logits2(3, 2, vec![0.0; 6]),
+        &logits2(3, 2, vec![0.0; 6]),
     )
     .unwrap_err();
     assert_eq!(
@@ -500,8 +500,8 @@ fn bce_large_input_is_deterministic_and_accurate() {
     let y: Vec<f64> = (0..n).map(|i| (i % 3) as f64 / 2.0).collect();
     let xt = Tensor::<(Dyn,), f64>::from_vec((Dyn(n),), x.clone(), &dev());
     let yt = Tensor::<(Dyn,), f64>::from_vec((Dyn(n),), y.clone(), &dev());
-    let a = binary_cross_entropy_with_logits(xt.clone(), yt.clone()).item();
-    let b = binary_cross_entropy_with_logits(xt, yt).item();
+    let a = binary_cross_entropy_with_logits(xt.clone(), &yt).item();
+    let b = binary_cross_entropy_with_logits(xt, &yt).item();
     assert_eq!(a, b);
     assert!((a - ref_bce_naive(&x, &y)).abs() < 1e-12);
 }
@@ -513,7 +513,7 @@ fn mse_values_gradients_and_tracked_target() {
     let p = logits2(2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     let t = logits2(2, 3, vec![1.5, 2.0, 1.0, 4.0, 8.0, 6.0]);
     // (0.25 + 0 + 4 + 0 + 9 + 0) / 6
-    let loss = mse_loss(p.clone().trace(), t.clone().trace());
+    let loss = mse_loss(p.clone().trace(), &t.clone().trace());
     assert!((loss.item() - 13.25 / 6.0).abs() < 1e-15);
     let grads = loss.backward();
     let gp = grads.get(&p).unwrap().to_vec();
@@ -524,8 +524,8 @@ fn mse_values_gradients_and_tracked_target() {
         .collect();
     assert_close!(&gp, &want, 1e-15);
     assert_close!(&gt, &want.iter().map(|v| -v).collect::<Vec<_>>(), 1e-15);
-    gradcheck(&p, |p| mse_loss(p, t.clone())).unwrap();
-    gradcheck(&t, |t| mse_loss(p.clone(), t)).unwrap();
+    gradcheck(&p, |p| mse_loss(p, &t)).unwrap();
+    gradcheck(&t, |t| mse_loss(p.clone(), &t)).unwrap();
 }
 
 #[test]
@@ -533,7 +533,7 @@ fn mse_matches_pytorch_and_rejects_mismatches() {
     let fx = fixtures();
     let x = logits2(2, 3, fx["mse.x"].clone());
     let y = logits2(2, 3, fx["mse.y"].clone());
-    let loss = mse_loss(x.clone().trace(), y.clone().trace());
+    let loss = mse_loss(x.clone().trace(), &y.clone().trace());
     assert!((loss.item() - fx["mse.loss"][0]).abs() < 1e-14);
     let g = loss.backward();
     assert_close!(&g.get(&x).unwrap().to_vec(), &fx["mse.grad_x"], 1e-14);
@@ -541,12 +541,12 @@ fn mse_matches_pytorch_and_rejects_mismatches() {
     // A (3,) prediction against (3, 1) would broadcast in numpy; here the
     // shapes are different types with different ranks, so only same-rank
     // runtime mismatches remain, and they are errors.
-    let e = try_mse_loss(logits2(3, 1, vec![0.0; 3]), logits2(1, 3, vec![0.0; 3])).unwrap_err();
+    let e = try_mse_loss(logits2(3, 1, vec![0.0; 3]), &logits2(1, 3, vec![0.0; 3])).unwrap_err();
     assert_eq!(
         e.to_string(),
         "mse_loss: dimension mismatch on axis 0 (target vs prediction): got 1, expected 3"
     );
-    let e = try_mse_loss(logits2(0, 3, vec![]), logits2(0, 3, vec![])).unwrap_err();
+    let e = try_mse_loss(logits2(0, 3, vec![]), &logits2(0, 3, vec![])).unwrap_err();
     assert_eq!(
         e.to_string(),
         "mse_loss: the tensor has 0 elements, the reduction needs at least 1"
@@ -729,7 +729,7 @@ proptest! {
         let y: Vec<f64> = (0..n).map(|i| ((i as u32 * 31 + seed) % 101) as f64 / 100.0).collect();
         let xt = Tensor::<(Dyn,), f64>::from_vec((Dyn(n),), x.clone(), &dev());
         let yt = Tensor::<(Dyn,), f64>::from_vec((Dyn(n),), y.clone(), &dev());
-        let l = binary_cross_entropy_with_logits(xt.clone().trace(), yt.clone());
+        let l = binary_cross_entropy_with_logits(xt.clone().trace(), &yt);
         let want = ref_bce_naive(&x, &y);
         prop_assert!((l.item() - want).abs() <= 1e-10 * (1.0 + want.abs()), "{} vs {want}", l.item());
         let g = l.backward().get(&xt).unwrap().to_vec();
@@ -741,7 +741,7 @@ proptest! {
         let big: Vec<f32> = x.iter().map(|v| (v * 700.0) as f32).collect();
         let y32: Vec<f32> = y.iter().map(|&v| v as f32).collect();
         let bt = Tensor::<(Dyn,), f32>::from_vec((Dyn(n),), big.clone(), &dev());
-        let b = binary_cross_entropy_with_logits(bt, Tensor::<(Dyn,), f32>::from_vec((Dyn(n),), y32.clone(), &dev())).item() as f64;
+        let b = binary_cross_entropy_with_logits(bt, &Tensor::<(Dyn,), f32>::from_vec((Dyn(n),), y32.clone(), &dev())).item() as f64;
         let want: f64 = big.iter().zip(&y32).map(|(&x, &y)| {
             let (x, y) = (x as f64, y as f64);
             x.max(0.0) - x * y + (-x.abs()).exp().ln_1p()

@@ -4,11 +4,12 @@ use super::check_same_dims;
 use crate::autograd::{Merge, Tracking};
 use crate::backend::Device;
 use crate::dtype::Dtype;
-use crate::shape::{Error, SameShape, Shape};
+use crate::shape::{DimsAgree, Error, SameShape, Shape};
 use crate::tensor::{op_result, Tensor};
 
 /// The mean binary cross-entropy of `logits` against `targets` in `[0, 1]`
-/// (same shape), PyTorch's `binary_cross_entropy_with_logits`: per element
+/// (same shape; logits by value, targets by reference, as every loss),
+/// PyTorch's `binary_cross_entropy_with_logits`: per element
 ///
 /// `ℓ = -y·ln σ(x) - (1 - y)·ln(1 - σ(x)) = max(x, 0) - x·y + ln(1 + e^{-|x|})`,
 ///
@@ -24,19 +25,19 @@ use crate::tensor::{op_result, Tensor};
 /// let dev = Cpu::default();
 /// let x = Tensor::<(u!(3),), f64>::from_vec_static(vec![0.0, 1e4, -1e4], &dev);
 /// let y = Tensor::<(u!(3),), f64>::from_vec_static(vec![1.0, 1.0, 1.0], &dev);
-/// let loss = binary_cross_entropy_with_logits(x.clone().trace(), y);
+/// let loss = binary_cross_entropy_with_logits(x.clone().trace(), &y);
 /// assert!((loss.item() - (2f64.ln() + 0.0 + 1e4) / 3.0).abs() < 1e-9);
 /// let g = loss.backward().get(&x).unwrap().to_vec(); // (σ(x) - 1) / 3
 /// assert!((g[0] + 0.5 / 3.0).abs() < 1e-15 && g[1] == 0.0 && (g[2] + 1.0 / 3.0).abs() < 1e-15);
 /// ```
 #[track_caller]
-pub fn binary_cross_entropy_with_logits<S, S2, E, D, T, T2>(
+pub fn binary_cross_entropy_with_logits<S, S2, E, D, T, T2, G: DimsAgree<X>, X>(
     logits: Tensor<S, E, D, T>,
-    targets: Tensor<S2, E, D, T2>,
+    targets: &Tensor<S2, E, D, T2>,
 ) -> Tensor<(), E, D, <T as Merge<T2>>::Output>
 where
     S: Shape,
-    S2: SameShape<S>,
+    S2: SameShape<S, G, X>,
     E: Dtype,
     D: Device<E>,
     T: Tracking<E, D> + Merge<T2>,
@@ -55,16 +56,16 @@ where
 /// use typegrad::loss::try_binary_cross_entropy_with_logits;
 /// let dev = Cpu::default();
 /// let x: Tensor<(Dyn,), f32> = Tensor::zeros((Dyn(0),), &dev);
-/// let e = try_binary_cross_entropy_with_logits(x.clone(), x).unwrap_err();
+/// let e = try_binary_cross_entropy_with_logits(x.clone(), &x).unwrap_err();
 /// assert_eq!(e.to_string(), "binary_cross_entropy_with_logits: the tensor has 0 elements, the reduction needs at least 1");
 /// ```
-pub fn try_binary_cross_entropy_with_logits<S, S2, E, D, T, T2>(
+pub fn try_binary_cross_entropy_with_logits<S, S2, E, D, T, T2, G: DimsAgree<X>, X>(
     logits: Tensor<S, E, D, T>,
-    targets: Tensor<S2, E, D, T2>,
+    targets: &Tensor<S2, E, D, T2>,
 ) -> Result<Tensor<(), E, D, <T as Merge<T2>>::Output>, Error>
 where
     S: Shape,
-    S2: SameShape<S>,
+    S2: SameShape<S, G, X>,
     E: Dtype,
     D: Device<E>,
     T: Tracking<E, D> + Merge<T2>,
@@ -84,7 +85,7 @@ where
     let loss = logits.device.bce_with_logits(&logits.data, &targets.data);
     let want = (T::TRACKED, T2::TRACKED);
     let (x, tx) = logits.split_tape();
-    let (y, ty) = targets.split_tape();
+    let (y, ty) = targets.clone().split_tape();
     let dev = x.device.clone();
     Ok(op_result(
         (),

@@ -6,7 +6,7 @@ use crate::autograd::Tracking;
 use crate::backend::Device;
 use crate::dtype::Dtype;
 use crate::ops::reduce::CrossEntropySpec;
-use crate::shape::{Error, SameShape, Shape};
+use crate::shape::{DimsAgree, Error, SameShape, Shape};
 use crate::tensor::{op_result, Tensor};
 
 /// Options of the cross-entropy loss, as PyTorch's `CrossEntropyLoss`
@@ -69,13 +69,14 @@ impl CrossEntropy {
     /// assert!((ce.loss(logits, &t).item() - 2f64.ln()).abs() < 1e-12);
     /// ```
     #[track_caller]
-    pub fn loss<S, E, D, T>(
+    pub fn loss<S, S2, E, D, T, G: DimsAgree<X>, X>(
         &self,
         logits: Tensor<S, E, D, T>,
-        targets: &Tensor<impl SameShape<S::Rest>, usize, D>,
+        targets: &Tensor<S2, usize, D>,
     ) -> Tensor<(), E, D, T>
     where
         S: LastAxis,
+        S2: SameShape<S::Rest, G, X>,
         E: Dtype,
         D: Device<E>,
         T: Tracking<E, D>,
@@ -100,13 +101,14 @@ impl CrossEntropy {
     /// let e = CrossEntropy::default().try_loss(logits, &t).unwrap_err();
     /// assert_eq!(e.to_string(), "cross_entropy target: index 12 out of range for axis 1 of size 10");
     /// ```
-    pub fn try_loss<S, E, D, T>(
+    pub fn try_loss<S, S2, E, D, T, G: DimsAgree<X>, X>(
         &self,
         logits: Tensor<S, E, D, T>,
-        targets: &Tensor<impl SameShape<S::Rest>, usize, D>,
+        targets: &Tensor<S2, usize, D>,
     ) -> Result<Tensor<(), E, D, T>, Error>
     where
         S: LastAxis,
+        S2: SameShape<S::Rest, G, X>,
         E: Dtype,
         D: Device<E>,
         T: Tracking<E, D>,
@@ -169,12 +171,13 @@ impl CrossEntropy {
 /// let _ = cross_entropy(logits, &targets); // dimension mismatch: got N<_5>, expected N<_4>
 /// ```
 #[track_caller]
-pub fn cross_entropy<S, E, D, T>(
+pub fn cross_entropy<S, S2, E, D, T, G: DimsAgree<X>, X>(
     logits: Tensor<S, E, D, T>,
-    targets: &Tensor<impl SameShape<S::Rest>, usize, D>,
+    targets: &Tensor<S2, usize, D>,
 ) -> Tensor<(), E, D, T>
 where
     S: LastAxis,
+    S2: SameShape<S::Rest, G, X>,
     E: Dtype,
     D: Device<E>,
     T: Tracking<E, D>,
@@ -193,12 +196,13 @@ where
 /// let e = try_cross_entropy(logits, &t).unwrap_err();
 /// assert_eq!(e.to_string(), "cross_entropy: dimension mismatch on axis 1 (targets vs logits without the class axis): got 2, expected 3");
 /// ```
-pub fn try_cross_entropy<S, E, D, T>(
+pub fn try_cross_entropy<S, S2, E, D, T, G: DimsAgree<X>, X>(
     logits: Tensor<S, E, D, T>,
-    targets: &Tensor<impl SameShape<S::Rest>, usize, D>,
+    targets: &Tensor<S2, usize, D>,
 ) -> Result<Tensor<(), E, D, T>, Error>
 where
     S: LastAxis,
+    S2: SameShape<S::Rest, G, X>,
     E: Dtype,
     D: Device<E>,
     T: Tracking<E, D>,

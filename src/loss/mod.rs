@@ -3,9 +3,9 @@
 //!
 //! | loss | inputs | how |
 //! |---|---|---|
-//! | [`mse_loss`] | prediction and target of one shape | composed: `mean((p - t)²)` |
-//! | [`cross_entropy`] / [`CrossEntropy`] | logits `(.., C)`, class indices `(..)` | one fused kernel each way |
-//! | [`binary_cross_entropy_with_logits`] | logits and 0..1 targets of one shape | one fused kernel each way |
+//! | [`mse_loss`] | prediction and `&target` of one shape | composed: `mean((p - t)²)` |
+//! | [`cross_entropy`] / [`CrossEntropy`] | logits `(.., C)`, `&` class indices `(..)` | one fused kernel each way |
+//! | [`binary_cross_entropy_with_logits`] | logits and `&` 0..1 targets of one shape | one fused kernel each way |
 //! | [`triplet_margin_loss`] | anchor, positive, negative embeddings `(.., F)` | composed |
 //! | [`perplexity`] | a mean cross-entropy value | `exp` |
 //!
@@ -20,6 +20,24 @@
 //! Every loss has a `try_` form returning [`Error`] (a runtime size
 //! mismatch, an empty batch, a class index out of range); the plain form
 //! panics with the same message.
+//!
+//! # One calling convention
+//!
+//! **The prediction is taken by value, the target by reference**, in every
+//! loss: `mse_loss(pred, &target)`, `cross_entropy(logits, &targets)`,
+//! `binary_cross_entropy_with_logits(logits, &targets)`,
+//! `CrossEntropy::loss(&self, logits, &targets)`. The prediction carries the
+//! tape of the step (and is consumed by it, like every op); the target is
+//! data, usually kept and reused (a batch's labels, a fixed regression
+//! target), so borrowing it saves a `.clone()` at every call. A tracked
+//! target still works (MSE and BCE then also give the target's gradient):
+//! the loss clones the handle, which shares its storage. Losses without a
+//! target (`triplet_margin_loss`: anchor, positive and negative are all
+//! model outputs) take every input by value; [`perplexity`] takes a number.
+//!
+//! A target whose static shape differs from the prediction's does not
+//! compile: `dimension mismatch: got N<_1, _2>, expected N<_1, _0>`, at the
+//! call (the target's dim is "got", the prediction's "expected").
 //!
 //! ```
 //! use typegrad::prelude::*;

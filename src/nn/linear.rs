@@ -5,8 +5,8 @@ use super::{Module, ParamMut, ParamPath, ParamRef, Params};
 use crate::autograd::Tracking;
 use crate::backend::{Backend, Cpu, Device};
 use crate::dtype::Dtype;
-use crate::ops::matmul::LinearShape;
-use crate::shape::{Dim, Error, StaticDim};
+use crate::ops::matmul::{LinearExp, LinearGot, LinearShape, LinearVerdict};
+use crate::shape::{Dim, DimsAgree, Error, StaticDim};
 use crate::tensor::Tensor;
 
 /// A fully connected layer from `I` to `O` features: `y = x · Wᵀ + b` on
@@ -171,12 +171,12 @@ impl<I: Dim, O: Dim, E: Dtype, D: Backend> Linear<I, O, E, D> {
     /// let x: Tensor<(u!(1), Dyn)> = Tensor::zeros((Default::default(), Dyn(5)), &Cpu::default());
     /// assert!(fc.try_forward(x).unwrap_err().to_string().contains("got 5, expected 3"));
     /// ```
-    pub fn try_forward<S, T: Tracking<E, D>>(
+    pub fn try_forward<S, T: Tracking<E, D>, G: DimsAgree<X>, X>(
         &self,
         x: Tensor<S, E, D, T>,
-    ) -> Result<Tensor<S::Output, E, D, T>, Error>
+    ) -> Result<Tensor<<S as LinearShape<I, O, G, X>>::Output, E, D, T>, Error>
     where
-        S: LinearShape<I, O>,
+        S: LinearShape<I, O, G, X>,
         D: Device<E>,
     {
         x.try_linear(&self.weight, self.bias.as_ref())
@@ -186,9 +186,11 @@ impl<I: Dim, O: Dim, E: Dtype, D: Backend> Linear<I, O, E, D> {
 impl<I: Dim, O: Dim, E: Dtype, D: Device<E>, S, T: Tracking<E, D>> Module<Tensor<S, E, D, T>>
     for Linear<I, O, E, D>
 where
-    S: LinearShape<I, O>,
+    S: LinearVerdict<I> + LinearShape<I, O, LinearGot<S, I>, LinearExp<S, I>>,
+    LinearGot<S, I>: DimsAgree<LinearExp<S, I>>,
 {
-    type Output = Tensor<S::Output, E, D, T>;
+    type Output =
+        Tensor<<S as LinearShape<I, O, LinearGot<S, I>, LinearExp<S, I>>>::Output, E, D, T>;
     /// `(..., I) -> (..., O)`; panics on a runtime `Dyn` mismatch of the
     /// input features (see [`Linear::try_forward`]).
     #[track_caller]

@@ -3,8 +3,8 @@
 //! Static operands compute a static result; any [`Dyn`] operand gives [`Dyn`]
 //! and the op computes the size at run time.
 
-use super::decimal::{Dec, ToDecimal};
 use super::dim::{Dim, Dyn, StaticDim};
+use super::same::{Agree, DimVerdict, ExpOf, GotOf, Pick};
 use core::ops::{Add, Div, Mul, Rem, Shr, Sub};
 use typenum::{IsEqual, IsGreaterOrEqual, B0, B1, U0, U1, U2};
 
@@ -15,6 +15,8 @@ use typenum::{IsEqual, IsGreaterOrEqual, B0, B1, U0, U1, U2};
     note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"
 )]
 pub trait KernelLargerThanInput<Kernel> {}
+#[diagnostic::do_not_recommend]
+impl KernelLargerThanInput<Agree> for Agree {}
 
 /// Never implemented: a model dim that the number of heads does not divide.
 #[diagnostic::on_unimplemented(
@@ -23,14 +25,17 @@ pub trait KernelLargerThanInput<Kernel> {}
     note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"
 )]
 pub trait HeadsDoNotDivide<Heads> {}
+#[diagnostic::do_not_recommend]
+impl HeadsDoNotDivide<Agree> for Agree {}
 
 /// Never implemented: a reshape that changes the number of elements.
 #[diagnostic::on_unimplemented(
     message = "reshape changes the element count: got {Self} elements, expected {Expected}",
-    label = "the new shape must hold as many elements as the old one",
     note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"
 )]
 pub trait NumelMismatch<Expected> {}
+#[diagnostic::do_not_recommend]
+impl NumelMismatch<Agree> for Agree {}
 
 // ----------------------------------------------------------------- sum, product
 
@@ -95,13 +100,23 @@ pub trait ConvOut<K, S, P, D>: Dim {
 /// The output dim of a conv/pool window: see [`ConvOut`].
 pub type ConvOutDim<H, K, S, P, D> = <H as ConvOut<K, S, P, D>>::Output;
 
-/// Runtime form of [`ConvOut`]: `None` when the kernel does not fit.
+/// Runtime form of [`ConvOut`]: `None` when the kernel does not fit (or
+/// is empty, or the sizes overflow `usize`).
+///
+/// ```
+/// use typegrad::shape::conv_out_size;
+/// assert_eq!(conv_out_size(28, 5, 1, 0, 1), Some(24));
+/// assert_eq!(conv_out_size(3, 7, 1, 1, 1), None);
+/// assert_eq!(conv_out_size(usize::MAX, 3, 1, 1, 1), None);
+/// ```
 pub fn conv_out_size(h: usize, k: usize, s: usize, p: usize, d: usize) -> Option<usize> {
-    let padded = h + 2 * p;
-    let eff = d * (k - 1) + 1;
+    let padded = h.checked_add(p.checked_mul(2)?)?;
+    let eff = d.checked_mul(k.checked_sub(1)?)?.checked_add(1)?;
     (s > 0 && padded >= eff).then(|| (padded - eff) / s + 1)
 }
 
+// Not offered as an alternative in errors about a static dim.
+#[diagnostic::do_not_recommend]
 impl<K, S, P, D> ConvOut<K, S, P, D> for Dyn {
     type Output = Dyn;
 }
@@ -118,7 +133,10 @@ where
     <H as Add<P>>::Output: Add<P>,
     Padded<H, P>: IsGreaterOrEqual<Effective<K, D>>,
     <Padded<H, P> as IsGreaterOrEqual<Effective<K, D>>>::Output:
-        ConvFits<Padded<H, P>, Effective<K, D>, S>,
+        ConvFits<Padded<H, P>, Effective<K, D>, S> + Pick<Padded<H, P>, Effective<K, D>>,
+    // The check itself, here rather than in `ConvFits` so that the error
+    // has no chain of notes in typenum's binary form (see `super::same`).
+    FitsGot<H, K, P, D>: KernelLargerThanInput<FitsExp<H, K, P, D>>,
 {
     type Output = <<Padded<H, P> as IsGreaterOrEqual<Effective<K, D>>>::Output as ConvFits<
         Padded<H, P>,
@@ -141,14 +159,25 @@ where
 {
     type Output = <<<Padded as Sub<Eff>>::Output as StrideDiv<S>>::Output as Add<U1>>::Output;
 }
-impl<Padded: ToDecimal, Eff: ToDecimal, S> ConvFits<Padded, Eff, S> for B0
-where
-    Dec<Padded>: KernelLargerThanInput<Dec<Eff>>,
-{
-    // Never reached (the bound above has no impl); a static placeholder
-    // keeps the one real error from cascading into `Dyn: Default` noise.
+impl<Padded, Eff, S> ConvFits<Padded, Eff, S> for B0 {
+    // Never used: `ConvOut` also requires the verdict to agree. A static
+    // placeholder keeps the one real error from cascading into
+    // `Dyn: Default` noise.
     type Output = typenum::U0;
 }
+
+/// The verdict on a kernel fitting: [`Agree`], or the padded input size
+/// in decimal.
+type FitsGot<H, K, P, D> = <<Padded<H, P> as IsGreaterOrEqual<Effective<K, D>>>::Output as Pick<
+    Padded<H, P>,
+    Effective<K, D>,
+>>::Got;
+/// The verdict on a kernel fitting: [`Agree`], or the effective kernel
+/// size in decimal.
+type FitsExp<H, K, P, D> = <<Padded<H, P> as IsGreaterOrEqual<Effective<K, D>>>::Output as Pick<
+    Padded<H, P>,
+    Effective<K, D>,
+>>::Exp;
 
 /// `Self / S`, with fast paths for strides 1 and 2 (typenum's general
 /// division costs ~50 ms of compile time per distinct size).
@@ -189,6 +218,8 @@ pub trait HeadSplit<H>: Dim {
 /// The per-head dim of model dim `D` split over `H` heads.
 pub type HeadDim<D, H> = <D as HeadSplit<H>>::Output;
 
+// Not offered as an alternative in errors about a static dim.
+#[diagnostic::do_not_recommend]
 impl<H> HeadSplit<H> for Dyn {
     type Output = Dyn;
 }
@@ -196,7 +227,10 @@ impl<D: StaticDim, H> HeadSplit<H> for D
 where
     D: Rem<H>,
     <D as Rem<H>>::Output: IsEqual<U0>,
-    <<D as Rem<H>>::Output as IsEqual<U0>>::Output: Divides<D, H>,
+    <<D as Rem<H>>::Output as IsEqual<U0>>::Output: Divides<D, H> + Pick<D, H>,
+    // The check itself, here rather than in `Divides` (see `ConvOut`).
+    <<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Pick<D, H>>::Got:
+        HeadsDoNotDivide<<<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Pick<D, H>>::Exp>,
 {
     type Output = <<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Divides<D, H>>::Output;
 }
@@ -211,12 +245,10 @@ where
 {
     type Output = <D as Div<H>>::Output;
 }
-impl<D: ToDecimal, H: ToDecimal> Divides<D, H> for B0
-where
-    Dec<D>: HeadsDoNotDivide<Dec<H>>,
-{
-    // Never reached (the bound above has no impl); a static placeholder
-    // keeps the one real error from cascading into `Dyn: Default` noise.
+impl<D, H> Divides<D, H> for B0 {
+    // Never used: `HeadSplit` also requires the verdict to agree. A static
+    // placeholder keeps the one real error from cascading into
+    // `Dyn: Default` noise.
     type Output = typenum::U0;
 }
 
@@ -269,15 +301,16 @@ static_numel!(A B C D);
 static_numel!(A B C D E);
 static_numel!(A B C D E F);
 
-/// `Self` (a static element count) equals `Expected`, else a readable error.
+/// `Self` (a static element count) equals `Expected`, for generic code.
+/// Operations state the check themselves, on the verdict
+/// (`NumelGot<S, S2>: NumelMismatch<NumelExp<S, S2>>`), so that a mismatch
+/// is reported without a chain of notes (see [`DimsAgree`](super::DimsAgree)).
 pub trait SameNumel<Expected> {}
-impl<A, E> SameNumel<E> for A
-where
-    A: IsEqual<E>,
-    <A as IsEqual<E>>::Output: NumelSame<A, E>,
-{
-}
-/// Dispatch for [`SameNumel`].
-pub trait NumelSame<A, E> {}
-impl<A, E> NumelSame<A, E> for B1 {}
-impl<A: ToDecimal, E: ToDecimal> NumelSame<A, E> for B0 where Dec<A>: NumelMismatch<Dec<E>> {}
+impl<A: DimVerdict<E>, E> SameNumel<E> for A where GotOf<A, E>: NumelMismatch<ExpOf<A, E>> {}
+
+/// The verdict on the element counts of two static shapes: [`Agree`], or
+/// the count of `S` in decimal.
+pub type NumelGot<S, S2> = GotOf<<S as StaticNumel>::Numel, <S2 as StaticNumel>::Numel>;
+/// The verdict on the element counts of two static shapes: [`Agree`], or
+/// the count of `S2` in decimal.
+pub type NumelExp<S, S2> = ExpOf<<S as StaticNumel>::Numel, <S2 as StaticNumel>::Numel>;

@@ -42,6 +42,8 @@ pub trait ReplaceAxis<const I: usize, New: Dim>: HasAxis<I> {
     fn replace_axis(&self, d: New) -> Self::Output;
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim> HasAxis<0> for (D0,) {
     type Dim = D0;
     #[inline]
@@ -49,6 +51,8 @@ impl<D0: Dim> HasAxis<0> for (D0,) {
         self.0
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim> RemoveAxis<0> for (D0,) {
     type Output = ();
     #[inline]
@@ -64,6 +68,8 @@ impl<D0: Dim, New: Dim> ReplaceAxis<0, New> for (D0,) {
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim> HasAxis<0> for (D0, D1) {
     type Dim = D0;
     #[inline]
@@ -71,6 +77,8 @@ impl<D0: Dim, D1: Dim> HasAxis<0> for (D0, D1) {
         self.0
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim> RemoveAxis<0> for (D0, D1) {
     type Output = (D1,);
     #[inline]
@@ -86,6 +94,8 @@ impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<0, New> for (D0, D1) {
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim> HasAxis<1> for (D0, D1) {
     type Dim = D1;
     #[inline]
@@ -93,6 +103,8 @@ impl<D0: Dim, D1: Dim> HasAxis<1> for (D0, D1) {
         self.1
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim> RemoveAxis<1> for (D0, D1) {
     type Output = (D0,);
     #[inline]
@@ -108,6 +120,8 @@ impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<1, New> for (D0, D1) {
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<0> for (D0, D1, D2) {
     type Dim = D0;
     #[inline]
@@ -115,6 +129,8 @@ impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<0> for (D0, D1, D2) {
         self.0
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<0> for (D0, D1, D2) {
     type Output = (D1, D2);
     #[inline]
@@ -130,6 +146,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<0, New> for (D0, D1, D2) {
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<1> for (D0, D1, D2) {
     type Dim = D1;
     #[inline]
@@ -137,6 +155,8 @@ impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<1> for (D0, D1, D2) {
         self.1
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<1> for (D0, D1, D2) {
     type Output = (D0, D2);
     #[inline]
@@ -152,6 +172,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<1, New> for (D0, D1, D2) {
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<2> for (D0, D1, D2) {
     type Dim = D2;
     #[inline]
@@ -159,6 +181,8 @@ impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<2> for (D0, D1, D2) {
         self.2
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<2> for (D0, D1, D2) {
     type Output = (D0, D1);
     #[inline]
@@ -174,6 +198,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<2, New> for (D0, D1, D2) {
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<0> for (D0, D1, D2, D3) {
     type Dim = D0;
     #[inline]
@@ -181,6 +207,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<0> for (D0, D1, D2, D3) {
         self.0
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<0> for (D0, D1, D2, D3) {
     type Output = (D1, D2, D3);
     #[inline]
@@ -196,6 +224,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<0, New> for (D0, 
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<1> for (D0, D1, D2, D3) {
     type Dim = D1;
     #[inline]
@@ -203,6 +233,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<1> for (D0, D1, D2, D3) {
         self.1
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<1> for (D0, D1, D2, D3) {
     type Output = (D0, D2, D3);
     #[inline]
@@ -218,6 +250,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<1, New> for (D0, 
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<2> for (D0, D1, D2, D3) {
     type Dim = D2;
     #[inline]
@@ -225,6 +259,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<2> for (D0, D1, D2, D3) {
         self.2
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<2> for (D0, D1, D2, D3) {
     type Output = (D0, D1, D3);
     #[inline]
@@ -240,6 +276,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<2, New> for (D0, 
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<3> for (D0, D1, D2, D3) {
     type Dim = D3;
     #[inline]
@@ -247,6 +285,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<3> for (D0, D1, D2, D3) {
         self.3
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<3> for (D0, D1, D2, D3) {
     type Output = (D0, D1, D2);
     #[inline]
@@ -262,6 +302,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<3, New> for (D0, 
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<0> for (D0, D1, D2, D3, D4) {
     type Dim = D0;
     #[inline]
@@ -269,6 +311,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<0> for (D0, D1, D2, D3
         self.0
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<0> for (D0, D1, D2, D3, D4) {
     type Output = (D1, D2, D3, D4);
     #[inline]
@@ -286,6 +330,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<0, New>
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<1> for (D0, D1, D2, D3, D4) {
     type Dim = D1;
     #[inline]
@@ -293,6 +339,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<1> for (D0, D1, D2, D3
         self.1
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<1> for (D0, D1, D2, D3, D4) {
     type Output = (D0, D2, D3, D4);
     #[inline]
@@ -310,6 +358,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<1, New>
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<2> for (D0, D1, D2, D3, D4) {
     type Dim = D2;
     #[inline]
@@ -317,6 +367,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<2> for (D0, D1, D2, D3
         self.2
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<2> for (D0, D1, D2, D3, D4) {
     type Output = (D0, D1, D3, D4);
     #[inline]
@@ -334,6 +386,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<2, New>
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<3> for (D0, D1, D2, D3, D4) {
     type Dim = D3;
     #[inline]
@@ -341,6 +395,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<3> for (D0, D1, D2, D3
         self.3
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<3> for (D0, D1, D2, D3, D4) {
     type Output = (D0, D1, D2, D4);
     #[inline]
@@ -358,6 +414,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<3, New>
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<4> for (D0, D1, D2, D3, D4) {
     type Dim = D4;
     #[inline]
@@ -365,6 +423,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<4> for (D0, D1, D2, D3
         self.4
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<4> for (D0, D1, D2, D3, D4) {
     type Output = (D0, D1, D2, D3);
     #[inline]
@@ -382,6 +442,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<4, New>
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<0> for (D0, D1, D2, D3, D4, D5) {
     type Dim = D0;
     #[inline]
@@ -389,6 +451,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<0> for (D0, D
         self.0
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<0>
     for (D0, D1, D2, D3, D4, D5)
 {
@@ -408,6 +472,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<1> for (D0, D1, D2, D3, D4, D5) {
     type Dim = D1;
     #[inline]
@@ -415,6 +481,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<1> for (D0, D
         self.1
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<1>
     for (D0, D1, D2, D3, D4, D5)
 {
@@ -434,6 +502,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<2> for (D0, D1, D2, D3, D4, D5) {
     type Dim = D2;
     #[inline]
@@ -441,6 +511,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<2> for (D0, D
         self.2
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<2>
     for (D0, D1, D2, D3, D4, D5)
 {
@@ -460,6 +532,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<3> for (D0, D1, D2, D3, D4, D5) {
     type Dim = D3;
     #[inline]
@@ -467,6 +541,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<3> for (D0, D
         self.3
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<3>
     for (D0, D1, D2, D3, D4, D5)
 {
@@ -486,6 +562,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<4> for (D0, D1, D2, D3, D4, D5) {
     type Dim = D4;
     #[inline]
@@ -493,6 +571,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<4> for (D0, D
         self.4
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<4>
     for (D0, D1, D2, D3, D4, D5)
 {
@@ -512,6 +592,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis
     }
 }
 
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<5> for (D0, D1, D2, D3, D4, D5) {
     type Dim = D5;
     #[inline]
@@ -519,6 +601,8 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> HasAxis<5> for (D0, D
         self.5
     }
 }
+// Not listed as alternatives when an axis is out of range.
+#[diagnostic::do_not_recommend]
 impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> RemoveAxis<5>
     for (D0, D1, D2, D3, D4, D5)
 {

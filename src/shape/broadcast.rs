@@ -6,6 +6,7 @@
 use super::decimal::{Dec, ToDecimal};
 use super::dim::{Dim, Dyn, StaticDim};
 use super::error::Error;
+use super::same::Agree;
 use super::tuple::{Dims, Shape, MAX_RANK};
 use typenum::{IsEqual, B0, B1, U1};
 
@@ -16,6 +17,8 @@ use typenum::{IsEqual, B0, B1, U1};
     note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"
 )]
 pub trait BroadcastMismatch<Other> {}
+#[diagnostic::do_not_recommend]
+impl BroadcastMismatch<Agree> for Agree {}
 
 /// The broadcast of two dims.
 pub trait BroadcastDim<Rhs> {
@@ -23,10 +26,14 @@ pub trait BroadcastDim<Rhs> {
     type Output: Dim;
 }
 
+// Not offered as an alternative in errors about static dims.
+#[diagnostic::do_not_recommend]
 impl BroadcastDim<Dyn> for Dyn {
     type Output = Dyn;
 }
 // Dyn against static S: S, unless S is 1 (then the Dyn side decides).
+// Not offered as an alternative in errors about static dims.
+#[diagnostic::do_not_recommend]
 impl<S: StaticDim> BroadcastDim<S> for Dyn
 where
     S: IsEqual<U1>,
@@ -34,6 +41,8 @@ where
 {
     type Output = <<S as IsEqual<U1>>::Output as PickDyn<S>>::Output;
 }
+// Not offered as an alternative in errors about static dims.
+#[diagnostic::do_not_recommend]
 impl<S: StaticDim> BroadcastDim<Dyn> for S
 where
     S: IsEqual<U1>,
@@ -50,6 +59,19 @@ where
         <A as IsEqual<U1>>::Output,
         <B as IsEqual<U1>>::Output,
     ): PickStatic<A, B>,
+    // The check itself, here rather than in `PickStatic` so that the error
+    // has no chain of notes in typenum's binary form (see `super::same`).
+    <(
+        <A as IsEqual<B>>::Output,
+        <A as IsEqual<U1>>::Output,
+        <B as IsEqual<U1>>::Output,
+    ) as PickStatic<A, B>>::Got: BroadcastMismatch<
+        <(
+            <A as IsEqual<B>>::Output,
+            <A as IsEqual<U1>>::Output,
+            <B as IsEqual<U1>>::Output,
+        ) as PickStatic<A, B>>::Exp,
+    >,
 {
     type Output = <(
         <A as IsEqual<B>>::Output,
@@ -70,25 +92,37 @@ impl<S: Dim> PickDyn<S> for B0 {
     type Output = S;
 }
 
-/// Selection on (A == B, A == 1, B == 1).
+/// Selection on (A == B, A == 1, B == 1): the broadcast dim, and the
+/// verdict (`Got`, `Exp`: [`Agree`], or both dims in decimal when neither
+/// is 1 and they differ).
 pub trait PickStatic<A, B> {
     /// The chosen dim.
     type Output: Dim;
+    /// [`Agree`], or the left dim in decimal.
+    type Got;
+    /// [`Agree`], or the right dim in decimal.
+    type Exp;
 }
 impl<A: Dim, B, X, Y> PickStatic<A, B> for (B1, X, Y) {
     type Output = A;
+    type Got = Agree;
+    type Exp = Agree;
 }
 impl<A, B: Dim, Y> PickStatic<A, B> for (B0, B1, Y) {
     type Output = B;
+    type Got = Agree;
+    type Exp = Agree;
 }
 impl<A: Dim, B> PickStatic<A, B> for (B0, B0, B1) {
     type Output = A;
+    type Got = Agree;
+    type Exp = Agree;
 }
-impl<A: ToDecimal, B: ToDecimal + Dim> PickStatic<A, B> for (B0, B0, B0)
-where
-    Dec<A>: BroadcastMismatch<Dec<B>>,
-{
+impl<A: ToDecimal, B: ToDecimal + Dim> PickStatic<A, B> for (B0, B0, B0) {
+    // Never used: `BroadcastDim` also requires the verdict to agree.
     type Output = B;
+    type Got = Dec<A>;
+    type Exp = Dec<B>;
 }
 
 /// The broadcast of two shapes.

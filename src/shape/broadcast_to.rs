@@ -9,6 +9,7 @@
 use super::decimal::{Dec, ToDecimal};
 use super::dim::{Dim, Dyn, StaticDim};
 use super::error::Error;
+use super::same::{Agree, Then};
 use super::tuple::Shape;
 use typenum::{IsEqual, B0, B1, U1};
 
@@ -21,32 +22,105 @@ use typenum::{IsEqual, B0, B1, U1};
 )]
 pub trait BroadcastToMismatch<Target> {}
 
-/// The dim `Self` can be broadcast to the dim `Target`: equal, or `Self` is
-/// 1; any pair involving [`Dyn`] passes here and is checked at run time.
-pub trait DimBroadcastsTo<Target> {}
+#[diagnostic::do_not_recommend]
+impl BroadcastToMismatch<Agree> for Agree {}
 
-impl DimBroadcastsTo<Dyn> for Dyn {}
-impl<S: StaticDim> DimBroadcastsTo<Dyn> for S {}
-impl<S: StaticDim> DimBroadcastsTo<S> for Dyn {}
+/// The verdict on broadcasting the dim `Self` to the dim `Target`: `Got`
+/// and `Exp` are [`Agree`] when they are equal, `Self` is 1, or either is
+/// [`Dyn`] (checked at run time); else both dims in decimal. Never fails to
+/// compute, so it adds no note to an error (see [`DimsAgree`](super::DimsAgree)).
+pub trait DimBroadcastsTo<Target> {
+    /// [`Agree`], or the dim found in decimal.
+    type Got;
+    /// [`Agree`], or the target dim in decimal.
+    type Exp;
+}
+
+impl DimBroadcastsTo<Dyn> for Dyn {
+    type Got = Agree;
+    type Exp = Agree;
+}
+impl<S: StaticDim> DimBroadcastsTo<Dyn> for S {
+    type Got = Agree;
+    type Exp = Agree;
+}
+impl<S: StaticDim> DimBroadcastsTo<S> for Dyn {
+    type Got = Agree;
+    type Exp = Agree;
+}
 impl<A: StaticDim, B: StaticDim> DimBroadcastsTo<B> for A
 where
     A: IsEqual<B> + IsEqual<U1>,
     (<A as IsEqual<B>>::Output, <A as IsEqual<U1>>::Output): BroadcastToOk<A, B>,
 {
+    type Got =
+        <(<A as IsEqual<B>>::Output, <A as IsEqual<U1>>::Output) as BroadcastToOk<A, B>>::Got;
+    type Exp =
+        <(<A as IsEqual<B>>::Output, <A as IsEqual<U1>>::Output) as BroadcastToOk<A, B>>::Exp;
 }
 
-/// Dispatch on `(A == B, A == 1)`: either passes; neither asks for the
-/// never-implemented [`BroadcastToMismatch`] in decimal.
-pub trait BroadcastToOk<A, B> {}
-impl<A, B, X> BroadcastToOk<A, B> for (B1, X) {}
-impl<A, B> BroadcastToOk<A, B> for (B0, B1) {}
-impl<A: ToDecimal, B: ToDecimal> BroadcastToOk<A, B> for (B0, B0) where
-    Dec<A>: BroadcastToMismatch<Dec<B>>
+/// Dispatch on `(A == B, A == 1)`: either agrees; neither gives both dims
+/// in decimal.
+pub trait BroadcastToOk<A, B> {
+    /// [`Agree`], or `A` in decimal.
+    type Got;
+    /// [`Agree`], or `B` in decimal.
+    type Exp;
+}
+impl<A, B, X> BroadcastToOk<A, B> for (B1, X) {
+    type Got = Agree;
+    type Exp = Agree;
+}
+impl<A, B> BroadcastToOk<A, B> for (B0, B1) {
+    type Got = Agree;
+    type Exp = Agree;
+}
+impl<A: ToDecimal, B: ToDecimal> BroadcastToOk<A, B> for (B0, B0) {
+    type Got = Dec<A>;
+    type Exp = Dec<B>;
+}
+
+/// The verdict on a list of `(dim, target dim)` pairs, as nested pairs
+/// `((A, B), rest)`: the first that cannot broadcast, or [`Agree`].
+pub trait PairsBroadcast {
+    /// [`Agree`], or the first failing dim in decimal.
+    type Got;
+    /// [`Agree`], or its target dim in decimal.
+    type Exp;
+}
+impl PairsBroadcast for () {
+    type Got = Agree;
+    type Exp = Agree;
+}
+impl<A: DimBroadcastsTo<B>, B, Rest: PairsBroadcast> PairsBroadcast for ((A, B), Rest)
+where
+    A::Got: Then<A::Exp, Rest::Got, Rest::Exp>,
 {
+    type Got = <A::Got as Then<A::Exp, Rest::Got, Rest::Exp>>::Got;
+    type Exp = <A::Got as Then<A::Exp, Rest::Got, Rest::Exp>>::Exp;
+}
+
+/// The verdict on broadcasting the shape `Self` to `Target` (right-aligned):
+/// what [`BroadcastsTo`]'s last two parameters are.
+#[diagnostic::on_unimplemented(
+    message = "shape {Self} cannot be broadcast to shape {Target}",
+    label = "the shape must have at most as many axes as the target"
+)]
+pub trait BroadcastVerdict<Target: Shape>: Shape {
+    /// [`Agree`], or the first dim that cannot broadcast, in decimal.
+    type Got;
+    /// [`Agree`], or its target dim, in decimal.
+    type Exp;
 }
 
 /// `Self` can be broadcast to the shape `Target` (rank at most the
 /// target's; right-aligned; each dim equal to the target's or 1).
+///
+/// The last two parameters are the verdict ([`BroadcastVerdict`]),
+/// [`Agree`] by default, so a generic bound `A: BroadcastsTo<B>` means "A
+/// broadcasts to B". An op takes them as parameters and states
+/// `G: BroadcastToMismatch<X>` itself, so that a mismatch is reported at
+/// that bound in decimal, with no chain of notes (see [`DimsAgree`](super::DimsAgree)).
 ///
 /// ```
 /// use typegrad::prelude::*;
@@ -60,14 +134,15 @@ impl<A: ToDecimal, B: ToDecimal> BroadcastToOk<A, B> for (B0, B0) where
 /// ```compile_fail
 /// use typegrad::prelude::*;
 /// use typegrad::shape::BroadcastsTo;
-/// fn ok<A: BroadcastsTo<B>, B: Shape>() {}
-/// ok::<(u!(3), u!(4)), (u!(2), u!(4))>(); // cannot broadcast dim N<_3> to N<_2>
+/// use typegrad::shape::BroadcastToMismatch;
+/// fn ok<A: BroadcastsTo<B, G, X>, B: Shape, G: BroadcastToMismatch<X>, X>() {}
+/// ok::<(u!(3), u!(4)), (u!(2), u!(4)), _, _>(); // cannot broadcast dim N<_3> to N<_2>
 /// ```
 #[diagnostic::on_unimplemented(
     message = "shape {Self} cannot be broadcast to shape {Target}",
     label = "the shape must have at most as many axes as the target"
 )]
-pub trait BroadcastsTo<Target: Shape>: Shape {
+pub trait BroadcastsTo<Target: Shape, G = Agree, X = Agree>: Shape {
     /// Check the runtime sizes (needed where either side has [`Dyn`] dims).
     fn check_broadcast_to(
         &self,
@@ -109,164 +184,230 @@ pub fn check_broadcast_to(
     Ok(())
 }
 
-impl BroadcastsTo<()> for () {}
+impl<L: BroadcastVerdict<R>, R: Shape> BroadcastsTo<R, L::Got, L::Exp> for L {}
 
-impl<R0: Dim> BroadcastsTo<(R0,)> for () {}
-
-impl<R0: Dim, R1: Dim> BroadcastsTo<(R0, R1)> for () {}
-
-impl<R0: Dim, R1: Dim, R2: Dim> BroadcastsTo<(R0, R1, R2)> for () {}
-
-impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastsTo<(R0, R1, R2, R3)> for () {}
-
-impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastsTo<(R0, R1, R2, R3, R4)> for () {}
-
-impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim> BroadcastsTo<(R0, R1, R2, R3, R4, R5)>
-    for ()
+impl BroadcastVerdict<()> for ()
+where
+    (): PairsBroadcast,
 {
+    type Got = <() as PairsBroadcast>::Got;
+    type Exp = <() as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, R0: Dim> BroadcastsTo<(R0,)> for (L0,) where L0: DimBroadcastsTo<R0> {}
-
-impl<L0: Dim, R0: Dim, R1: Dim> BroadcastsTo<(R0, R1)> for (L0,) where L0: DimBroadcastsTo<R1> {}
-
-impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastsTo<(R0, R1, R2)> for (L0,) where
-    L0: DimBroadcastsTo<R2>
+impl<R0: Dim> BroadcastVerdict<(R0,)> for ()
+where
+    (): PairsBroadcast,
 {
+    type Got = <() as PairsBroadcast>::Got;
+    type Exp = <() as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastsTo<(R0, R1, R2, R3)> for (L0,) where
-    L0: DimBroadcastsTo<R3>
+impl<R0: Dim, R1: Dim> BroadcastVerdict<(R0, R1)> for ()
+where
+    (): PairsBroadcast,
 {
+    type Got = <() as PairsBroadcast>::Got;
+    type Exp = <() as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastsTo<(R0, R1, R2, R3, R4)>
+impl<R0: Dim, R1: Dim, R2: Dim> BroadcastVerdict<(R0, R1, R2)> for ()
+where
+    (): PairsBroadcast,
+{
+    type Got = <() as PairsBroadcast>::Got;
+    type Exp = <() as PairsBroadcast>::Exp;
+}
+
+impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastVerdict<(R0, R1, R2, R3)> for ()
+where
+    (): PairsBroadcast,
+{
+    type Got = <() as PairsBroadcast>::Got;
+    type Exp = <() as PairsBroadcast>::Exp;
+}
+
+impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4)> for ()
+where
+    (): PairsBroadcast,
+{
+    type Got = <() as PairsBroadcast>::Got;
+    type Exp = <() as PairsBroadcast>::Exp;
+}
+
+impl<R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim>
+    BroadcastVerdict<(R0, R1, R2, R3, R4, R5)> for ()
+where
+    (): PairsBroadcast,
+{
+    type Got = <() as PairsBroadcast>::Got;
+    type Exp = <() as PairsBroadcast>::Exp;
+}
+
+impl<L0: Dim, R0: Dim> BroadcastVerdict<(R0,)> for (L0,)
+where
+    ((L0, R0), ()): PairsBroadcast,
+{
+    type Got = <((L0, R0), ()) as PairsBroadcast>::Got;
+    type Exp = <((L0, R0), ()) as PairsBroadcast>::Exp;
+}
+
+impl<L0: Dim, R0: Dim, R1: Dim> BroadcastVerdict<(R0, R1)> for (L0,)
+where
+    ((L0, R1), ()): PairsBroadcast,
+{
+    type Got = <((L0, R1), ()) as PairsBroadcast>::Got;
+    type Exp = <((L0, R1), ()) as PairsBroadcast>::Exp;
+}
+
+impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastVerdict<(R0, R1, R2)> for (L0,)
+where
+    ((L0, R2), ()): PairsBroadcast,
+{
+    type Got = <((L0, R2), ()) as PairsBroadcast>::Got;
+    type Exp = <((L0, R2), ()) as PairsBroadcast>::Exp;
+}
+
+impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastVerdict<(R0, R1, R2, R3)> for (L0,)
+where
+    ((L0, R3), ()): PairsBroadcast,
+{
+    type Got = <((L0, R3), ()) as PairsBroadcast>::Got;
+    type Exp = <((L0, R3), ()) as PairsBroadcast>::Exp;
+}
+
+impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim> BroadcastVerdict<(R0, R1, R2, R3, R4)>
     for (L0,)
 where
-    L0: DimBroadcastsTo<R4>,
+    ((L0, R4), ()): PairsBroadcast,
 {
+    type Got = <((L0, R4), ()) as PairsBroadcast>::Got;
+    type Exp = <((L0, R4), ()) as PairsBroadcast>::Exp;
 }
 
 impl<L0: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim>
-    BroadcastsTo<(R0, R1, R2, R3, R4, R5)> for (L0,)
+    BroadcastVerdict<(R0, R1, R2, R3, R4, R5)> for (L0,)
 where
-    L0: DimBroadcastsTo<R5>,
+    ((L0, R5), ()): PairsBroadcast,
 {
+    type Got = <((L0, R5), ()) as PairsBroadcast>::Got;
+    type Exp = <((L0, R5), ()) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim> BroadcastsTo<(R0, R1)> for (L0, L1)
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim> BroadcastVerdict<(R0, R1)> for (L0, L1)
 where
-    L0: DimBroadcastsTo<R0>,
-    L1: DimBroadcastsTo<R1>,
+    ((L0, R0), ((L1, R1), ())): PairsBroadcast,
 {
+    type Got = <((L0, R0), ((L1, R1), ())) as PairsBroadcast>::Got;
+    type Exp = <((L0, R0), ((L1, R1), ())) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastsTo<(R0, R1, R2)> for (L0, L1)
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastVerdict<(R0, R1, R2)> for (L0, L1)
 where
-    L0: DimBroadcastsTo<R1>,
-    L1: DimBroadcastsTo<R2>,
+    ((L0, R1), ((L1, R2), ())): PairsBroadcast,
 {
+    type Got = <((L0, R1), ((L1, R2), ())) as PairsBroadcast>::Got;
+    type Exp = <((L0, R1), ((L1, R2), ())) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastsTo<(R0, R1, R2, R3)>
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastVerdict<(R0, R1, R2, R3)>
     for (L0, L1)
 where
-    L0: DimBroadcastsTo<R2>,
-    L1: DimBroadcastsTo<R3>,
+    ((L0, R2), ((L1, R3), ())): PairsBroadcast,
 {
+    type Got = <((L0, R2), ((L1, R3), ())) as PairsBroadcast>::Got;
+    type Exp = <((L0, R2), ((L1, R3), ())) as PairsBroadcast>::Exp;
 }
 
 impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
-    BroadcastsTo<(R0, R1, R2, R3, R4)> for (L0, L1)
+    BroadcastVerdict<(R0, R1, R2, R3, R4)> for (L0, L1)
 where
-    L0: DimBroadcastsTo<R3>,
-    L1: DimBroadcastsTo<R4>,
+    ((L0, R3), ((L1, R4), ())): PairsBroadcast,
 {
+    type Got = <((L0, R3), ((L1, R4), ())) as PairsBroadcast>::Got;
+    type Exp = <((L0, R3), ((L1, R4), ())) as PairsBroadcast>::Exp;
 }
 
 impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim>
-    BroadcastsTo<(R0, R1, R2, R3, R4, R5)> for (L0, L1)
+    BroadcastVerdict<(R0, R1, R2, R3, R4, R5)> for (L0, L1)
 where
-    L0: DimBroadcastsTo<R4>,
-    L1: DimBroadcastsTo<R5>,
+    ((L0, R4), ((L1, R5), ())): PairsBroadcast,
 {
+    type Got = <((L0, R4), ((L1, R5), ())) as PairsBroadcast>::Got;
+    type Exp = <((L0, R4), ((L1, R5), ())) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastsTo<(R0, R1, R2)>
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim> BroadcastVerdict<(R0, R1, R2)>
     for (L0, L1, L2)
 where
-    L0: DimBroadcastsTo<R0>,
-    L1: DimBroadcastsTo<R1>,
-    L2: DimBroadcastsTo<R2>,
+    ((L0, R0), ((L1, R1), ((L2, R2), ()))): PairsBroadcast,
 {
+    type Got = <((L0, R0), ((L1, R1), ((L2, R2), ()))) as PairsBroadcast>::Got;
+    type Exp = <((L0, R0), ((L1, R1), ((L2, R2), ()))) as PairsBroadcast>::Exp;
 }
 
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim> BroadcastsTo<(R0, R1, R2, R3)>
-    for (L0, L1, L2)
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim>
+    BroadcastVerdict<(R0, R1, R2, R3)> for (L0, L1, L2)
 where
-    L0: DimBroadcastsTo<R1>,
-    L1: DimBroadcastsTo<R2>,
-    L2: DimBroadcastsTo<R3>,
+    ((L0, R1), ((L1, R2), ((L2, R3), ()))): PairsBroadcast,
 {
+    type Got = <((L0, R1), ((L1, R2), ((L2, R3), ()))) as PairsBroadcast>::Got;
+    type Exp = <((L0, R1), ((L1, R2), ((L2, R3), ()))) as PairsBroadcast>::Exp;
 }
 
 impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
-    BroadcastsTo<(R0, R1, R2, R3, R4)> for (L0, L1, L2)
+    BroadcastVerdict<(R0, R1, R2, R3, R4)> for (L0, L1, L2)
 where
-    L0: DimBroadcastsTo<R2>,
-    L1: DimBroadcastsTo<R3>,
-    L2: DimBroadcastsTo<R4>,
+    ((L0, R2), ((L1, R3), ((L2, R4), ()))): PairsBroadcast,
 {
+    type Got = <((L0, R2), ((L1, R3), ((L2, R4), ()))) as PairsBroadcast>::Got;
+    type Exp = <((L0, R2), ((L1, R3), ((L2, R4), ()))) as PairsBroadcast>::Exp;
 }
 
 impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim>
-    BroadcastsTo<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2)
+    BroadcastVerdict<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2)
 where
-    L0: DimBroadcastsTo<R3>,
-    L1: DimBroadcastsTo<R4>,
-    L2: DimBroadcastsTo<R5>,
+    ((L0, R3), ((L1, R4), ((L2, R5), ()))): PairsBroadcast,
 {
+    type Got = <((L0, R3), ((L1, R4), ((L2, R5), ()))) as PairsBroadcast>::Got;
+    type Exp = <((L0, R3), ((L1, R4), ((L2, R5), ()))) as PairsBroadcast>::Exp;
 }
 
 impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim>
-    BroadcastsTo<(R0, R1, R2, R3)> for (L0, L1, L2, L3)
+    BroadcastVerdict<(R0, R1, R2, R3)> for (L0, L1, L2, L3)
 where
-    L0: DimBroadcastsTo<R0>,
-    L1: DimBroadcastsTo<R1>,
-    L2: DimBroadcastsTo<R2>,
-    L3: DimBroadcastsTo<R3>,
+    ((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ())))): PairsBroadcast,
 {
+    type Got = <((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ())))) as PairsBroadcast>::Got;
+    type Exp = <((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ())))) as PairsBroadcast>::Exp;
 }
 
 impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
-    BroadcastsTo<(R0, R1, R2, R3, R4)> for (L0, L1, L2, L3)
+    BroadcastVerdict<(R0, R1, R2, R3, R4)> for (L0, L1, L2, L3)
 where
-    L0: DimBroadcastsTo<R1>,
-    L1: DimBroadcastsTo<R2>,
-    L2: DimBroadcastsTo<R3>,
-    L3: DimBroadcastsTo<R4>,
+    ((L0, R1), ((L1, R2), ((L2, R3), ((L3, R4), ())))): PairsBroadcast,
 {
+    type Got = <((L0, R1), ((L1, R2), ((L2, R3), ((L3, R4), ())))) as PairsBroadcast>::Got;
+    type Exp = <((L0, R1), ((L1, R2), ((L2, R3), ((L3, R4), ())))) as PairsBroadcast>::Exp;
 }
 
 impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim, R5: Dim>
-    BroadcastsTo<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2, L3)
+    BroadcastVerdict<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2, L3)
 where
-    L0: DimBroadcastsTo<R2>,
-    L1: DimBroadcastsTo<R3>,
-    L2: DimBroadcastsTo<R4>,
-    L3: DimBroadcastsTo<R5>,
+    ((L0, R2), ((L1, R3), ((L2, R4), ((L3, R5), ())))): PairsBroadcast,
 {
+    type Got = <((L0, R2), ((L1, R3), ((L2, R4), ((L3, R5), ())))) as PairsBroadcast>::Got;
+    type Exp = <((L0, R2), ((L1, R3), ((L2, R4), ((L3, R5), ())))) as PairsBroadcast>::Exp;
 }
 
 impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
-    BroadcastsTo<(R0, R1, R2, R3, R4)> for (L0, L1, L2, L3, L4)
+    BroadcastVerdict<(R0, R1, R2, R3, R4)> for (L0, L1, L2, L3, L4)
 where
-    L0: DimBroadcastsTo<R0>,
-    L1: DimBroadcastsTo<R1>,
-    L2: DimBroadcastsTo<R2>,
-    L3: DimBroadcastsTo<R3>,
-    L4: DimBroadcastsTo<R4>,
+    ((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ()))))): PairsBroadcast,
 {
+    type Got =
+        <((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ()))))) as PairsBroadcast>::Got;
+    type Exp =
+        <((L0, R0), ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ()))))) as PairsBroadcast>::Exp;
 }
 
 impl<
@@ -281,14 +422,14 @@ impl<
         R3: Dim,
         R4: Dim,
         R5: Dim,
-    > BroadcastsTo<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2, L3, L4)
+    > BroadcastVerdict<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2, L3, L4)
 where
-    L0: DimBroadcastsTo<R1>,
-    L1: DimBroadcastsTo<R2>,
-    L2: DimBroadcastsTo<R3>,
-    L3: DimBroadcastsTo<R4>,
-    L4: DimBroadcastsTo<R5>,
+    ((L0, R1), ((L1, R2), ((L2, R3), ((L3, R4), ((L4, R5), ()))))): PairsBroadcast,
 {
+    type Got =
+        <((L0, R1), ((L1, R2), ((L2, R3), ((L3, R4), ((L4, R5), ()))))) as PairsBroadcast>::Got;
+    type Exp =
+        <((L0, R1), ((L1, R2), ((L2, R3), ((L3, R4), ((L4, R5), ()))))) as PairsBroadcast>::Exp;
 }
 
 impl<
@@ -304,13 +445,19 @@ impl<
         R3: Dim,
         R4: Dim,
         R5: Dim,
-    > BroadcastsTo<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2, L3, L4, L5)
+    > BroadcastVerdict<(R0, R1, R2, R3, R4, R5)> for (L0, L1, L2, L3, L4, L5)
 where
-    L0: DimBroadcastsTo<R0>,
-    L1: DimBroadcastsTo<R1>,
-    L2: DimBroadcastsTo<R2>,
-    L3: DimBroadcastsTo<R3>,
-    L4: DimBroadcastsTo<R4>,
-    L5: DimBroadcastsTo<R5>,
+    (
+        (L0, R0),
+        ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ((L5, R5), ()))))),
+    ): PairsBroadcast,
 {
+    type Got = <(
+        (L0, R0),
+        ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ((L5, R5), ()))))),
+    ) as PairsBroadcast>::Got;
+    type Exp = <(
+        (L0, R0),
+        ((L1, R1), ((L2, R2), ((L3, R3), ((L4, R4), ((L5, R5), ()))))),
+    ) as PairsBroadcast>::Exp;
 }

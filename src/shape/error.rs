@@ -37,6 +37,15 @@ pub enum Error {
         /// Number of elements the shape needs.
         expected: usize,
     },
+    /// The element count of a shape (or of a group of its axes) does not
+    /// fit in `usize`: only possible with huge `Dyn` dims. Reported instead
+    /// of a wrapped, wrong count.
+    NumelOverflow {
+        /// The operation.
+        op: &'static str,
+        /// The dims of the shape.
+        dims: super::tuple::Dims,
+    },
     /// A static dim was given a runtime size it cannot take.
     StaticDim {
         /// Axis of the shape.
@@ -88,6 +97,10 @@ impl fmt::Display for Error {
             Error::NumelMismatch { op, got, expected } => write!(
                 f,
                 "{op}: element count mismatch: got {got} elements, the shape needs {expected}"
+            ),
+            Error::NumelOverflow { op, dims } => write!(
+                f,
+                "{op}: the element count of shape {dims:?} overflows usize"
             ),
             Error::StaticDim { axis, got, expected } => write!(
                 f,

@@ -12,11 +12,10 @@
 mod generated;
 
 use super::axes::{HasAxis, ReplaceAxis};
-use super::decimal::{Dec, ToDecimal};
 use super::dim::{Dim, Dyn, StaticDim};
 use super::error::{check_dim, Error};
+use super::same::Agree;
 use super::tuple::{Dims, Shape, MAX_RANK};
-use typenum::{IsEqual, B0, B1};
 
 // ----------------------------------------------------------------- permute
 
@@ -117,13 +116,16 @@ pub trait FlattenFrom<const I: usize>: Shape {
 
 // ----------------------------------------------------------------- concat
 
-/// Never implemented: two static dims off the concat axis that differ.
+/// The verdict on the dims off the concat axis ([`ConcatShape`]'s last two
+/// parameters) must agree: implemented for [`Agree`] only, so two static
+/// dims that differ give this error, naming both in decimal.
 #[diagnostic::on_unimplemented(
-    message = "concat: dimension mismatch on axis {AXIS}: left operand has {Self}, right operand has {Rhs}",
-    label = "all dims except the concat axis must agree",
+    message = "concat: dimension mismatch off the concat axis: left operand has {Self}, right operand has {Rhs}",
     note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"
 )]
-pub trait ConcatMismatch<Rhs, const AXIS: usize> {}
+pub trait ConcatMismatch<Rhs> {}
+#[diagnostic::do_not_recommend]
+impl ConcatMismatch<Agree> for Agree {}
 
 /// A dim of the left operand of a concat, off the concat axis, agrees with
 /// the right operand's `Rhs` on axis `AXIS`. The output keeps the static one
@@ -141,30 +143,24 @@ impl<S: StaticDim, const AXIS: usize> ConcatDim<Dyn, AXIS> for S {
 impl<S: StaticDim, const AXIS: usize> ConcatDim<S, AXIS> for Dyn {
     type Output = S;
 }
-impl<L: StaticDim, R: StaticDim, const AXIS: usize> ConcatDim<R, AXIS> for L
-where
-    L: IsEqual<R>,
-    <L as IsEqual<R>>::Output: ConcatSame<L, R, AXIS>,
-{
+// Equality is the verdict's business (`ConcatShape`'s `G`, `X`).
+impl<L: StaticDim, R: StaticDim, const AXIS: usize> ConcatDim<R, AXIS> for L {
     type Output = L;
 }
 
-/// Dispatch for [`ConcatDim`] on `L == R`.
-pub trait ConcatSame<L, R, const AXIS: usize> {}
-impl<L, R, const AXIS: usize> ConcatSame<L, R, AXIS> for B1 {}
-impl<L: ToDecimal, R: ToDecimal, const AXIS: usize> ConcatSame<L, R, AXIS> for B0 where
-    Dec<L>: ConcatMismatch<Dec<R>, AXIS>
-{
-}
-
 /// `Self` and `Rhs` joined along axis `I`: same rank, equal dims off axis `I`
-/// (static mismatch: compile error naming the axis; [`Dyn`]: checked by
+/// (static mismatch: compile error naming both dims; [`Dyn`]: checked by
 /// [`ConcatShape::concat_shape`]), the sum ([`crate::shape::AddDim`]) on it.
+///
+/// `G` and `X` are the verdict on the dims off axis `I`
+/// ([`crate::shape::ShapeVerdict`]), [`Agree`] by default, so a generic
+/// bound `S: ConcatShape<S2, I>` means "they agree"; `concat` takes them as
+/// parameters and requires `G: ConcatMismatch<X>` itself.
 #[diagnostic::on_unimplemented(
     message = "cannot concat {Self} with {Rhs} along axis {I}",
     label = "concat needs operands of the same rank, and axis {I} must be one of their axes"
 )]
-pub trait ConcatShape<Rhs: Shape, const I: usize>: Shape {
+pub trait ConcatShape<Rhs: Shape, const I: usize, G = Agree, X = Agree>: Shape {
     /// The joined shape.
     type Output: Shape;
     /// The joined shape value, checking the runtime dims off axis `I`.
@@ -173,7 +169,10 @@ pub trait ConcatShape<Rhs: Shape, const I: usize>: Shape {
         let mut out = [0usize; MAX_RANK];
         for j in 0..a.len() {
             if j == I {
-                out[j] = a[j] + b[j];
+                out[j] = a[j].checked_add(b[j]).ok_or(Error::NumelOverflow {
+                    op: "concat",
+                    dims: a,
+                })?;
             } else {
                 check_dim("concat", j, "right operand vs left operand", b[j], a[j])?;
                 out[j] = a[j];

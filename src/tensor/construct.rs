@@ -20,9 +20,25 @@ impl<S: Shape, E: Elem, D: Backend> Tensor<S, E, D, NoTape> {
         }
     }
 
-    /// All elements equal to `v`.
+    /// All elements equal to `v`. Panics if the element count overflows
+    /// `usize` (see [`Tensor::try_full`]).
+    #[track_caller]
     pub fn full(shape: S, v: E, device: &D) -> Self {
-        Self::new_untracked(shape, device.full(shape.numel(), v), device)
+        Self::try_full(shape, v, device).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Fallible form of [`Tensor::full`]: a shape whose element count
+    /// overflows `usize` (huge `Dyn` dims) is [`Error::NumelOverflow`],
+    /// naming the dims, rather than a wrong count.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let e = Tensor::<(Dyn, Dyn), f32>::try_full((Dyn(1 << 40), Dyn(1 << 40)), 0.0, &Cpu::default()).unwrap_err();
+    /// assert_eq!(e.to_string(), "full: the element count of shape [1099511627776, 1099511627776] overflows usize");
+    /// ```
+    pub fn try_full(shape: S, v: E, device: &D) -> Result<Self, Error> {
+        let n = shape.try_numel("full")?;
+        Ok(Self::new_untracked(shape, device.full(n, v), device))
     }
 
     /// Values from a `Vec`, row-major; the length must equal the shape's
@@ -34,11 +50,12 @@ impl<S: Shape, E: Elem, D: Backend> Tensor<S, E, D, NoTape> {
     /// assert!(r.unwrap_err().to_string().contains("got 3 elements, the shape needs 4"));
     /// ```
     pub fn try_from_vec(shape: S, data: Vec<E>, device: &D) -> Result<Self, Error> {
-        if data.len() != shape.numel() {
+        let n = shape.try_numel("from_vec")?;
+        if data.len() != n {
             return Err(Error::NumelMismatch {
                 op: "from_vec",
                 got: data.len(),
-                expected: shape.numel(),
+                expected: n,
             });
         }
         Ok(Self::new_untracked(shape, device.upload(data), device))
@@ -73,14 +90,26 @@ impl<S: Shape, E: Elem, D: Backend> Tensor<S, E, D, NoTape> {
 }
 
 impl<S: Shape, E: Dtype, D: Backend> Tensor<S, E, D, NoTape> {
-    /// All zeros.
+    /// All zeros. Panics if the element count overflows `usize`.
+    #[track_caller]
     pub fn zeros(shape: S, device: &D) -> Self {
         Self::full(shape, E::zero(), device)
     }
 
-    /// All ones.
+    /// Fallible form of [`Tensor::zeros`] ([`Error::NumelOverflow`]).
+    pub fn try_zeros(shape: S, device: &D) -> Result<Self, Error> {
+        Self::try_full(shape, E::zero(), device)
+    }
+
+    /// All ones. Panics if the element count overflows `usize`.
+    #[track_caller]
     pub fn ones(shape: S, device: &D) -> Self {
         Self::full(shape, E::one(), device)
+    }
+
+    /// Fallible form of [`Tensor::ones`] ([`Error::NumelOverflow`]).
+    pub fn try_ones(shape: S, device: &D) -> Result<Self, Error> {
+        Self::try_full(shape, E::one(), device)
     }
 
     /// Normal samples with the given mean and standard deviation, from the
@@ -88,9 +117,8 @@ impl<S: Shape, E: Dtype, D: Backend> Tensor<S, E, D, NoTape> {
     pub fn randn(shape: S, mean: f64, std: f64, device: &D) -> Self {
         let mut rng = rand::rngs::StdRng::seed_from_u64(device.next_seed());
         let dist = rand_distr::Normal::new(mean, std).expect("randn: std must be finite and >= 0");
-        let data = (0..shape.numel())
-            .map(|_| E::from_f64(dist.sample(&mut rng)))
-            .collect();
+        let n = shape.try_numel("randn").unwrap_or_else(|e| panic!("{e}"));
+        let data = (0..n).map(|_| E::from_f64(dist.sample(&mut rng))).collect();
         Self::from_vec(shape, data, device)
     }
 
@@ -99,9 +127,10 @@ impl<S: Shape, E: Dtype, D: Backend> Tensor<S, E, D, NoTape> {
         assert!(lo < hi, "rand_uniform: need lo < hi, got {lo} >= {hi}");
         let mut rng = rand::rngs::StdRng::seed_from_u64(device.next_seed());
         let dist = rand_distr::Uniform::new(lo, hi).expect("rand_uniform: bounds must be finite");
-        let data = (0..shape.numel())
-            .map(|_| E::from_f64(dist.sample(&mut rng)))
-            .collect();
+        let n = shape
+            .try_numel("rand_uniform")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let data = (0..n).map(|_| E::from_f64(dist.sample(&mut rng))).collect();
         Self::from_vec(shape, data, device)
     }
 }

@@ -6,11 +6,11 @@
 use super::CmpOp;
 use crate::backend::Device;
 use crate::dtype::Dtype;
-use crate::shape::{Error, SameShape, Shape};
+use crate::shape::{DimsAgree, Error, SameShape, Shape};
 use crate::tensor::Tensor;
 
 impl<S: Shape, E: Dtype, D: Device<E>, T> Tensor<S, E, D, T> {
-    fn try_compare<S2: SameShape<S>, T2>(
+    fn try_compare<S2: SameShape<S, G, X>, T2, G, X>(
         &self,
         op: CmpOp,
         name: &'static str,
@@ -53,7 +53,7 @@ macro_rules! compare_methods {
             #[doc = concat!("assert_eq!(a.", stringify!($name), "(&b).to_vec(), vec!", $ex, ");")]
             /// ```
             #[track_caller]
-            pub fn $name<S2: SameShape<S>, T2>(&self, rhs: &Tensor<S2, E, D, T2>) -> Tensor<S, bool, D> {
+            pub fn $name<S2: SameShape<S, G, X>, T2, G: DimsAgree<X>, X>(&self, rhs: &Tensor<S2, E, D, T2>) -> Tensor<S, bool, D> {
                 self.$try_name(rhs).unwrap_or_else(|e| panic!("{e}"))
             }
 
@@ -66,7 +66,7 @@ macro_rules! compare_methods {
             /// let b: Tensor<(Dyn,), f32> = Tensor::zeros((Dyn(3),), &dev);
             #[doc = concat!("assert!(a.", stringify!($try_name), "(&b).is_err());")]
             /// ```
-            pub fn $try_name<S2: SameShape<S>, T2>(&self, rhs: &Tensor<S2, E, D, T2>) -> Result<Tensor<S, bool, D>, Error> {
+            pub fn $try_name<S2: SameShape<S, G, X>, T2, G: DimsAgree<X>, X>(&self, rhs: &Tensor<S2, E, D, T2>) -> Result<Tensor<S, bool, D>, Error> {
                 self.try_compare(CmpOp::$op, stringify!($name), rhs)
             }
 

@@ -1,5 +1,5 @@
 //! Integer indexing and masks: [`index_select`](crate::Tensor::index_select)
-//! (embedding lookups), [`gather`](crate::Tensor::gather) (pick one element
+//! (embedding lookups), [`gather`](GatherOp::gather) (pick one element
 //! per position), [`where_cond`](crate::Tensor::where_cond) and
 //! [`masked_fill`](crate::Tensor::masked_fill), comparisons producing `bool`
 //! masks, and [`argmax`](crate::Tensor::argmax) / `argmin` producing `usize`
@@ -21,6 +21,7 @@
 mod argmax;
 mod compare;
 mod gather;
+pub use gather::GatherOp;
 mod index_select;
 mod where_cond;
 

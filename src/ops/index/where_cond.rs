@@ -4,7 +4,7 @@
 use crate::autograd::{Merge, Tracking};
 use crate::backend::Device;
 use crate::dtype::Dtype;
-use crate::shape::{BroadcastsTo, Error, SameShape, Shape};
+use crate::shape::{BroadcastToMismatch, BroadcastsTo, DimsAgree, Error, SameShape, Shape};
 use crate::tensor::{op_result, Tensor};
 
 impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
@@ -29,12 +29,22 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// assert_eq!(y.to_vec(), vec![-1.0, 2.0, 3.0]);
     /// ```
     #[track_caller]
-    pub fn where_cond<Sc: BroadcastsTo<S>, Sb: SameShape<S>, T2: Tracking<E, D>>(
+    pub fn where_cond<
+        Sc,
+        Sb,
+        T2: Tracking<E, D>,
+        G: BroadcastToMismatch<X>,
+        X,
+        G2: DimsAgree<X2>,
+        X2,
+    >(
         cond: &Tensor<Sc, bool, D>,
         a: Self,
         b: Tensor<Sb, E, D, T2>,
     ) -> Tensor<S, E, D, <T as Merge<T2>>::Output>
     where
+        Sc: BroadcastsTo<S, G, X>,
+        Sb: SameShape<S, G2, X2>,
         T: Merge<T2>,
         <T as Merge<T2>>::Output: Tracking<E, D>,
     {
@@ -54,12 +64,22 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let err = Tensor::try_where_cond(&cond, a, b).unwrap_err();
     /// assert_eq!(err.to_string(), "where_cond: dimension mismatch on axis 0 (b vs a): got 4, expected 3");
     /// ```
-    pub fn try_where_cond<Sc: BroadcastsTo<S>, Sb: SameShape<S>, T2: Tracking<E, D>>(
+    pub fn try_where_cond<
+        Sc,
+        Sb,
+        T2: Tracking<E, D>,
+        G: BroadcastToMismatch<X>,
+        X,
+        G2: DimsAgree<X2>,
+        X2,
+    >(
         cond: &Tensor<Sc, bool, D>,
         a: Self,
         b: Tensor<Sb, E, D, T2>,
     ) -> Result<Tensor<S, E, D, <T as Merge<T2>>::Output>, Error>
     where
+        Sc: BroadcastsTo<S, G, X>,
+        Sb: SameShape<S, G2, X2>,
         T: Merge<T2>,
         <T as Merge<T2>>::Output: Tracking<E, D>,
     {
@@ -118,7 +138,11 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let _ = x.masked_fill(&mask, 0.0); // cannot broadcast dim N<_3> to N<_4>
     /// ```
     #[track_caller]
-    pub fn masked_fill<Sm: BroadcastsTo<S>>(self, mask: &Tensor<Sm, bool, D>, value: E) -> Self {
+    pub fn masked_fill<Sm: BroadcastsTo<S, G, X>, G: BroadcastToMismatch<X>, X>(
+        self,
+        mask: &Tensor<Sm, bool, D>,
+        value: E,
+    ) -> Self {
         self.try_masked_fill(mask, value)
             .unwrap_or_else(|e| panic!("{e}"))
     }
@@ -138,7 +162,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     ///     "masked_fill: dimension mismatch on axis 0 (mask, broadcast to the input): got 3, expected 4"
     /// );
     /// ```
-    pub fn try_masked_fill<Sm: BroadcastsTo<S>>(
+    pub fn try_masked_fill<Sm: BroadcastsTo<S, G, X>, G: BroadcastToMismatch<X>, X>(
         self,
         mask: &Tensor<Sm, bool, D>,
         value: E,

@@ -20,7 +20,7 @@ use crate::backend::Device;
 use crate::dtype::Dtype;
 use crate::ops::binary::{BinaryKernel, BinaryOp};
 use crate::ops::reduce::{ReduceKernel, ReduceOp};
-use crate::shape::{check_dim, Dim, Error, SameDim, Shape};
+use crate::shape::{check_dim, Agree, Dim, DimVerdict, DimsAgree, Error, ExpOf, GotOf, Shape};
 use crate::tensor::{op_result, Tensor};
 
 /// Sizes of a linear map: `rows` rows of `inp` features to `out` features.
@@ -165,9 +165,15 @@ pub(crate) fn grad_weight_params(p: LinearParams) -> MatmulParams {
 }
 
 /// `Self` (an input shape `(..., K)`) can go through a linear map from `I`
-/// to `O` features: `K` must agree with `I` through [`SameDim`] (equal static
-/// dims, or a `Dyn` checked at run time). The output replaces the last dim
-/// by `O`. Implemented for ranks 1 to 6.
+/// to `O` features: `K` must agree with `I` (equal static dims, or a `Dyn`
+/// checked at run time). The output replaces the last dim by `O`.
+/// Implemented for ranks 1 to 6.
+///
+/// `G` and `X` are the verdict on `K` against `I` ([`LinearVerdict`],
+/// [`DimVerdict`]), [`Agree`] by default, so a generic bound
+/// `S: LinearShape<I, O>` means "the features agree". [`Tensor::linear`]
+/// takes them as parameters and requires `G: DimsAgree<X>` itself, which
+/// keeps a mismatch error short (see [`crate::shape::DimsAgree`]).
 ///
 /// ```
 /// use typegrad::ops::matmul::LinearShape;
@@ -177,7 +183,7 @@ pub(crate) fn grad_weight_params(p: LinearParams) -> MatmulParams {
 /// assert_eq!(&*out.dims(), &[8, 5, 2]);
 /// assert_eq!(rows, 40);
 /// ```
-pub trait LinearShape<I: Dim, O: Dim>: Shape {
+pub trait LinearShape<I: Dim, O: Dim, G = Agree, X = Agree>: Shape {
     /// The output shape `(..., O)`.
     type Output: Shape;
     /// Check the input features against `inp`; the output shape and the
@@ -185,11 +191,36 @@ pub trait LinearShape<I: Dim, O: Dim>: Shape {
     fn linear_shape(&self, inp: I, out: O) -> Result<(Self::Output, usize), Error>;
 }
 
+/// The verdict ([`DimVerdict`]) on the last dim of `Self` against the input
+/// features `I`: what an impl (such as `Linear`'s `Module` impl) names in
+/// `S: LinearShape<I, O, LinearGot<S, I>, LinearExp<S, I>>` and
+/// `LinearGot<S, I>: DimsAgree<LinearExp<S, I>>`.
+pub trait LinearVerdict<I: Dim>: Shape {
+    /// [`Agree`], or the input features found, in decimal.
+    type Got;
+    /// [`Agree`], or the input features expected, in decimal.
+    type Exp;
+}
+
+/// [`LinearVerdict::Got`] of `S` against `I`.
+pub type LinearGot<S, I> = <S as LinearVerdict<I>>::Got;
+/// [`LinearVerdict::Exp`] of `S` against `I`.
+pub type LinearExp<S, I> = <S as LinearVerdict<I>>::Exp;
+
 macro_rules! linear_shape {
     ($last:tt; $($A:ident $i:tt),*) => {
-        impl<$($A: Dim,)* K: Dim, I: Dim, O: Dim> LinearShape<I, O> for ($($A,)* K,)
+        impl<$($A: Dim,)* K: Dim, I: Dim> LinearVerdict<I> for ($($A,)* K,)
         where
-            K: SameDim<I>,
+            K: DimVerdict<I>,
+        {
+            type Got = GotOf<K, I>;
+            type Exp = ExpOf<K, I>;
+        }
+
+        impl<$($A: Dim,)* K: Dim, I: Dim, O: Dim> LinearShape<I, O, GotOf<K, I>, ExpOf<K, I>>
+            for ($($A,)* K,)
+        where
+            K: DimVerdict<I>,
         {
             type Output = ($($A,)* O,);
             fn linear_shape(&self, inp: I, out: O) -> Result<(Self::Output, usize), Error> {
@@ -200,7 +231,7 @@ macro_rules! linear_shape {
                     self.$last.size(),
                     inp.size(),
                 )?;
-                let rows = 1usize $(* self.$i.size())*;
+                let rows = self.dims().try_numel_of("linear", 0..$last)?;
                 Ok((($(self.$i,)* out,), rows))
             }
         }
@@ -242,13 +273,13 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// assert_eq!(grads.get(&b).unwrap().to_vec(), vec![2.0, 2.0]);
     /// ```
     #[track_caller]
-    pub fn linear<I: Dim, O: Dim>(
+    pub fn linear<I: Dim, O: Dim, G: DimsAgree<X>, X>(
         self,
         weight: &Tensor<(O, I), E, D>,
         bias: Option<&Tensor<(O,), E, D>>,
-    ) -> Tensor<S::Output, E, D, T>
+    ) -> Tensor<<S as LinearShape<I, O, G, X>>::Output, E, D, T>
     where
-        S: LinearShape<I, O>,
+        S: LinearShape<I, O, G, X>,
     {
         self.try_linear(weight, bias)
             .unwrap_or_else(|e| panic!("{e}"))
@@ -266,13 +297,13 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let e = x.try_linear(&w, None).unwrap_err();
     /// assert_eq!(e.to_string(), "linear: dimension mismatch on axis 1 (input features vs weight columns): got 4, expected 3");
     /// ```
-    pub fn try_linear<I: Dim, O: Dim>(
+    pub fn try_linear<I: Dim, O: Dim, G: DimsAgree<X>, X>(
         self,
         weight: &Tensor<(O, I), E, D>,
         bias: Option<&Tensor<(O,), E, D>>,
-    ) -> Result<Tensor<S::Output, E, D, T>, Error>
+    ) -> Result<Tensor<<S as LinearShape<I, O, G, X>>::Output, E, D, T>, Error>
     where
-        S: LinearShape<I, O>,
+        S: LinearShape<I, O, G, X>,
     {
         let (out_shape, rows) = self.shape.linear_shape(weight.shape.1, weight.shape.0)?;
         let p = LinearParams {

@@ -14,7 +14,10 @@ pub(crate) use linear::{
     forward_params as linear_forward_params, grad_input_params as linear_grad_input_params,
     grad_weight_params as linear_grad_weight_params,
 };
-pub use linear::{LinearGrads, LinearKernel, LinearParams, LinearShape, LinearWant};
+pub use linear::{
+    LinearExp, LinearGot, LinearGrads, LinearKernel, LinearParams, LinearShape, LinearVerdict,
+    LinearWant,
+};
 pub use shape::MatMul;
 
 use crate::backend::Backend;

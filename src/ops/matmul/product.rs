@@ -4,7 +4,7 @@ use super::MatMul;
 use crate::autograd::{Merge, Tracking};
 use crate::backend::Device;
 use crate::dtype::Dtype;
-use crate::shape::{Error, Shape};
+use crate::shape::{DimsAgree, Error, Shape};
 use crate::tensor::{op_result, Tensor};
 
 impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
@@ -41,12 +41,12 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// assert_eq!(y.to_vec(), vec![1.5; 40]);
     /// ```
     #[track_caller]
-    pub fn matmul<S2: Shape, T2: Tracking<E, D>>(
+    pub fn matmul<S2: Shape, T2: Tracking<E, D>, G: DimsAgree<X>, X>(
         self,
         rhs: Tensor<S2, E, D, T2>,
-    ) -> Tensor<S::Output, E, D, <T as Merge<T2>>::Output>
+    ) -> Tensor<<S as MatMul<S2, G, X>>::Output, E, D, <T as Merge<T2>>::Output>
     where
-        S: MatMul<S2>,
+        S: MatMul<S2, G, X>,
         T: Merge<T2>,
         <T as Merge<T2>>::Output: Tracking<E, D>,
     {
@@ -65,12 +65,12 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let e = a.try_matmul(b).unwrap_err();
     /// assert_eq!(e.to_string(), "matmul: dimension mismatch on axis 0 (rhs rows vs lhs columns): got 4, expected 3");
     /// ```
-    pub fn try_matmul<S2: Shape, T2: Tracking<E, D>>(
+    pub fn try_matmul<S2: Shape, T2: Tracking<E, D>, G: DimsAgree<X>, X>(
         self,
         rhs: Tensor<S2, E, D, T2>,
-    ) -> Result<Tensor<S::Output, E, D, <T as Merge<T2>>::Output>, Error>
+    ) -> Result<Tensor<<S as MatMul<S2, G, X>>::Output, E, D, <T as Merge<T2>>::Output>, Error>
     where
-        S: MatMul<S2>,
+        S: MatMul<S2, G, X>,
         T: Merge<T2>,
         <T as Merge<T2>>::Output: Tracking<E, D>,
     {

@@ -2,16 +2,21 @@
 //! runtime check of `Dyn` dims.
 
 use super::MatmulParams;
-use crate::shape::{check_dim, Dim, Error, SameDim, Shape};
+use crate::shape::{check_dim, Agree, Dim, DimVerdict, Error, ExpOf, GotOf, Shape, ShapeVerdict};
 
 /// `Self` (the left operand's shape) can be matrix-multiplied by `Rhs`.
 ///
 /// The contracted dims (columns of the left operand, rows of the right one)
-/// and the batch dims must agree through [`SameDim`]: equal static dims, or
-/// any pair involving [`crate::Dyn`], which is checked at run time by
+/// and the batch dims must agree: equal static dims, or any pair involving
+/// [`crate::Dyn`], which is checked at run time by
 /// [`MatMul::matmul_params`]. A static mismatch is a compile error such as
 /// `dimension mismatch: got N<_4>, expected N<_3>` (the right operand's dim
 /// is "got", the left operand's is "expected").
+///
+/// `G` and `X` are the verdict on those dims ([`crate::shape::DimVerdict`]);
+/// they default to [`Agree`], so a generic bound `S: MatMul<S2>` means "the
+/// dims agree". [`crate::Tensor::matmul`] takes them as parameters and
+/// requires `G: DimsAgree<X>` itself, which keeps the error short.
 ///
 /// | lhs            | rhs            | output         |
 /// |----------------|----------------|----------------|
@@ -35,7 +40,7 @@ use crate::shape::{check_dim, Dim, Error, SameDim, Shape};
 /// assert_eq!(&*out.dims(), &[8, 3, 5]);
 /// assert_eq!((p.batch, p.m, p.k, p.n), (1, 24, 4, 5)); // batch folded into rows
 /// ```
-pub trait MatMul<Rhs: Shape>: Shape {
+pub trait MatMul<Rhs: Shape, G = Agree, X = Agree>: Shape {
     /// The shape of the product.
     type Output: Shape;
 
@@ -64,9 +69,9 @@ fn dense(batch: usize, m: usize, k: usize, n: usize) -> MatmulParams {
     }
 }
 
-impl<K: Dim, K2: Dim> MatMul<(K2,)> for (K,)
+impl<K: Dim, K2: Dim> MatMul<(K2,), GotOf<K2, K>, ExpOf<K2, K>> for (K,)
 where
-    K2: SameDim<K>,
+    K2: DimVerdict<K>,
 {
     type Output = ();
     fn matmul_params(&self, rhs: &(K2,)) -> Result<((), MatmulParams), Error> {
@@ -76,9 +81,9 @@ where
     }
 }
 
-impl<K: Dim, K2: Dim, N: Dim> MatMul<(K2, N)> for (K,)
+impl<K: Dim, K2: Dim, N: Dim> MatMul<(K2, N), GotOf<K2, K>, ExpOf<K2, K>> for (K,)
 where
-    K2: SameDim<K>,
+    K2: DimVerdict<K>,
 {
     type Output = (N,);
     fn matmul_params(&self, rhs: &(K2, N)) -> Result<((N,), MatmulParams), Error> {
@@ -88,9 +93,9 @@ where
     }
 }
 
-impl<M: Dim, K: Dim, K2: Dim> MatMul<(K2,)> for (M, K)
+impl<M: Dim, K: Dim, K2: Dim> MatMul<(K2,), GotOf<K2, K>, ExpOf<K2, K>> for (M, K)
 where
-    K2: SameDim<K>,
+    K2: DimVerdict<K>,
 {
     type Output = (M,);
     fn matmul_params(&self, rhs: &(K2,)) -> Result<((M,), MatmulParams), Error> {
@@ -100,9 +105,9 @@ where
     }
 }
 
-impl<M: Dim, K: Dim, K2: Dim, N: Dim> MatMul<(K2, N)> for (M, K)
+impl<M: Dim, K: Dim, K2: Dim, N: Dim> MatMul<(K2, N), GotOf<K2, K>, ExpOf<K2, K>> for (M, K)
 where
-    K2: SameDim<K>,
+    K2: DimVerdict<K>,
 {
     type Output = (M, N);
     fn matmul_params(&self, rhs: &(K2, N)) -> Result<((M, N), MatmulParams), Error> {
@@ -112,10 +117,14 @@ where
     }
 }
 
-impl<B: Dim, M: Dim, K: Dim, B2: Dim, K2: Dim, N: Dim> MatMul<(B2, K2, N)> for (B, M, K)
+impl<B: Dim, M: Dim, K: Dim, B2: Dim, K2: Dim, N: Dim>
+    MatMul<
+        (B2, K2, N),
+        <(B2, K2) as ShapeVerdict<(B, K)>>::Got,
+        <(B2, K2) as ShapeVerdict<(B, K)>>::Exp,
+    > for (B, M, K)
 where
-    B2: SameDim<B>,
-    K2: SameDim<K>,
+    (B2, K2): ShapeVerdict<(B, K)>,
 {
     type Output = (B, M, N);
     fn matmul_params(&self, rhs: &(B2, K2, N)) -> Result<((B, M, N), MatmulParams), Error> {
@@ -129,9 +138,10 @@ where
     }
 }
 
-impl<B: Dim, M: Dim, K: Dim, K2: Dim, N: Dim> MatMul<(K2, N)> for (B, M, K)
+impl<B: Dim, M: Dim, K: Dim, K2: Dim, N: Dim> MatMul<(K2, N), GotOf<K2, K>, ExpOf<K2, K>>
+    for (B, M, K)
 where
-    K2: SameDim<K>,
+    K2: DimVerdict<K>,
 {
     type Output = (B, M, N);
     fn matmul_params(&self, rhs: &(K2, N)) -> Result<((B, M, N), MatmulParams), Error> {
@@ -140,17 +150,19 @@ where
         // One product: the batch folded into the rows of A.
         Ok((
             (self.0, self.1, rhs.1),
-            dense(1, self.0.size() * self.1.size(), k, rhs.1.size()),
+            dense(1, self.dims().try_numel_of(OP, 0..2)?, k, rhs.1.size()),
         ))
     }
 }
 
-impl<B: Dim, H: Dim, M: Dim, K: Dim, B2: Dim, H2: Dim, K2: Dim, N: Dim> MatMul<(B2, H2, K2, N)>
-    for (B, H, M, K)
+impl<B: Dim, H: Dim, M: Dim, K: Dim, B2: Dim, H2: Dim, K2: Dim, N: Dim>
+    MatMul<
+        (B2, H2, K2, N),
+        <(B2, H2, K2) as ShapeVerdict<(B, H, K)>>::Got,
+        <(B2, H2, K2) as ShapeVerdict<(B, H, K)>>::Exp,
+    > for (B, H, M, K)
 where
-    B2: SameDim<B>,
-    H2: SameDim<H>,
-    K2: SameDim<K>,
+    (B2, H2, K2): ShapeVerdict<(B, H, K)>,
 {
     type Output = (B, H, M, N);
     fn matmul_params(&self, rhs: &(B2, H2, K2, N)) -> Result<((B, H, M, N), MatmulParams), Error> {
@@ -160,20 +172,27 @@ where
         check_dim(OP, 2, ROWS, rhs.2.size(), k)?;
         Ok((
             (self.0, self.1, self.2, rhs.3),
-            dense(b * h, self.2.size(), k, rhs.3.size()),
+            dense(
+                self.dims().try_numel_of(OP, 0..2)?,
+                self.2.size(),
+                k,
+                rhs.3.size(),
+            ),
         ))
     }
 }
 
-impl<B: Dim, H: Dim, M: Dim, K: Dim, K2: Dim, N: Dim> MatMul<(K2, N)> for (B, H, M, K)
+impl<B: Dim, H: Dim, M: Dim, K: Dim, K2: Dim, N: Dim> MatMul<(K2, N), GotOf<K2, K>, ExpOf<K2, K>>
+    for (B, H, M, K)
 where
-    K2: SameDim<K>,
+    K2: DimVerdict<K>,
 {
     type Output = (B, H, M, N);
     fn matmul_params(&self, rhs: &(K2, N)) -> Result<((B, H, M, N), MatmulParams), Error> {
         let k = self.3.size();
         check_dim(OP, 0, ROWS, rhs.0.size(), k)?;
-        let rows = self.0.size() * self.1.size() * self.2.size();
+        // Checked: with K = 0 the leading dims can be huge.
+        let rows = self.dims().try_numel_of(OP, 0..3)?;
         Ok((
             (self.0, self.1, self.2, rhs.1),
             dense(1, rows, k, rhs.1.size()),

@@ -5,7 +5,7 @@
 use crate::autograd::Tracking;
 use crate::backend::Device;
 use crate::dtype::Dtype;
-use crate::shape::{BroadcastsTo, Error, Shape};
+use crate::shape::{BroadcastToMismatch, BroadcastsTo, Error, Shape};
 use crate::tensor::{op_result, Tensor};
 
 impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
@@ -31,9 +31,12 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let _ = v.broadcast_to((Dyn(4), <u!(3)>::default())); // cannot broadcast dim N<_2> to N<_3>
     /// ```
     #[track_caller]
-    pub fn broadcast_to<S2: Shape>(self, shape: S2) -> Tensor<S2, E, D, T>
+    pub fn broadcast_to<S2: Shape, G: BroadcastToMismatch<X>, X>(
+        self,
+        shape: S2,
+    ) -> Tensor<S2, E, D, T>
     where
-        S: BroadcastsTo<S2>,
+        S: BroadcastsTo<S2, G, X>,
     {
         self.try_broadcast_to(shape)
             .unwrap_or_else(|e| panic!("{e}"))
@@ -51,16 +54,19 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     ///     "broadcast_to: dimension mismatch on axis 1 (source dim must be 1 or equal to the target): got 2, expected 3"
     /// );
     /// ```
-    pub fn try_broadcast_to<S2: Shape>(self, shape: S2) -> Result<Tensor<S2, E, D, T>, Error>
+    pub fn try_broadcast_to<S2: Shape, G: BroadcastToMismatch<X>, X>(
+        self,
+        shape: S2,
+    ) -> Result<Tensor<S2, E, D, T>, Error>
     where
-        S: BroadcastsTo<S2>,
+        S: BroadcastsTo<S2, G, X>,
     {
         self.shape.check_broadcast_to(
             &shape,
             "broadcast_to",
             "source dim must be 1 or equal to the target",
         )?;
-        if shape.numel() == self.shape.numel() {
+        if shape.try_numel("broadcast_to")? == self.shape.numel() {
             // Only axes of size 1 are added or kept: the same elements in the same order.
             return Ok(self.reshape_op(shape));
         }

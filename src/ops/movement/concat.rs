@@ -7,17 +7,27 @@
 use crate::autograd::{Merge, Tracking};
 use crate::backend::Device;
 use crate::dtype::Dtype;
-use crate::shape::{ConcatShape, Error, Shape};
+use crate::shape::{Agree, ConcatMismatch, ConcatShape, Error, Shape};
 use crate::tensor::{op_result, Tensor};
 
 /// `concat::<I>(other)` on tensors (in the prelude). A trait only so that
 /// the axis is the sole explicit generic (`a.concat::<1>(b)`), the other
 /// operand's shape and tape being inferred.
-pub trait ConcatOp<S: Shape, S2: Shape, E: Dtype, D: Device<E>, T: Merge<T2>, T2>: Sized {
+pub trait ConcatOp<
+    S: Shape,
+    S2: Shape,
+    E: Dtype,
+    D: Device<E>,
+    T: Merge<T2>,
+    T2,
+    G = Agree,
+    X = Agree,
+>: Sized
+{
     /// `self` and `other` joined along axis `I` (as `torch.cat`). Dims off
     /// axis `I` must agree: a static mismatch does not compile ("concat:
-    /// dimension mismatch on axis 1: left operand has N<_3>, right operand
-    /// has N<_4>"), a `Dyn` mismatch panics naming the axis and both sizes
+    /// dimension mismatch off the concat axis: left operand has N<_3>, right
+    /// operand has N<_4>"), a `Dyn` mismatch panics naming the axis and both sizes
     /// (see [`ConcatOp::try_concat`]). The axis dim is the sum, static if
     /// both are. The result is tracked if either input is.
     ///
@@ -35,14 +45,15 @@ pub trait ConcatOp<S: Shape, S2: Shape, E: Dtype, D: Device<E>, T: Merge<T2>, T2
     /// let dev = Cpu::default();
     /// let a: Tensor<(u!(2), u!(3)), f32> = Tensor::zeros(Default::default(), &dev);
     /// let b: Tensor<(u!(2), u!(4)), f32> = Tensor::zeros(Default::default(), &dev);
-    /// let _ = a.concat::<0>(b); // concat: dimension mismatch on axis 1
+    /// let _ = a.concat::<0>(b); // concat: dimension mismatch off the concat axis
     /// ```
     fn concat<const I: usize>(
         self,
         other: Tensor<S2, E, D, T2>,
-    ) -> Tensor<<S as ConcatShape<S2, I>>::Output, E, D, <T as Merge<T2>>::Output>
+    ) -> Tensor<<S as ConcatShape<S2, I, G, X>>::Output, E, D, <T as Merge<T2>>::Output>
     where
-        S: ConcatShape<S2, I>,
+        S: ConcatShape<S2, I, G, X>,
+        G: ConcatMismatch<X>,
         <T as Merge<T2>>::Output: Tracking<E, D>;
 
     /// Fallible form of [`ConcatOp::concat`]: a runtime mismatch off the
@@ -63,13 +74,14 @@ pub trait ConcatOp<S: Shape, S2: Shape, E: Dtype, D: Device<E>, T: Merge<T2>, T2
     fn try_concat<const I: usize>(
         self,
         other: Tensor<S2, E, D, T2>,
-    ) -> Result<Tensor<<S as ConcatShape<S2, I>>::Output, E, D, <T as Merge<T2>>::Output>, Error>
+    ) -> Result<Tensor<<S as ConcatShape<S2, I, G, X>>::Output, E, D, <T as Merge<T2>>::Output>, Error>
     where
-        S: ConcatShape<S2, I>,
+        S: ConcatShape<S2, I, G, X>,
+        G: ConcatMismatch<X>,
         <T as Merge<T2>>::Output: Tracking<E, D>;
 }
 
-impl<S, S2, E, D, T, T2> ConcatOp<S, S2, E, D, T, T2> for Tensor<S, E, D, T>
+impl<S, S2, E, D, T, T2, G, X> ConcatOp<S, S2, E, D, T, T2, G, X> for Tensor<S, E, D, T>
 where
     S: Shape,
     S2: Shape,
@@ -82,9 +94,10 @@ where
     fn concat<const I: usize>(
         self,
         other: Tensor<S2, E, D, T2>,
-    ) -> Tensor<<S as ConcatShape<S2, I>>::Output, E, D, <T as Merge<T2>>::Output>
+    ) -> Tensor<<S as ConcatShape<S2, I, G, X>>::Output, E, D, <T as Merge<T2>>::Output>
     where
-        S: ConcatShape<S2, I>,
+        S: ConcatShape<S2, I, G, X>,
+        G: ConcatMismatch<X>,
         <T as Merge<T2>>::Output: Tracking<E, D>,
     {
         self.try_concat::<I>(other)
@@ -95,9 +108,10 @@ where
     fn try_concat<const I: usize>(
         self,
         other: Tensor<S2, E, D, T2>,
-    ) -> Result<Tensor<<S as ConcatShape<S2, I>>::Output, E, D, <T as Merge<T2>>::Output>, Error>
+    ) -> Result<Tensor<<S as ConcatShape<S2, I, G, X>>::Output, E, D, <T as Merge<T2>>::Output>, Error>
     where
-        S: ConcatShape<S2, I>,
+        S: ConcatShape<S2, I, G, X>,
+        G: ConcatMismatch<X>,
         <T as Merge<T2>>::Output: Tracking<E, D>,
     {
         let out_shape = self.shape.concat_shape(&other.shape)?;

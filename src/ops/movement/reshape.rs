@@ -7,7 +7,10 @@
 use crate::autograd::Tracking;
 use crate::backend::Device;
 use crate::dtype::Dtype;
-use crate::shape::{ConstShape, Error, FlattenFrom, SameNumel, Shape, StaticNumel, MAX_RANK};
+use crate::shape::{
+    ConstShape, DimVerdict, Error, FlattenFrom, NumelExp, NumelGot, NumelMismatch, Shape,
+    StaticNumel, MAX_RANK,
+};
 use crate::tensor::{op_result, Tensor};
 
 impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
@@ -49,7 +52,8 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     where
         S: StaticNumel,
         S2: ConstShape + StaticNumel,
-        <S as StaticNumel>::Numel: SameNumel<<S2 as StaticNumel>::Numel>,
+        <S as StaticNumel>::Numel: DimVerdict<<S2 as StaticNumel>::Numel>,
+        NumelGot<S, S2>: NumelMismatch<NumelExp<S, S2>>,
     {
         self.reshape_op(S2::default())
     }
@@ -80,11 +84,14 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// assert_eq!(e.to_string(), "reshape_to: element count mismatch: got 6 elements, the shape needs 8");
     /// ```
     pub fn try_reshape_to<S2: Shape>(self, shape: S2) -> Result<Tensor<S2, E, D, T>, Error> {
-        if shape.numel() != self.shape.numel() {
+        // Checked: a target whose count wraps around to this one's must not pass.
+        let expected = shape.try_numel("reshape_to")?;
+        let got = self.shape.numel();
+        if expected != got {
             return Err(Error::NumelMismatch {
                 op: "reshape_to",
-                got: self.shape.numel(),
-                expected: shape.numel(),
+                got,
+                expected,
             });
         }
         Ok(self.reshape_op(shape))
@@ -109,7 +116,11 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         let d = self.shape.dims();
         let mut out = [0usize; MAX_RANK];
         out[..I].copy_from_slice(&d[..I]);
-        out[I] = d[I..].iter().product();
+        // Checked: with a zero dim before `I`, the product of the axes from
+        // `I` can overflow although the tensor holds no element.
+        out[I] = d
+            .try_numel_of("flatten_from", I..d.len())
+            .unwrap_or_else(|e| panic!("{e}"));
         // Static products are computed by the type; this cannot disagree.
         let shape = <S as FlattenFrom<I>>::Output::try_from_dims(&out[..=I])
             .unwrap_or_else(|e| panic!("flatten_from: {e}"));

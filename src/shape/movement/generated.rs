@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::shape::arith::{AddDim, MulDim, Prod, Sum};
+use crate::shape::same::ShapeVerdict;
 
 // ------------------------------------------------------------ DistinctAxis
 impl DistinctAxis<1> for Axis<0> {}
@@ -347,29 +348,51 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim> FlattenFrom<5>
 }
 
 // ------------------------------------------------------------ ConcatShape
-impl<L0: Dim, R0: Dim> ConcatShape<(R0,), 0> for (L0,)
+impl<L0: Dim, R0: Dim>
+    ConcatShape<(R0,), 0, <() as ShapeVerdict<()>>::Got, <() as ShapeVerdict<()>>::Exp> for (L0,)
 where
+    (): ShapeVerdict<()>,
     L0: AddDim<R0>,
 {
     type Output = (Sum<L0, R0>,);
 }
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim> ConcatShape<(R0, R1), 0> for (L0, L1)
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim>
+    ConcatShape<
+        (R0, R1),
+        0,
+        <(L1,) as ShapeVerdict<(R1,)>>::Got,
+        <(L1,) as ShapeVerdict<(R1,)>>::Exp,
+    > for (L0, L1)
 where
+    (L1,): ShapeVerdict<(R1,)>,
     L0: AddDim<R0>,
     L1: ConcatDim<R1, 1>,
 {
     type Output = (Sum<L0, R0>, <L1 as ConcatDim<R1, 1>>::Output);
 }
-impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim> ConcatShape<(R0, R1), 1> for (L0, L1)
+impl<L0: Dim, L1: Dim, R0: Dim, R1: Dim>
+    ConcatShape<
+        (R0, R1),
+        1,
+        <(L0,) as ShapeVerdict<(R0,)>>::Got,
+        <(L0,) as ShapeVerdict<(R0,)>>::Exp,
+    > for (L0, L1)
 where
+    (L0,): ShapeVerdict<(R0,)>,
     L0: ConcatDim<R0, 0>,
     L1: AddDim<R1>,
 {
     type Output = (<L0 as ConcatDim<R0, 0>>::Output, Sum<L1, R1>);
 }
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim> ConcatShape<(R0, R1, R2), 0>
-    for (L0, L1, L2)
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim>
+    ConcatShape<
+        (R0, R1, R2),
+        0,
+        <(L1, L2) as ShapeVerdict<(R1, R2)>>::Got,
+        <(L1, L2) as ShapeVerdict<(R1, R2)>>::Exp,
+    > for (L0, L1, L2)
 where
+    (L1, L2): ShapeVerdict<(R1, R2)>,
     L0: AddDim<R0>,
     L1: ConcatDim<R1, 1>,
     L2: ConcatDim<R2, 2>,
@@ -380,9 +403,15 @@ where
         <L2 as ConcatDim<R2, 2>>::Output,
     );
 }
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim> ConcatShape<(R0, R1, R2), 1>
-    for (L0, L1, L2)
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim>
+    ConcatShape<
+        (R0, R1, R2),
+        1,
+        <(L0, L2) as ShapeVerdict<(R0, R2)>>::Got,
+        <(L0, L2) as ShapeVerdict<(R0, R2)>>::Exp,
+    > for (L0, L1, L2)
 where
+    (L0, L2): ShapeVerdict<(R0, R2)>,
     L0: ConcatDim<R0, 0>,
     L1: AddDim<R1>,
     L2: ConcatDim<R2, 2>,
@@ -393,9 +422,15 @@ where
         <L2 as ConcatDim<R2, 2>>::Output,
     );
 }
-impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim> ConcatShape<(R0, R1, R2), 2>
-    for (L0, L1, L2)
+impl<L0: Dim, L1: Dim, L2: Dim, R0: Dim, R1: Dim, R2: Dim>
+    ConcatShape<
+        (R0, R1, R2),
+        2,
+        <(L0, L1) as ShapeVerdict<(R0, R1)>>::Got,
+        <(L0, L1) as ShapeVerdict<(R0, R1)>>::Exp,
+    > for (L0, L1, L2)
 where
+    (L0, L1): ShapeVerdict<(R0, R1)>,
     L0: ConcatDim<R0, 0>,
     L1: ConcatDim<R1, 1>,
     L2: AddDim<R2>,
@@ -407,8 +442,14 @@ where
     );
 }
 impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim>
-    ConcatShape<(R0, R1, R2, R3), 0> for (L0, L1, L2, L3)
+    ConcatShape<
+        (R0, R1, R2, R3),
+        0,
+        <(L1, L2, L3) as ShapeVerdict<(R1, R2, R3)>>::Got,
+        <(L1, L2, L3) as ShapeVerdict<(R1, R2, R3)>>::Exp,
+    > for (L0, L1, L2, L3)
 where
+    (L1, L2, L3): ShapeVerdict<(R1, R2, R3)>,
     L0: AddDim<R0>,
     L1: ConcatDim<R1, 1>,
     L2: ConcatDim<R2, 2>,
@@ -422,8 +463,14 @@ where
     );
 }
 impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim>
-    ConcatShape<(R0, R1, R2, R3), 1> for (L0, L1, L2, L3)
+    ConcatShape<
+        (R0, R1, R2, R3),
+        1,
+        <(L0, L2, L3) as ShapeVerdict<(R0, R2, R3)>>::Got,
+        <(L0, L2, L3) as ShapeVerdict<(R0, R2, R3)>>::Exp,
+    > for (L0, L1, L2, L3)
 where
+    (L0, L2, L3): ShapeVerdict<(R0, R2, R3)>,
     L0: ConcatDim<R0, 0>,
     L1: AddDim<R1>,
     L2: ConcatDim<R2, 2>,
@@ -437,8 +484,14 @@ where
     );
 }
 impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim>
-    ConcatShape<(R0, R1, R2, R3), 2> for (L0, L1, L2, L3)
+    ConcatShape<
+        (R0, R1, R2, R3),
+        2,
+        <(L0, L1, L3) as ShapeVerdict<(R0, R1, R3)>>::Got,
+        <(L0, L1, L3) as ShapeVerdict<(R0, R1, R3)>>::Exp,
+    > for (L0, L1, L2, L3)
 where
+    (L0, L1, L3): ShapeVerdict<(R0, R1, R3)>,
     L0: ConcatDim<R0, 0>,
     L1: ConcatDim<R1, 1>,
     L2: AddDim<R2>,
@@ -452,8 +505,14 @@ where
     );
 }
 impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim>
-    ConcatShape<(R0, R1, R2, R3), 3> for (L0, L1, L2, L3)
+    ConcatShape<
+        (R0, R1, R2, R3),
+        3,
+        <(L0, L1, L2) as ShapeVerdict<(R0, R1, R2)>>::Got,
+        <(L0, L1, L2) as ShapeVerdict<(R0, R1, R2)>>::Exp,
+    > for (L0, L1, L2, L3)
 where
+    (L0, L1, L2): ShapeVerdict<(R0, R1, R2)>,
     L0: ConcatDim<R0, 0>,
     L1: ConcatDim<R1, 1>,
     L2: ConcatDim<R2, 2>,
@@ -467,8 +526,14 @@ where
     );
 }
 impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
-    ConcatShape<(R0, R1, R2, R3, R4), 0> for (L0, L1, L2, L3, L4)
+    ConcatShape<
+        (R0, R1, R2, R3, R4),
+        0,
+        <(L1, L2, L3, L4) as ShapeVerdict<(R1, R2, R3, R4)>>::Got,
+        <(L1, L2, L3, L4) as ShapeVerdict<(R1, R2, R3, R4)>>::Exp,
+    > for (L0, L1, L2, L3, L4)
 where
+    (L1, L2, L3, L4): ShapeVerdict<(R1, R2, R3, R4)>,
     L0: AddDim<R0>,
     L1: ConcatDim<R1, 1>,
     L2: ConcatDim<R2, 2>,
@@ -484,8 +549,14 @@ where
     );
 }
 impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
-    ConcatShape<(R0, R1, R2, R3, R4), 1> for (L0, L1, L2, L3, L4)
+    ConcatShape<
+        (R0, R1, R2, R3, R4),
+        1,
+        <(L0, L2, L3, L4) as ShapeVerdict<(R0, R2, R3, R4)>>::Got,
+        <(L0, L2, L3, L4) as ShapeVerdict<(R0, R2, R3, R4)>>::Exp,
+    > for (L0, L1, L2, L3, L4)
 where
+    (L0, L2, L3, L4): ShapeVerdict<(R0, R2, R3, R4)>,
     L0: ConcatDim<R0, 0>,
     L1: AddDim<R1>,
     L2: ConcatDim<R2, 2>,
@@ -501,8 +572,14 @@ where
     );
 }
 impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
-    ConcatShape<(R0, R1, R2, R3, R4), 2> for (L0, L1, L2, L3, L4)
+    ConcatShape<
+        (R0, R1, R2, R3, R4),
+        2,
+        <(L0, L1, L3, L4) as ShapeVerdict<(R0, R1, R3, R4)>>::Got,
+        <(L0, L1, L3, L4) as ShapeVerdict<(R0, R1, R3, R4)>>::Exp,
+    > for (L0, L1, L2, L3, L4)
 where
+    (L0, L1, L3, L4): ShapeVerdict<(R0, R1, R3, R4)>,
     L0: ConcatDim<R0, 0>,
     L1: ConcatDim<R1, 1>,
     L2: AddDim<R2>,
@@ -518,8 +595,14 @@ where
     );
 }
 impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
-    ConcatShape<(R0, R1, R2, R3, R4), 3> for (L0, L1, L2, L3, L4)
+    ConcatShape<
+        (R0, R1, R2, R3, R4),
+        3,
+        <(L0, L1, L2, L4) as ShapeVerdict<(R0, R1, R2, R4)>>::Got,
+        <(L0, L1, L2, L4) as ShapeVerdict<(R0, R1, R2, R4)>>::Exp,
+    > for (L0, L1, L2, L3, L4)
 where
+    (L0, L1, L2, L4): ShapeVerdict<(R0, R1, R2, R4)>,
     L0: ConcatDim<R0, 0>,
     L1: ConcatDim<R1, 1>,
     L2: ConcatDim<R2, 2>,
@@ -535,8 +618,14 @@ where
     );
 }
 impl<L0: Dim, L1: Dim, L2: Dim, L3: Dim, L4: Dim, R0: Dim, R1: Dim, R2: Dim, R3: Dim, R4: Dim>
-    ConcatShape<(R0, R1, R2, R3, R4), 4> for (L0, L1, L2, L3, L4)
+    ConcatShape<
+        (R0, R1, R2, R3, R4),
+        4,
+        <(L0, L1, L2, L3) as ShapeVerdict<(R0, R1, R2, R3)>>::Got,
+        <(L0, L1, L2, L3) as ShapeVerdict<(R0, R1, R2, R3)>>::Exp,
+    > for (L0, L1, L2, L3, L4)
 where
+    (L0, L1, L2, L3): ShapeVerdict<(R0, R1, R2, R3)>,
     L0: ConcatDim<R0, 0>,
     L1: ConcatDim<R1, 1>,
     L2: ConcatDim<R2, 2>,
@@ -564,8 +653,15 @@ impl<
         R3: Dim,
         R4: Dim,
         R5: Dim,
-    > ConcatShape<(R0, R1, R2, R3, R4, R5), 0> for (L0, L1, L2, L3, L4, L5)
+    >
+    ConcatShape<
+        (R0, R1, R2, R3, R4, R5),
+        0,
+        <(L1, L2, L3, L4, L5) as ShapeVerdict<(R1, R2, R3, R4, R5)>>::Got,
+        <(L1, L2, L3, L4, L5) as ShapeVerdict<(R1, R2, R3, R4, R5)>>::Exp,
+    > for (L0, L1, L2, L3, L4, L5)
 where
+    (L1, L2, L3, L4, L5): ShapeVerdict<(R1, R2, R3, R4, R5)>,
     L0: AddDim<R0>,
     L1: ConcatDim<R1, 1>,
     L2: ConcatDim<R2, 2>,
@@ -595,8 +691,15 @@ impl<
         R3: Dim,
         R4: Dim,
         R5: Dim,
-    > ConcatShape<(R0, R1, R2, R3, R4, R5), 1> for (L0, L1, L2, L3, L4, L5)
+    >
+    ConcatShape<
+        (R0, R1, R2, R3, R4, R5),
+        1,
+        <(L0, L2, L3, L4, L5) as ShapeVerdict<(R0, R2, R3, R4, R5)>>::Got,
+        <(L0, L2, L3, L4, L5) as ShapeVerdict<(R0, R2, R3, R4, R5)>>::Exp,
+    > for (L0, L1, L2, L3, L4, L5)
 where
+    (L0, L2, L3, L4, L5): ShapeVerdict<(R0, R2, R3, R4, R5)>,
     L0: ConcatDim<R0, 0>,
     L1: AddDim<R1>,
     L2: ConcatDim<R2, 2>,
@@ -626,8 +729,15 @@ impl<
         R3: Dim,
         R4: Dim,
         R5: Dim,
-    > ConcatShape<(R0, R1, R2, R3, R4, R5), 2> for (L0, L1, L2, L3, L4, L5)
+    >
+    ConcatShape<
+        (R0, R1, R2, R3, R4, R5),
+        2,
+        <(L0, L1, L3, L4, L5) as ShapeVerdict<(R0, R1, R3, R4, R5)>>::Got,
+        <(L0, L1, L3, L4, L5) as ShapeVerdict<(R0, R1, R3, R4, R5)>>::Exp,
+    > for (L0, L1, L2, L3, L4, L5)
 where
+    (L0, L1, L3, L4, L5): ShapeVerdict<(R0, R1, R3, R4, R5)>,
     L0: ConcatDim<R0, 0>,
     L1: ConcatDim<R1, 1>,
     L2: AddDim<R2>,
@@ -657,8 +767,15 @@ impl<
         R3: Dim,
         R4: Dim,
         R5: Dim,
-    > ConcatShape<(R0, R1, R2, R3, R4, R5), 3> for (L0, L1, L2, L3, L4, L5)
+    >
+    ConcatShape<
+        (R0, R1, R2, R3, R4, R5),
+        3,
+        <(L0, L1, L2, L4, L5) as ShapeVerdict<(R0, R1, R2, R4, R5)>>::Got,
+        <(L0, L1, L2, L4, L5) as ShapeVerdict<(R0, R1, R2, R4, R5)>>::Exp,
+    > for (L0, L1, L2, L3, L4, L5)
 where
+    (L0, L1, L2, L4, L5): ShapeVerdict<(R0, R1, R2, R4, R5)>,
     L0: ConcatDim<R0, 0>,
     L1: ConcatDim<R1, 1>,
     L2: ConcatDim<R2, 2>,
@@ -688,8 +805,15 @@ impl<
         R3: Dim,
         R4: Dim,
         R5: Dim,
-    > ConcatShape<(R0, R1, R2, R3, R4, R5), 4> for (L0, L1, L2, L3, L4, L5)
+    >
+    ConcatShape<
+        (R0, R1, R2, R3, R4, R5),
+        4,
+        <(L0, L1, L2, L3, L5) as ShapeVerdict<(R0, R1, R2, R3, R5)>>::Got,
+        <(L0, L1, L2, L3, L5) as ShapeVerdict<(R0, R1, R2, R3, R5)>>::Exp,
+    > for (L0, L1, L2, L3, L4, L5)
 where
+    (L0, L1, L2, L3, L5): ShapeVerdict<(R0, R1, R2, R3, R5)>,
     L0: ConcatDim<R0, 0>,
     L1: ConcatDim<R1, 1>,
     L2: ConcatDim<R2, 2>,
@@ -719,8 +843,15 @@ impl<
         R3: Dim,
         R4: Dim,
         R5: Dim,
-    > ConcatShape<(R0, R1, R2, R3, R4, R5), 5> for (L0, L1, L2, L3, L4, L5)
+    >
+    ConcatShape<
+        (R0, R1, R2, R3, R4, R5),
+        5,
+        <(L0, L1, L2, L3, L4) as ShapeVerdict<(R0, R1, R2, R3, R4)>>::Got,
+        <(L0, L1, L2, L3, L4) as ShapeVerdict<(R0, R1, R2, R3, R4)>>::Exp,
+    > for (L0, L1, L2, L3, L4, L5)
 where
+    (L0, L1, L2, L3, L4): ShapeVerdict<(R0, R1, R2, R3, R4)>,
     L0: ConcatDim<R0, 0>,
     L1: ConcatDim<R1, 1>,
     L2: ConcatDim<R2, 2>,
