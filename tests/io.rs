@@ -434,7 +434,7 @@ fn loads_a_file_written_by_pytorch() {
     // And PyTorch's dtype tag is checked: the f32 file does not load as f64.
     let err = safetensors::load_from_bytes(&mut mlp::<f64>(), &bytes).unwrap_err();
     assert!(
-        matches!(err, SafetensorsError::DtypeMismatch { ref name, expected: "F64", found: "F32" } if name == "0.weight"),
+        matches!(err, SafetensorsError::DtypeMismatch { ref name, expected: SafeDtype::F64, found: SafeDtype::F32 } if name == "0.weight"),
         "{err}"
     );
 }
@@ -575,35 +575,36 @@ fn corrupt_entries_are_named() {
         ),
         (
             r#"{"0":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"1":{"dtype":"F32","data_offsets":[8,12]}}"#,
-            "safetensors: tensor `1`: the header entry lacks `shape`",
+            "safetensors: tensor `1`: missing field `shape`",
         ),
         (
             r#"{"0":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"1":{"dtype":"F32","shape":[1],"data_offsets":[8]}}"#,
-            "safetensors: tensor `1`: data_offsets has 1 numbers, not 2",
+            "safetensors: tensor `1`: invalid length 1, expected a tuple of size 2",
         ),
         (
             r#"{"0":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"1":{"dtype":"F32","shape":[-1],"data_offsets":[8,12]}}"#,
-            "safetensors: tensor `1`: header JSON: expected a non-negative integer at byte 82, found `-`",
+            "safetensors: tensor `1`: invalid value: integer `-1`, expected usize",
         ),
         (
             r#"{"0":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"1":{"dtype":"F32","shape":[1.0],"data_offsets":[8,12]}}"#,
-            "safetensors: tensor `1`: header JSON: expected an integer (no fraction or exponent) at byte 83, found `.`",
+            "safetensors: tensor `1`: invalid type: floating point `1.0`, expected usize",
         ),
         (
             r#"{"0":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"1":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[8,12]}}"#,
-            "safetensors: tensor `1`: header JSON: integer at byte 82 is too large",
+            "safetensors: tensor `1`: invalid type: floating point `1e+20`, expected usize",
         ),
         (
             r#"{"0":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"1":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[8,12]}}"#,
             "safetensors: tensor `1`: shape [4294967296, 4294967296, 4294967296] overflows",
         ),
         (
+            // A repeated name: JSON keeps the last entry, which leaves a gap.
             r#"{"0":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"0":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
-            "safetensors: tensor `0`: appears twice in the header",
+            "safetensors: tensor `0`: data_offsets [8, 12] leaves a gap after the previous tensor (which ends at 0)",
         ),
         (
-            r#"{"0":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"1":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
-            "safetensors: tensor `1`: field `dtype` appears twice",
+            r#"{"0":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"1":{"dtype":"F4","shape":[3],"data_offsets":[8,12]}}"#,
+            "safetensors: tensor `1`: dtype F4 and shape [3] do not fill whole bytes",
         ),
     ];
     for (hdr, msg) in cases {
@@ -642,20 +643,43 @@ fn corrupt_files_are_reported() {
     let mut extra = ok.clone();
     extra.push(0);
     assert_eq!(err(&extra), "safetensors: corrupt file: the tensors cover 8 bytes of data, the file has 9 (trailing bytes)");
-    assert!(err(&with_header(&ok, "[1,2]")).contains("expected `{` at byte 0"));
-    assert!(
-        err(&with_header(&ok, "{} x")).contains("unexpected characters after the header object")
-    );
+    for (hdr, msg) in [
+        ("[1,2]", "header JSON: invalid type: sequence, expected a map at line 1 column 0"),
+        ("{} x", "header JSON: trailing characters at line 1 column 4"),
+        (
+            r#"{"__metadata__":{"epoch":3}}"#,
+            "`__metadata__`: invalid type: integer `3`, expected a string",
+        ),
+        (
+            // Reported by the reference parser (our JSON re-read keeps one field).
+            r#"{"0":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+            "invalid JSON in header: duplicate field `dtype` at line 1 column 68",
+        ),
+    ] {
+        assert_eq!(
+            err(&with_header(&ok, hdr)),
+            format!("safetensors: corrupt file: {msg}"),
+            "{hdr}"
+        );
+    }
     let mut bad_utf8 = ok.clone();
     bad_utf8[9] = 0xff;
-    assert!(err(&bad_utf8).contains("not UTF-8"));
-    // Deep nesting in a skipped field is refused, not a stack overflow.
+    assert_eq!(err(&bad_utf8), "safetensors: corrupt file: the header is not UTF-8 (invalid utf-8 sequence of 1 bytes from index 1)");
+    // Deep nesting in an unknown field is refused, not a stack overflow.
     let deep = format!(
         r#"{{"0":{{"x":{}{},"dtype":"F32","shape":[2],"data_offsets":[0,8]}}}}"#,
         "[".repeat(100_000),
         "]".repeat(100_000)
     );
-    assert!(err(&with_header(&ok, &deep)).contains("nested deeper than 64"));
+    assert!(err(&with_header(&ok, &deep)).contains("recursion limit exceeded"));
+    // The reference implementation's header limit (100 MB).
+    let mut huge = ok.clone();
+    huge[..8].copy_from_slice(&100_000_001u64.to_le_bytes());
+    huge.resize(100_000_020, b' ');
+    assert_eq!(
+        err(&huge),
+        "safetensors: corrupt file: header length 100000001 exceeds the limit of 100000000 bytes"
+    );
     // Unknown fields and whitespace are fine.
     let spaced = r#" { "0" : { "extra" : {"a": [1, -2.5e3, true, null, "s"]}, "dtype" : "F32" , "shape" : [ 2 ] , "data_offsets" : [ 0 , 8 ] } , "__metadata__" : null }   "#;
     assert!(SafeTensors::parse(&with_header(&ok, spaced)).is_ok());
@@ -875,19 +899,19 @@ proptest! {
 
 #[test]
 fn safe_dtype_tags() {
-    for (tag, size) in [
-        ("BOOL", 1),
-        ("U8", 1),
-        ("F16", 2),
-        ("BF16", 2),
-        ("F32", 4),
-        ("I64", 8),
-        ("F64", 8),
-        ("F8_E4M3", 1),
+    for (d, tag, bits) in [
+        (SafeDtype::BOOL, "BOOL", 8),
+        (SafeDtype::U8, "U8", 8),
+        (SafeDtype::F16, "F16", 16),
+        (SafeDtype::BF16, "BF16", 16),
+        (SafeDtype::F32, "F32", 32),
+        (SafeDtype::I64, "I64", 64),
+        (SafeDtype::F64, "F64", 64),
+        (SafeDtype::F8_E4M3, "F8_E4M3", 8),
+        (SafeDtype::F4, "F4", 4),
     ] {
-        let d = SafeDtype::from_tag(tag).unwrap();
-        assert_eq!((d.tag(), d.size()), (tag, size));
+        assert_eq!((d.to_string(), d.bitsize()), (tag.to_string(), bits));
     }
-    assert_eq!(SafeDtype::from_tag("f32"), None);
-    assert_eq!(SafeDtype::of::<f32>(), Some(SafeDtype::F32));
+    assert_eq!(safetensors::dtype_of::<f32>(), Some(SafeDtype::F32));
+    assert_eq!(safetensors::dtype_of::<f64>(), Some(SafeDtype::F64));
 }

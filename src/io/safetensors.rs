@@ -542,6 +542,11 @@ fn diagnose(header: &[u8], data: &[u8]) -> Option<SafetensorsError> {
             }
             continue;
         }
+        if let Some(Value::String(tag)) = value.get("dtype") {
+            if serde_json::from_value::<SafeDtype>(Value::String(tag.clone())).is_err() {
+                return Some(bad(&name, format!("unknown dtype `{tag}`")));
+            }
+        }
         match serde_json::from_value::<TensorInfo>(value) {
             Ok(info) => entries.push((name, info)),
             Err(e) => return Some(bad(&name, e.to_string())),
