@@ -957,13 +957,15 @@ pub fn load_with<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
         error,
     };
     let mut file = std::fs::File::open(path).map_err(io)?;
+    let regular = file.metadata().map_err(io)?.is_file();
     // SAFETY: the mapping is read-only and lives only for this call. The
     // one hazard is another process changing or truncating the file while
     // it is mapped (documented above); our own saves replace files by
     // renaming, never in place.
-    match unsafe { memmap2::Mmap::map(&file) } {
-        Ok(map) => load_from_bytes_with(model, &map, opts),
-        Err(_) => {
+    let map = regular.then(|| unsafe { memmap2::Mmap::map(&file) });
+    match map {
+        Some(Ok(map)) => load_from_bytes_with(model, &map, opts),
+        _ => {
             let mut bytes = Vec::new();
             file.read_to_end(&mut bytes).map_err(io)?;
             load_from_bytes_with(model, &bytes, opts)
