@@ -650,8 +650,14 @@ fn corrupt_files_are_reported() {
     extra.push(0);
     assert_eq!(err(&extra), "safetensors: corrupt file: the tensors cover 8 bytes of data, the file has 9 (trailing bytes)");
     for (hdr, msg) in [
-        ("[1,2]", "header JSON: invalid type: sequence, expected a map at line 1 column 0"),
-        ("{} x", "header JSON: trailing characters at line 1 column 4"),
+        (
+            "[1,2]",
+            "header JSON: invalid type: sequence, expected a map at line 1 column 0",
+        ),
+        (
+            "{} x",
+            "header JSON: trailing characters at line 1 column 4",
+        ),
         (
             r#"{"__metadata__":{"epoch":3}}"#,
             "`__metadata__`: invalid type: integer `3`, expected a string",
@@ -938,7 +944,12 @@ impl Params<f32, Cpu> for Unsorted {
         path: &mut ParamPath,
         f: &mut dyn FnMut(&ParamPath, ParamRef<'_, f32, Cpu>),
     ) {
-        for (name, t) in [("b", &self.b as &dyn Params<f32, Cpu>), ("a", &self.a), ("empty", &self.empty), ("a.x", &self.a_x)] {
+        for (name, t) in [
+            ("b", &self.b as &dyn Params<f32, Cpu>),
+            ("a", &self.a),
+            ("empty", &self.empty),
+            ("a.x", &self.a_x),
+        ] {
             path.push(name);
             t.visit_params(path, f);
             path.pop();
@@ -987,16 +998,28 @@ fn to_bytes_and_save_write_what_the_reference_writer_writes() {
                 "empty" => vec![0, 4],
                 _ => vec![v.len()],
             };
-            (n.clone(), shape, v.iter().flat_map(|x| x.to_le_bytes()).collect())
+            (
+                n.clone(),
+                shape,
+                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            )
         })
         .collect();
     let views: Vec<(&str, RefView<'_>)> = bytes
         .iter()
-        .map(|(n, s, b)| (n.as_str(), RefView::new(::safetensors::Dtype::F32, s.clone(), b).unwrap()))
+        .map(|(n, s, b)| {
+            (
+                n.as_str(),
+                RefView::new(::safetensors::Dtype::F32, s.clone(), b).unwrap(),
+            )
+        })
         .collect();
     let reference = ::safetensors::serialize(views, None).unwrap();
     let ours = safetensors::to_bytes(&m).unwrap();
-    assert_eq!(ours, reference, "to_bytes differs from safetensors::serialize");
+    assert_eq!(
+        ours, reference,
+        "to_bytes differs from safetensors::serialize"
+    );
     // Sorted by name, as the reference writer sorts them.
     let names: Vec<String> = SafeTensors::parse(&ours)
         .unwrap()
@@ -1048,7 +1071,12 @@ const ALL_DTYPES: [SafeDtype; 22] = [
 /// (zeros when `None`), written by the reference implementation.
 fn one_tensor_file(name: &str, dtype: SafeDtype, data: Option<Vec<u8>>) -> Vec<u8> {
     let data = data.unwrap_or_else(|| vec![0u8; 4 * dtype.bitsize() / 8]);
-    let view = ::safetensors::tensor::TensorView::new(dtype, vec![data.len() * 8 / dtype.bitsize()], &data).unwrap();
+    let view = ::safetensors::tensor::TensorView::new(
+        dtype,
+        vec![data.len() * 8 / dtype.bitsize()],
+        &data,
+    )
+    .unwrap();
     ::safetensors::serialize([(name, view)], None).unwrap()
 }
 
@@ -1076,7 +1104,10 @@ impl<E: Dtype> Params<E, Cpu> for Named<E> {
 }
 
 fn named<E: Dtype>(name: &'static str, n: usize) -> Named<E> {
-    Named(name, Tensor::full((Dyn(n),), E::from_f64(9.0), &Cpu::default()))
+    Named(
+        name,
+        Tensor::full((Dyn(n),), E::from_f64(9.0), &Cpu::default()),
+    )
 }
 
 #[test]
@@ -1175,9 +1206,14 @@ fn half_conversion_is_exact_for_every_bit_pattern() {
         let (v32, v64) = (m32.1.to_vec(), m64.1.to_vec());
         for (i, &bits) in all.iter().enumerate() {
             let want = value(bits);
-            let same = |got: f64| (got.is_nan() && want.is_nan()) || got.to_bits() == want.to_bits();
+            let same =
+                |got: f64| (got.is_nan() && want.is_nan()) || got.to_bits() == want.to_bits();
             assert!(same(v64[i]), "{d} {bits:#06x}: {} != {want}", v64[i]);
-            assert!(same(v32[i] as f64), "{d} {bits:#06x}: {} != {want} (f32)", v32[i]);
+            assert!(
+                same(v32[i] as f64),
+                "{d} {bits:#06x}: {} != {want} (f32)",
+                v32[i]
+            );
         }
     }
 }
@@ -1199,13 +1235,20 @@ fn loads_half_precision_files_written_by_pytorch() {
             .map(|l| {
                 let (name, rest) = l.split_once(' ').unwrap();
                 let vals = rest.split_once("] ").unwrap().1;
-                (name.to_string(), vals.split(' ').map(|v| v.parse().unwrap()).collect())
+                (
+                    name.to_string(),
+                    vals.split(' ').map(|v| v.parse().unwrap()).collect(),
+                )
             })
             .collect();
         assert_eq!(expected.len(), 4);
         // Refused without the option, naming the first tensor visited.
         let err = safetensors::load_from_bytes(&mut mlp::<f32>(), &bytes).unwrap_err();
-        let found = if tag == "f16" { SafeDtype::F16 } else { SafeDtype::BF16 };
+        let found = if tag == "f16" {
+            SafeDtype::F16
+        } else {
+            SafeDtype::BF16
+        };
         assert!(
             matches!(err, SafetensorsError::DtypeMismatch { ref name, found: f, .. } if name == "0.weight" && f == found),
             "{err}"
@@ -1220,7 +1263,11 @@ fn loads_half_precision_files_written_by_pytorch() {
             let g64 = &got64.iter().find(|(n, _)| n == name).unwrap().1;
             assert_eq!(g64, vals, "{tag} {name}");
             let g32 = &got32.iter().find(|(n, _)| n == name).unwrap().1;
-            assert_eq!(&g32.iter().map(|&x| x as f64).collect::<Vec<_>>(), vals, "{tag} {name} f32");
+            assert_eq!(
+                &g32.iter().map(|&x| x as f64).collect::<Vec<_>>(),
+                vals,
+                "{tag} {name} f32"
+            );
         }
     }
 }
@@ -1236,14 +1283,19 @@ fn rejects_every_other_dtype_pytorch_writes() {
         let err = t.to_vec_with::<f32>(convert).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("safetensors: tensor `{}` has dtype {} in the file, the model needs F32", t.name(), t.dtype())
+            format!(
+                "safetensors: tensor `{}` has dtype {} in the file, the model needs F32",
+                t.name(),
+                t.dtype()
+            )
         );
         let name: &'static str = Box::leak(t.name().to_string().into_boxed_str());
         let one = one_tensor_file(name, t.dtype(), Some(t.data().to_vec()));
         let mut m = named::<f64>(name, t.shape()[0]);
         let err = safetensors::load_from_bytes_with(&mut m, &one, convert).unwrap_err();
         assert!(
-            err.to_string().contains(&format!("tensor `{name}` has dtype {}", t.dtype())),
+            err.to_string()
+                .contains(&format!("tensor `{name}` has dtype {}", t.dtype())),
             "{err}"
         );
         assert_eq!(m.1.to_vec(), vec![9.0; 2]);
@@ -1316,9 +1368,16 @@ fn a_model_naming_two_parameters_alike_cannot_load() {
             path.pop();
         }
     }
-    let file = safetensors::to_bytes(&Named("w", Tensor::<(Dyn,), f32>::ones((Dyn(1),), &Cpu::default()))).unwrap();
+    let file = safetensors::to_bytes(&Named(
+        "w",
+        Tensor::<(Dyn,), f32>::ones((Dyn(1),), &Cpu::default()),
+    ))
+    .unwrap();
     let mut m = Twice(zeros());
     let err = safetensors::load_from_bytes(&mut m, &file).unwrap_err();
-    assert_eq!(err.to_string(), "safetensors: the model has two parameters named `w`");
+    assert_eq!(
+        err.to_string(),
+        "safetensors: the model has two parameters named `w`"
+    );
     assert_eq!(m.0.to_vec(), vec![0.0]);
 }

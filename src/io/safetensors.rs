@@ -436,8 +436,8 @@ impl<'a> SafeTensors<'a> {
     /// implementation. Malformed input of any kind gives an error (naming
     /// the tensor where one is at fault), never a panic.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, SafetensorsError> {
-        let (n, meta) = ::safetensors::SafeTensors::read_metadata(bytes)
-            .map_err(|e| explain(bytes, e))?;
+        let (n, meta) =
+            ::safetensors::SafeTensors::read_metadata(bytes).map_err(|e| explain(bytes, e))?;
         // `read_metadata` checked 8 + n + (the tensors' extent) == len.
         let data = &bytes[8 + n..];
         let tensors = meta
