@@ -1381,3 +1381,215 @@ fn a_model_naming_two_parameters_alike_cannot_load() {
     );
     assert_eq!(m.0.to_vec(), vec![0.0]);
 }
+
+// ------------------------------------------------------------ fuzz seeds
+
+/// The seed corpus of `fuzz/fuzz_targets/safetensors.rs`: small valid files
+/// of several dtypes, shapes (scalars, empty tensors), names and metadata,
+/// most of them loadable into the fuzz target's model (`0`: [2, 3], `1`:
+/// [3], `2`: [0, 2]) so that fuzzing starts deep inside the loader.
+fn fuzz_seeds() -> Vec<(String, Vec<u8>)> {
+    use ::safetensors::tensor::TensorView as RefView;
+    use std::collections::HashMap;
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    let dev = Cpu::default();
+    let vals: Vec<f64> = vec![0.5, -1.25, 3.0, 0.0, -0.0, 1e-3, 7.0, 8.0, -9.5];
+    // The fuzz model's three tensors in a dtype, written by the reference.
+    let encode = |d: SafeDtype, v: &[f64]| -> Vec<u8> {
+        v.iter()
+            .flat_map(|&x| match d {
+                SafeDtype::F32 => (x as f32).to_le_bytes().to_vec(),
+                SafeDtype::F64 => x.to_le_bytes().to_vec(),
+                SafeDtype::F16 => half_bits(x, 10, 5).to_le_bytes().to_vec(),
+                SafeDtype::BF16 => ((x as f32).to_bits() >> 16).to_le_bytes()[..2].to_vec(),
+                _ => unreachable!(),
+            })
+            .collect()
+    };
+    let model_file = |d: SafeDtype, meta: Option<HashMap<String, String>>| {
+        let (a, b) = (encode(d, &vals[..6]), encode(d, &vals[6..]));
+        let views = vec![
+            ("0", RefView::new(d, vec![2, 3], &a).unwrap()),
+            ("1", RefView::new(d, vec![3], &b).unwrap()),
+            ("2", RefView::new(d, vec![0, 2], &[]).unwrap()),
+        ];
+        ::safetensors::serialize(views, meta).unwrap()
+    };
+    for (d, tag) in [
+        (SafeDtype::F32, "f32"),
+        (SafeDtype::F64, "f64"),
+        (SafeDtype::F16, "f16"),
+        (SafeDtype::BF16, "bf16"),
+    ] {
+        out.push((format!("model_{tag}.safetensors"), model_file(d, None)));
+    }
+    // One entry: a HashMap's order (the reference writes it as iterated)
+    // would change from run to run; spaced_header has two.
+    let meta: HashMap<String, String> = [("format".to_string(), "pt".to_string())].into();
+    out.push((
+        "model_f32_metadata.safetensors".into(),
+        model_file(SafeDtype::F32, Some(meta)),
+    ));
+    // Our own writer, f32 and f64.
+    let ours = (
+        Tensor::<(u!(2), u!(3)), f32>::from_vec_static(
+            vals[..6].iter().map(|&x| x as f32).collect(),
+            &dev,
+        ),
+        Tensor::<(u!(3),), f32>::from_vec_static(
+            vals[6..].iter().map(|&x| x as f32).collect(),
+            &dev,
+        ),
+        Tensor::<(Dyn, u!(2)), f32>::zeros((Dyn(0), Default::default()), &dev),
+    );
+    out.push((
+        "typegrad_f32.safetensors".into(),
+        safetensors::to_bytes(&ours).unwrap(),
+    ));
+    // One tensor of each other dtype, shape [4] (F4 packs two per byte).
+    for d in ALL_DTYPES {
+        if ![
+            SafeDtype::F32,
+            SafeDtype::F64,
+            SafeDtype::F16,
+            SafeDtype::BF16,
+        ]
+        .contains(&d)
+        {
+            let n = 4 * d.bitsize() / 8;
+            let data: Vec<u8> = (0..n as u8).map(|i| i.wrapping_mul(37)).collect();
+            out.push((
+                format!("dtype_{}.safetensors", d.to_string().to_lowercase()),
+                one_tensor_file("0", d, Some(data)),
+            ));
+        }
+    }
+    // No tensors; a scalar; an odd name; hand-written headers with
+    // whitespace, unknown fields, metadata, a 4-aligned data start.
+    out.push((
+        "empty.safetensors".into(),
+        ::safetensors::serialize(Vec::<(&str, RefView<'_>)>::new(), None).unwrap(),
+    ));
+    let one = 2.5f32.to_le_bytes();
+    out.push((
+        "scalar_f32.safetensors".into(),
+        ::safetensors::serialize(
+            [("0", RefView::new(SafeDtype::F32, vec![], &one).unwrap())],
+            None,
+        )
+        .unwrap(),
+    ));
+    out.push((
+        "odd_name.safetensors".into(),
+        ::safetensors::serialize(
+            [(
+                "blocks.0.ü \"q\"\\n",
+                RefView::new(SafeDtype::F32, vec![1], &one).unwrap(),
+            )],
+            None,
+        )
+        .unwrap(),
+    ));
+    let raw = |header: &str, data: &[u8]| {
+        let mut b = (header.len() as u64).to_le_bytes().to_vec();
+        b.extend_from_slice(header.as_bytes());
+        b.extend_from_slice(data);
+        b
+    };
+    out.push((
+        "spaced_header.safetensors".into(),
+        raw(
+            r#" { "1" : { "extra" : {"a": [1, -2.5e3, true, null, "s"]}, "dtype" : "F32" , "shape" : [ 1 ] , "data_offsets" : [ 0 , 4 ] } , "__metadata__" : { "format" : "pt", "step" : "10" } }  "#,
+            &one,
+        ),
+    ));
+    out.push((
+        "unaligned.safetensors".into(),
+        raw(
+            r#"{"1":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+            &one,
+        ),
+    ));
+    // Files PyTorch wrote.
+    for f in [
+        "torch_mlp.safetensors",
+        "torch_mlp_f16.safetensors",
+        "torch_dtypes.safetensors",
+    ] {
+        out.push((format!("pytorch_{f}"), fixture(f)));
+    }
+    out
+}
+
+/// Round `x` to an IEEE half-like format with `m` fraction and `e` exponent
+/// bits (normal numbers only: the seeds' values are).
+fn half_bits(x: f64, m: u32, e: u32) -> u16 {
+    if x == 0.0 {
+        return if x.is_sign_negative() { 0x8000 } else { 0 };
+    }
+    let bias = (1i32 << (e - 1)) - 1;
+    let exp = x.abs().log2().floor() as i32;
+    let frac = ((x.abs() / 2f64.powi(exp) - 1.0) * f64::from(1u32 << m)).round() as u16;
+    let sign = if x < 0.0 { 0x8000 } else { 0 };
+    sign | (((exp + bias) as u16) << m) | frac
+}
+
+#[test]
+fn fuzz_seed_corpus_is_current() {
+    // TYPEGRAD_BLESS=1 cargo test --test io fuzz_seed rewrites the folder.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/safetensors");
+    let seeds = fuzz_seeds();
+    if std::env::var_os("TYPEGRAD_BLESS").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in &seeds {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+    }
+    let mut on_disk = leftovers(&dir);
+    on_disk.retain(|n| n.ends_with(".safetensors"));
+    let mut names: Vec<String> = seeds.iter().map(|(n, _)| n.clone()).collect();
+    names.sort();
+    assert_eq!(
+        on_disk, names,
+        "run with TYPEGRAD_BLESS=1 to rewrite fuzz/corpus/safetensors"
+    );
+    let convert = LoadOptions::default().convert_half(true);
+    let mut loadable = 0;
+    for (name, bytes) in &seeds {
+        assert_eq!(
+            &std::fs::read(dir.join(name)).unwrap(),
+            bytes,
+            "{name} is stale: run with TYPEGRAD_BLESS=1"
+        );
+        // Every seed is valid safetensors, for us and for the reference.
+        assert!(
+            ::safetensors::SafeTensors::deserialize(bytes).is_ok(),
+            "{name}"
+        );
+        let file = SafeTensors::parse(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // The fuzz target's model.
+        let mut m = (
+            zeros::<(u!(2), u!(3)), f32>(),
+            zeros::<(u!(3),), f32>(),
+            Tensor::<(Dyn, u!(2)), f32>::zeros((Dyn(0), Default::default()), &Cpu::default()),
+        );
+        if safetensors::load_from_bytes_with(&mut m, bytes, convert).is_ok() {
+            loadable += 1;
+            let want: Vec<f32> = vals_f32(&file);
+            assert_eq!([m.0.to_vec(), m.1.to_vec()].concat(), want, "{name}");
+        }
+    }
+    assert_eq!(
+        loadable, 5,
+        "model_f32, model_f16, model_bf16, model_f32_metadata and typegrad_f32 load into the fuzz model"
+    );
+}
+
+/// Tensors `0` and `1` of a seed, widened exactly.
+fn vals_f32(file: &SafeTensors<'_>) -> Vec<f32> {
+    let convert = LoadOptions::default().convert_half(true);
+    ["0", "1"]
+        .iter()
+        .flat_map(|n| file.get(n).unwrap().to_vec_with::<f32>(convert).unwrap())
+        .collect()
+}
