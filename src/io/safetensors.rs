@@ -343,6 +343,17 @@ impl Codec {
 
 /// One tensor of a parsed file: its name, dtype, shape and raw bytes
 /// (borrowed from the file, no copy).
+///
+/// ```
+/// use typegrad::prelude::*;
+/// use typegrad::io::safetensors::{self, SafeDtype, SafeTensors};
+/// let t = Tensor::<(u!(1), u!(2)), f32>::from_vec_static(vec![1.0, 2.0], &Cpu::default());
+/// let bytes = safetensors::to_bytes(&(t,)).unwrap();
+/// let file = SafeTensors::parse(&bytes).unwrap();
+/// let view = &file.tensors()[0];
+/// assert_eq!((view.name(), view.dtype(), view.shape()), ("0", SafeDtype::F32, &[1, 2][..]));
+/// assert_eq!(view.data(), &bytes[bytes.len() - 8..]);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TensorView<'a> {
     name: String,
@@ -424,6 +435,7 @@ impl<'a> TensorView<'a> {
 /// assert_eq!(file.get("0").unwrap().shape(), &[2, 3]);
 /// assert_eq!(file.get("1").unwrap().dtype(), SafeDtype::F32);
 /// assert!(SafeTensors::parse(&bytes[..bytes.len() - 1]).is_err());
+/// assert!(file.metadata().is_empty()); // PyTorch's files say [("format", "pt")]
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SafeTensors<'a> {
