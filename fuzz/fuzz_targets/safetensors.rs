@@ -35,7 +35,7 @@ fn model<E: Dtype>(a: f64, b: f64) -> Model<E> {
 fn values<E: Dtype>(m: &Model<E>) -> Vec<u64> {
     let mut out = Vec::new();
     m.visit_params(&mut ParamPath::default(), &mut |_, p| {
-        out.extend(p.device.download(p.data).iter().map(|x| x.to_f64().to_bits()))
+        out.extend(p.device.download(p.data).iter().map(|x| Dtype::to_f64(*x).to_bits()))
     });
     out
 }
