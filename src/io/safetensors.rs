@@ -4,7 +4,7 @@
 //! map of strings, then the raw little-endian data.
 //!
 //! Parsing, validation and the header JSON are Hugging Face's reference
-//! implementation, the [`safetensors`](::safetensors) crate (`no_std` +
+//! implementation, the [`safetensors`] crate (`no_std` +
 //! `alloc`): it checks offsets contiguous and in bounds, sizes matching dtype
 //! and shape, the data fully covered. This module adds what a model needs:
 //! PyTorch `state_dict` names, strict all-or-nothing loading with errors
