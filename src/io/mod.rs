@@ -2,7 +2,13 @@
 //!
 //! [`safetensors`] writes every parameter of a [`Params`](crate::nn::Params)
 //! model under its PyTorch `state_dict` name (`blocks.0.fc.weight`), in the
-//! format PyTorch's `safetensors.torch.load_file` reads.
+//! format PyTorch's `safetensors.torch.load_file` reads, through Hugging
+//! Face's reference `safetensors` crate. Loading is strict and all or
+//! nothing; with `std`, [`safetensors::load`] memory-maps the file and
+//! decodes it straight into the parameters, and [`safetensors::save`]
+//! replaces the file atomically ([`write_atomic`]). F16/BF16 checkpoints
+//! load into f32/f64 models with
+//! [`LoadOptions::convert_half`](safetensors::LoadOptions::convert_half).
 //!
 //! ```
 //! use typegrad::prelude::*;

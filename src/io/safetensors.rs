@@ -3,14 +3,48 @@
 //! `data_offsets` (into the data that follows), an optional `__metadata__`
 //! map of strings, then the raw little-endian data.
 //!
-//! Written by hand (no serde in the library, and it works without std); the
-//! reader checks everything the reference implementation checks (offsets
-//! contiguous and in bounds, sizes matching dtype and shape, the data fully
-//! covered) and `tests/io.rs` cross-checks both directions against it and
-//! against a file written by PyTorch.
+//! Parsing, validation and the header JSON are Hugging Face's reference
+//! implementation, the [`safetensors`] crate (`no_std` +
+//! `alloc`): it checks offsets contiguous and in bounds, sizes matching dtype
+//! and shape, the data fully covered. This module adds what a model needs:
+//! PyTorch `state_dict` names, strict all-or-nothing loading with errors
+//! that name the tensor, dtype conversion on request, atomic saves and (with
+//! `std`) memory-mapped loading.
 //!
-//! Loading is all or nothing: every tensor the model needs is found, checked
-//! (dtype, shape) and decoded before any parameter is replaced.
+//! **Loading is all or nothing**: every parameter's tensor is found and its
+//! dtype and shape checked against the model before any parameter changes;
+//! then each one is decoded straight from the file's bytes (the mapped file,
+//! with [`load`]) into a fresh parameter buffer. Nothing fails after the
+//! checks, so on error the model is exactly as it was.
+//!
+//! **Dtypes.** A model of `f32` loads `F32` tensors and a model of `f64`
+//! loads `F64`, bit for bit. `F16` and `BF16` tensors load into either when
+//! [`LoadOptions::convert_half`] is set (the conversion is exact); every
+//! other dtype the format defines (integers, `BOOL`, the 8-, 6- and 4-bit
+//! floats, `C64`), and `F32`/`F64` into the other width, is a
+//! [`SafetensorsError::DtypeMismatch`] naming the tensor and its dtype.
+//!
+//! ```
+//! use typegrad::prelude::*;
+//! use typegrad::io::safetensors::{self, LoadOptions};
+//! let dev = Cpu::default();
+//! // A file holding one BF16 tensor, as a PyTorch model in bfloat16 saves it.
+//! let json = br#"{"w":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}"#;
+//! let mut file = (json.len() as u64).to_le_bytes().to_vec();
+//! file.extend_from_slice(json);
+//! file.extend_from_slice(&[0x80, 0x3f, 0x40, 0xc0]); // 1.0, -3.0 as bf16
+//!
+//! struct M { w: Tensor<(u!(2),), f32> }
+//! # impl Params<f32, Cpu> for M {
+//! #     fn visit_params(&self, p: &mut typegrad::nn::ParamPath, f: &mut dyn FnMut(&typegrad::nn::ParamPath, typegrad::nn::ParamRef<'_, f32, Cpu>)) { p.push("w"); self.w.visit_params(p, f); p.pop(); }
+//! #     fn visit_params_mut(&mut self, p: &mut typegrad::nn::ParamPath, f: &mut dyn FnMut(&typegrad::nn::ParamPath, typegrad::nn::ParamMut<'_, f32, Cpu>)) { p.push("w"); self.w.visit_params_mut(p, f); p.pop(); }
+//! # }
+//! let mut m = M { w: Tensor::zeros(Default::default(), &dev) };
+//! let err = safetensors::load_from_bytes(&mut m, &file).unwrap_err();
+//! assert!(err.to_string().starts_with("safetensors: tensor `w` has dtype BF16 in the file, the model needs F32"));
+//! safetensors::load_from_bytes_with(&mut m, &file, LoadOptions::default().convert_half(true)).unwrap();
+//! assert_eq!(m.w.to_vec(), vec![1.0, -3.0]);
+//! ```
 
 use crate::backend::Backend;
 use crate::dtype::Dtype;
@@ -18,13 +52,39 @@ use crate::nn::{ParamPath, Params};
 use alloc::collections::btree_map::Entry;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::any::TypeId;
 use core::fmt;
 
-/// Deepest JSON nesting the reader follows (in values it skips).
-const MAX_DEPTH: usize = 64;
+/// A safetensors element type: the reference crate's
+/// [`Dtype`](::safetensors::Dtype), re-exported. Its `Display` is the
+/// header's tag (`"BF16"`).
+///
+/// ```
+/// use typegrad::io::safetensors::{dtype_of, SafeDtype};
+/// assert_eq!(SafeDtype::BF16.to_string(), "BF16");
+/// assert_eq!(SafeDtype::F8_E4M3.bitsize(), 8);
+/// assert_eq!(dtype_of::<f64>(), Some(SafeDtype::F64));
+/// ```
+pub use ::safetensors::Dtype as SafeDtype;
+
+/// The file's dtype for the element type `E`: `F32` for `f32`, `F64` for
+/// `f64`, `None` for anything else.
+///
+/// ```
+/// use typegrad::io::safetensors::{dtype_of, SafeDtype};
+/// assert_eq!(dtype_of::<f32>(), Some(SafeDtype::F32));
+/// ```
+pub fn dtype_of<E: Dtype>() -> Option<SafeDtype> {
+    if TypeId::of::<E>() == TypeId::of::<f32>() {
+        Some(SafeDtype::F32)
+    } else if TypeId::of::<E>() == TypeId::of::<f64>() {
+        Some(SafeDtype::F64)
+    } else {
+        None
+    }
+}
 
 /// What went wrong saving or loading. Every error about one tensor names it.
 ///
@@ -65,14 +125,15 @@ pub enum SafetensorsError {
         /// The file's shape.
         found: Vec<usize>,
     },
-    /// A tensor's dtype differs from the model's element type.
+    /// A tensor's dtype cannot be loaded into the model's element type
+    /// (see [`LoadOptions`] for the conversions offered).
     DtypeMismatch {
         /// The tensor.
         name: String,
-        /// The model's dtype tag (`F32`).
-        expected: &'static str,
-        /// The file's dtype tag.
-        found: &'static str,
+        /// The model's dtype (`F32`).
+        expected: SafeDtype,
+        /// The file's dtype.
+        found: SafeDtype,
     },
     /// The file has tensors the model does not (a strict load, as PyTorch's
     /// `load_state_dict` default).
@@ -114,6 +175,10 @@ fn names_list(names: &[String]) -> String {
     s
 }
 
+fn is_half(d: SafeDtype) -> bool {
+    matches!(d, SafeDtype::F16 | SafeDtype::BF16)
+}
+
 impl fmt::Display for SafetensorsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use SafetensorsError::*;
@@ -128,10 +193,19 @@ impl fmt::Display for SafetensorsError {
                 f,
                 "safetensors: tensor `{name}` has shape {found:?} in the file, the model needs {expected:?}"
             ),
-            DtypeMismatch { name, expected, found } => write!(
-                f,
-                "safetensors: tensor `{name}` has dtype {found} in the file, the model needs {expected}"
-            ),
+            DtypeMismatch { name, expected, found } => {
+                write!(
+                    f,
+                    "safetensors: tensor `{name}` has dtype {found} in the file, the model needs {expected}"
+                )?;
+                if is_half(*found) {
+                    write!(
+                        f,
+                        " ({found} converts exactly with LoadOptions::convert_half)"
+                    )?;
+                }
+                Ok(())
+            }
             Unexpected { names } => write!(
                 f,
                 "safetensors: the file has tensors the model does not: {}",
@@ -142,7 +216,7 @@ impl fmt::Display for SafetensorsError {
             }
             UnsupportedDtype { elem } => write!(
                 f,
-                "safetensors: element type {elem} cannot be saved (f32 and f64 can)"
+                "safetensors: element type {elem} cannot be saved or loaded (f32 and f64 can)"
             ),
             #[cfg(feature = "std")]
             Io { path, error } => write!(f, "{}: {error}", path.display()),
@@ -171,103 +245,115 @@ fn bad(name: &str, reason: impl Into<String>) -> SafetensorsError {
     }
 }
 
-/// A safetensors element type.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum SafeDtype {
-    Bool,
-    U8,
-    I8,
-    F8E5M2,
-    F8E4M3,
-    I16,
-    U16,
-    F16,
-    BF16,
-    I32,
-    U32,
-    F32,
-    I64,
-    U64,
-    F64,
+// ------------------------------------------------------------------ options
+
+/// How [`load_from_bytes_with`] and [`load_with`] treat the file's dtypes.
+///
+/// The default is strict: the file's dtype must be the model's (`F32` for
+/// `f32`, `F64` for `f64`).
+///
+/// ```
+/// use typegrad::io::safetensors::LoadOptions;
+/// let opts = LoadOptions::default().convert_half(true);
+/// assert!(opts.convert_half && !LoadOptions::default().convert_half);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoadOptions {
+    /// Load `F16` and `BF16` tensors into an `f32` or `f64` model,
+    /// converting each value exactly (every half value is an f32). Off by
+    /// default, so that a half-precision checkpoint is never taken for a
+    /// full-precision one silently.
+    pub convert_half: bool,
 }
 
-impl SafeDtype {
-    const ALL: [SafeDtype; 15] = [
-        SafeDtype::Bool,
-        SafeDtype::U8,
-        SafeDtype::I8,
-        SafeDtype::F8E5M2,
-        SafeDtype::F8E4M3,
-        SafeDtype::I16,
-        SafeDtype::U16,
-        SafeDtype::F16,
-        SafeDtype::BF16,
-        SafeDtype::I32,
-        SafeDtype::U32,
-        SafeDtype::F32,
-        SafeDtype::I64,
-        SafeDtype::U64,
-        SafeDtype::F64,
-    ];
-
-    /// The header's tag (`"F32"`).
+impl LoadOptions {
+    /// Set [`convert_half`](LoadOptions::convert_half).
     ///
     /// ```
-    /// use typegrad::io::safetensors::SafeDtype;
-    /// assert_eq!(SafeDtype::from_tag("BF16").map(|d| (d.tag(), d.size())), Some(("BF16", 2)));
-    /// assert_eq!(SafeDtype::of::<f64>(), Some(SafeDtype::F64));
+    /// use typegrad::io::safetensors::LoadOptions;
+    /// assert!(LoadOptions::default().convert_half(true).convert_half);
     /// ```
-    pub fn tag(self) -> &'static str {
-        use SafeDtype::*;
-        match self {
-            Bool => "BOOL",
-            U8 => "U8",
-            I8 => "I8",
-            F8E5M2 => "F8_E5M2",
-            F8E4M3 => "F8_E4M3",
-            I16 => "I16",
-            U16 => "U16",
-            F16 => "F16",
-            BF16 => "BF16",
-            I32 => "I32",
-            U32 => "U32",
-            F32 => "F32",
-            I64 => "I64",
-            U64 => "U64",
-            F64 => "F64",
+    #[must_use]
+    pub fn convert_half(mut self, on: bool) -> Self {
+        self.convert_half = on;
+        self
+    }
+}
+
+// ------------------------------------------------------------ decoding
+
+/// How one tensor's bytes become values of the model's element type.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Codec {
+    F32,
+    F64,
+    F16,
+    BF16,
+}
+
+impl Codec {
+    /// The decoder for a file's `found` dtype into a model storing `want`,
+    /// or `None` when that is not loadable with `opts`.
+    fn new(found: SafeDtype, want: SafeDtype, opts: LoadOptions) -> Option<Codec> {
+        match (found, want) {
+            (SafeDtype::F32, SafeDtype::F32) => Some(Codec::F32),
+            (SafeDtype::F64, SafeDtype::F64) => Some(Codec::F64),
+            (SafeDtype::F16, SafeDtype::F32 | SafeDtype::F64) if opts.convert_half => {
+                Some(Codec::F16)
+            }
+            (SafeDtype::BF16, SafeDtype::F32 | SafeDtype::F64) if opts.convert_half => {
+                Some(Codec::BF16)
+            }
+            _ => None,
         }
     }
 
-    /// Bytes per element.
-    pub fn size(self) -> usize {
-        use SafeDtype::*;
+    /// Decode little-endian bytes (their length a multiple of the size:
+    /// the reference parser checked it against dtype and shape) into one
+    /// exactly sized buffer. Every conversion is exact (f32 -> f64 -> f32,
+    /// f16/bf16 -> f64 -> f32).
+    fn decode<E: Dtype>(self, bytes: &[u8]) -> Vec<E> {
         match self {
-            Bool | U8 | I8 | F8E5M2 | F8E4M3 => 1,
-            I16 | U16 | F16 | BF16 => 2,
-            I32 | U32 | F32 => 4,
-            I64 | U64 | F64 => 8,
-        }
-    }
-
-    /// The dtype of a tag.
-    pub fn from_tag(tag: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|d| d.tag() == tag)
-    }
-
-    /// The dtype that stores `E` (F32 for `f32`, F64 for `f64`).
-    pub fn of<E: Dtype>() -> Option<Self> {
-        if TypeId::of::<E>() == TypeId::of::<f32>() {
-            Some(SafeDtype::F32)
-        } else if TypeId::of::<E>() == TypeId::of::<f64>() {
-            Some(SafeDtype::F64)
-        } else {
-            None
+            Codec::F32 => bytes
+                .chunks_exact(4)
+                .map(|c| E::from_f64(f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64))
+                .collect(),
+            Codec::F64 => bytes
+                .chunks_exact(8)
+                .map(|c| {
+                    E::from_f64(f64::from_le_bytes([
+                        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+                    ]))
+                })
+                .collect(),
+            Codec::F16 => bytes
+                .chunks_exact(2)
+                .map(|c| E::from_f64(half::f16::from_le_bytes([c[0], c[1]]).to_f64()))
+                .collect(),
+            Codec::BF16 => bytes
+                .chunks_exact(2)
+                .map(|c| E::from_f64(half::bf16::from_le_bytes([c[0], c[1]]).to_f64()))
+                .collect(),
         }
     }
 }
 
-/// One tensor of a parsed file: its name, dtype, shape and raw bytes.
+// ------------------------------------------------------------ reading
+
+/// One tensor of a parsed file: its name, dtype, shape and raw bytes
+/// (borrowed from the file, no copy).
+///
+/// ```
+/// use typegrad::prelude::*;
+/// use typegrad::io::safetensors::{self, SafeDtype, SafeTensors};
+/// let t = Tensor::<(u!(1), u!(2)), f32>::from_vec_static(vec![1.0, 2.0], &Cpu::default());
+/// let bytes = safetensors::to_bytes(&(t,)).unwrap();
+/// let file = SafeTensors::parse(&bytes).unwrap();
+/// let view = &file.tensors()[0];
+/// assert_eq!((view.name(), view.dtype(), view.shape()), ("0", SafeDtype::F32, &[1, 2][..]));
+/// assert_eq!(view.data(), &bytes[bytes.len() - 8..]);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TensorView<'a> {
     name: String,
@@ -305,52 +391,37 @@ impl<'a> TensorView<'a> {
     /// assert!(file.get("0").unwrap().to_vec::<f32>().is_err());
     /// ```
     pub fn to_vec<E: Dtype>(&self) -> Result<Vec<E>, SafetensorsError> {
-        let want =
-            SafeDtype::of::<E>().ok_or(SafetensorsError::UnsupportedDtype { elem: E::NAME })?;
-        if want != self.dtype {
-            return Err(SafetensorsError::DtypeMismatch {
+        self.to_vec_with(LoadOptions::default())
+    }
+
+    /// The values as `E`, converting as `opts` allows (F16/BF16 with
+    /// [`LoadOptions::convert_half`]).
+    ///
+    /// ```
+    /// use typegrad::io::safetensors::{LoadOptions, SafeTensors};
+    /// let json = br#"{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#;
+    /// let mut file = (json.len() as u64).to_le_bytes().to_vec();
+    /// file.extend_from_slice(json);
+    /// file.extend_from_slice(&[0x00, 0x3c, 0x00, 0xb8]); // f16 1.0, -0.5
+    /// let t = SafeTensors::parse(&file).unwrap().tensors()[0].clone();
+    /// assert!(t.to_vec::<f32>().is_err());
+    /// let opts = LoadOptions::default().convert_half(true);
+    /// assert_eq!(t.to_vec_with::<f64>(opts).unwrap(), vec![1.0, -0.5]);
+    /// ```
+    pub fn to_vec_with<E: Dtype>(&self, opts: LoadOptions) -> Result<Vec<E>, SafetensorsError> {
+        let want = dtype_of::<E>().ok_or(SafetensorsError::UnsupportedDtype { elem: E::NAME })?;
+        let codec =
+            Codec::new(self.dtype, want, opts).ok_or_else(|| SafetensorsError::DtypeMismatch {
                 name: self.name.clone(),
-                expected: want.tag(),
-                found: self.dtype.tag(),
-            });
-        }
-        Ok(decode(self.dtype, self.data))
+                expected: want,
+                found: self.dtype,
+            })?;
+        Ok(codec.decode(self.data))
     }
 }
 
-/// Decode little-endian f32/f64 bytes (the length is a multiple of the size,
-/// checked by the parser) to `E`. f32 -> f64 -> f32 is exact.
-fn decode<E: Dtype>(dtype: SafeDtype, bytes: &[u8]) -> Vec<E> {
-    match dtype {
-        SafeDtype::F32 => bytes
-            .chunks_exact(4)
-            .map(|c| E::from_f64(f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64))
-            .collect(),
-        _ => bytes
-            .chunks_exact(8)
-            .map(|c| {
-                E::from_f64(f64::from_le_bytes([
-                    c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-                ]))
-            })
-            .collect(),
-    }
-}
-
-/// Append `values` little-endian as `dtype` (F32 or F64).
-fn encode<E: Dtype>(dtype: SafeDtype, values: &[E], out: &mut Vec<u8>) {
-    out.reserve(values.len() * dtype.size());
-    match dtype {
-        SafeDtype::F32 => values
-            .iter()
-            .for_each(|v| out.extend_from_slice(&(Dtype::to_f64(*v) as f32).to_le_bytes())),
-        _ => values
-            .iter()
-            .for_each(|v| out.extend_from_slice(&Dtype::to_f64(*v).to_le_bytes())),
-    }
-}
-
-/// A parsed and validated safetensors file (borrowing its bytes).
+/// A parsed and validated safetensors file, borrowing its bytes (a mapped
+/// file, or a buffer): the tensors are views, nothing is copied.
 ///
 /// ```
 /// use typegrad::prelude::*;
@@ -364,6 +435,7 @@ fn encode<E: Dtype>(dtype: SafeDtype, values: &[E], out: &mut Vec<u8>) {
 /// assert_eq!(file.get("0").unwrap().shape(), &[2, 3]);
 /// assert_eq!(file.get("1").unwrap().dtype(), SafeDtype::F32);
 /// assert!(SafeTensors::parse(&bytes[..bytes.len() - 1]).is_err());
+/// assert!(file.metadata().is_empty()); // PyTorch's files say [("format", "pt")]
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SafeTensors<'a> {
@@ -372,33 +444,35 @@ pub struct SafeTensors<'a> {
 }
 
 impl<'a> SafeTensors<'a> {
-    /// Parse and validate a file held in memory. Malformed input of any kind
-    /// gives an error (naming the tensor where one is at fault), never a
-    /// panic, and allocates nothing beyond what the input's size bounds.
+    /// Parse and validate a file held in memory with the reference
+    /// implementation. Malformed input of any kind gives an error (naming
+    /// the tensor where one is at fault), never a panic.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, SafetensorsError> {
-        if bytes.len() < 8 {
-            return Err(corrupt(format!(
-                "{} bytes: too short for the 8-byte header length",
-                bytes.len()
-            )));
-        }
-        let n = u64::from_le_bytes([
-            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-        ]);
-        let avail = bytes.len() - 8;
-        let n = match usize::try_from(n) {
-            Ok(n) if n <= avail => n,
-            _ => {
-                return Err(corrupt(format!(
-                    "header length {n} exceeds the {avail} bytes after it"
-                )))
-            }
-        };
-        let header = core::str::from_utf8(&bytes[8..8 + n])
-            .map_err(|e| corrupt(format!("the header is not UTF-8 ({e})")))?;
+        let (n, meta) =
+            ::safetensors::SafeTensors::read_metadata(bytes).map_err(|e| explain(bytes, e))?;
+        // `read_metadata` checked 8 + n + (the tensors' extent) == len.
         let data = &bytes[8 + n..];
-        let (entries, metadata) = Json::new(header).header()?;
-        let tensors = validate(entries, data)?;
+        let tensors = meta
+            .offset_keys()
+            .into_iter()
+            .filter_map(|name| {
+                let info = meta.info(&name)?;
+                let (b, e) = info.data_offsets;
+                Some(TensorView {
+                    dtype: info.dtype,
+                    shape: info.shape.clone(),
+                    data: data.get(b..e)?,
+                    name,
+                })
+            })
+            .collect();
+        let mut metadata: Vec<(String, String)> = meta
+            .metadata()
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        metadata.sort();
         Ok(SafeTensors { tensors, metadata })
     }
 
@@ -412,41 +486,97 @@ impl<'a> SafeTensors<'a> {
         self.tensors.iter().find(|t| t.name == name)
     }
 
-    /// The `__metadata__` entries, in file order.
+    /// The `__metadata__` entries, sorted by key.
     pub fn metadata(&self) -> &[(String, String)] {
         &self.metadata
     }
 }
 
-/// A header entry before validation.
-struct HeaderEntry {
-    name: String,
-    dtype: SafeDtype,
-    shape: Vec<usize>,
-    begin: usize,
-    end: usize,
+/// Largest header the reference implementation reads.
+const MAX_HEADER: u64 = 100_000_000;
+
+/// Turn the reference parser's error into one naming the tensor at fault.
+///
+/// The reference crate decides what is valid; its errors do not always say
+/// which tensor is wrong, so a rejected header is read again (as plain JSON)
+/// to find and describe the first entry at fault. If that finds nothing,
+/// the crate's own message is kept.
+fn explain(bytes: &[u8], err: ::safetensors::SafeTensorError) -> SafetensorsError {
+    use ::safetensors::SafeTensorError as E;
+    let Some(len8) = bytes.first_chunk::<8>() else {
+        return corrupt(format!(
+            "{} bytes: too short for the 8-byte header length",
+            bytes.len()
+        ));
+    };
+    let n = u64::from_le_bytes(*len8);
+    let avail = bytes.len() - 8;
+    match err {
+        E::HeaderTooSmall => corrupt(format!(
+            "{} bytes: too short for the 8-byte header length",
+            bytes.len()
+        )),
+        E::HeaderTooLarge | E::InvalidHeaderLength if n > avail as u64 => corrupt(format!(
+            "header length {n} exceeds the {avail} bytes after it"
+        )),
+        E::HeaderTooLarge => corrupt(format!(
+            "header length {n} exceeds the limit of {MAX_HEADER} bytes"
+        )),
+        E::InvalidHeader(e) => corrupt(format!("the header is not UTF-8 ({e})")),
+        other => {
+            // Every other error comes after the header was read, so `n` is
+            // in bounds; checked anyway (a wrong guess must not panic).
+            let split = usize::try_from(n)
+                .ok()
+                .filter(|&n| n <= avail)
+                .map(|n| bytes[8..].split_at(n));
+            split
+                .and_then(|(header, data)| diagnose(header, data))
+                .unwrap_or_else(|| corrupt(other.to_string()))
+        }
+    }
 }
 
-/// Check sizes and offsets: the tensors' byte ranges, sorted, must tile the
-/// data exactly, each as long as its dtype and shape need.
-fn validate(
-    mut entries: Vec<HeaderEntry>,
-    data: &[u8],
-) -> Result<Vec<TensorView<'_>>, SafetensorsError> {
-    entries.sort_by_key(|e| (e.begin, e.end));
+/// Re-read a header the reference parser rejected and describe its first
+/// problem, if this finds one.
+fn diagnose(header: &[u8], data: &[u8]) -> Option<SafetensorsError> {
+    use ::safetensors::tensor::TensorInfo;
+    use serde_json::{Map, Value};
+    let map: Map<String, Value> = match serde_json::from_slice(header) {
+        Ok(m) => m,
+        Err(e) => return Some(corrupt(format!("header JSON: {e}"))),
+    };
+    let mut entries: Vec<(String, TensorInfo)> = Vec::new();
+    for (name, value) in map {
+        if name == "__metadata__" {
+            if let Err(e) = serde_json::from_value::<Option<BTreeMap<String, String>>>(value) {
+                return Some(corrupt(format!("`__metadata__`: {e}")));
+            }
+            continue;
+        }
+        if let Some(Value::String(tag)) = value.get("dtype") {
+            if serde_json::from_value::<SafeDtype>(Value::String(tag.clone())).is_err() {
+                return Some(bad(&name, format!("unknown dtype `{tag}`")));
+            }
+        }
+        match serde_json::from_value::<TensorInfo>(value) {
+            Ok(info) => entries.push((name, info)),
+            Err(e) => return Some(bad(&name, e.to_string())),
+        }
+    }
+    entries.sort_by_key(|(_, i)| i.data_offsets);
     let mut pos = 0usize;
-    let mut out = Vec::with_capacity(entries.len());
-    for e in entries {
-        let (b, end) = (e.begin, e.end);
+    for (name, info) in &entries {
+        let (b, end) = info.data_offsets;
         if end < b {
-            return Err(bad(
-                &e.name,
+            return Some(bad(
+                name,
                 format!("data_offsets [{b}, {end}] end before they begin"),
             ));
         }
         if end > data.len() {
-            return Err(bad(
-                &e.name,
+            return Some(bad(
+                name,
                 format!(
                     "data_offsets [{b}, {end}] run past the end of the data ({} bytes)",
                     data.len()
@@ -459,483 +589,145 @@ fn validate(
             } else {
                 "leaves a gap after the previous tensor"
             };
-            return Err(bad(
-                &e.name,
+            return Some(bad(
+                name,
                 format!("data_offsets [{b}, {end}] {what} (which ends at {pos})"),
             ));
         }
-        let need = e
+        let Some(bits) = info
             .shape
             .iter()
-            .try_fold(e.dtype.size(), |acc, &d| acc.checked_mul(d))
-            .ok_or_else(|| bad(&e.name, format!("shape {:?} overflows", e.shape)))?;
-        if end - b != need {
-            return Err(bad(
-                &e.name,
+            .try_fold(info.dtype.bitsize(), |acc, &d| acc.checked_mul(d))
+        else {
+            return Some(bad(name, format!("shape {:?} overflows", info.shape)));
+        };
+        if bits % 8 != 0 {
+            return Some(bad(
+                name,
                 format!(
-                    "data_offsets [{b}, {end}] hold {} bytes, but dtype {} and shape {:?} need {need}",
+                    "dtype {} and shape {:?} do not fill whole bytes",
+                    info.dtype, info.shape
+                ),
+            ));
+        }
+        if end - b != bits / 8 {
+            return Some(bad(
+                name,
+                format!(
+                    "data_offsets [{b}, {end}] hold {} bytes, but dtype {} and shape {:?} need {}",
                     end - b,
-                    e.dtype.tag(),
-                    e.shape
+                    info.dtype,
+                    info.shape,
+                    bits / 8
                 ),
             ));
         }
         pos = end;
-        out.push(TensorView {
-            name: e.name,
-            dtype: e.dtype,
-            shape: e.shape,
-            data: &data[b..end],
-        });
     }
     if pos != data.len() {
-        return Err(corrupt(format!(
+        return Some(corrupt(format!(
             "the tensors cover {pos} bytes of data, the file has {} (trailing bytes)",
             data.len()
         )));
     }
-    Ok(out)
+    None
 }
 
-/// A minimal JSON reader for the header: objects, strings, non-negative
-/// integers; other values are skipped (to a bounded depth).
-struct Json<'a> {
-    s: &'a [u8],
-    pos: usize,
+// ------------------------------------------------------------ writing
+
+/// One parameter to write: its name, shape and a handle to its buffer.
+struct Saved<E: Dtype, D: Backend> {
+    name: String,
+    dims: Vec<usize>,
+    data: D::Storage<E>,
+    device: D,
 }
 
-type JResult<T> = Result<T, String>;
-
-impl<'a> Json<'a> {
-    fn new(s: &'a str) -> Self {
-        Json {
-            s: s.as_bytes(),
-            pos: 0,
+/// The parameters of `model` sorted by name (the reference writer's order:
+/// by dtype, then name), with the safetensors header that describes them,
+/// padded with spaces to a multiple of 8 as the reference writer pads it.
+#[allow(clippy::type_complexity)]
+fn plan_save<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
+    model: &M,
+) -> Result<(Vec<Saved<E, D>>, Vec<u8>, usize), SafetensorsError> {
+    use ::safetensors::tensor::{Metadata, TensorInfo};
+    let dtype = dtype_of::<E>().ok_or(SafetensorsError::UnsupportedDtype { elem: E::NAME })?;
+    let mut params: Vec<Saved<E, D>> = Vec::new();
+    let mut names = BTreeSet::new();
+    let mut dup = None;
+    model.visit_params(&mut ParamPath::default(), &mut |path, p| {
+        let name = path.name();
+        if !names.insert(name.clone()) {
+            dup.get_or_insert(name);
+            return;
         }
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.pos).copied()
-    }
-
-    fn ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
-            self.pos += 1;
-        }
-    }
-
-    fn err<T>(&self, what: &str) -> JResult<T> {
-        match self.peek() {
-            Some(c) => Err(format!(
-                "header JSON: expected {what} at byte {}, found `{}`",
-                self.pos,
-                c.escape_ascii()
-            )),
-            None => Err(format!(
-                "header JSON: expected {what} at byte {}, found the end",
-                self.pos
-            )),
-        }
-    }
-
-    fn eat(&mut self, c: u8) -> bool {
-        self.ws();
-        if self.peek() == Some(c) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn expect(&mut self, c: u8, what: &str) -> JResult<()> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            self.err(what)
-        }
-    }
-
-    /// `{ "k": v, ... }`, calling `f` after each key with the reader before
-    /// the value.
-    fn object(
-        &mut self,
-        mut f: impl FnMut(&mut Self, String) -> Result<(), SafetensorsError>,
-    ) -> Result<(), SafetensorsError> {
-        self.expect(b'{', "`{`").map_err(corrupt)?;
-        if self.eat(b'}') {
-            return Ok(());
-        }
-        loop {
-            self.ws();
-            let key = self.string().map_err(corrupt)?;
-            self.expect(b':', "`:`").map_err(corrupt)?;
-            f(self, key)?;
-            if self.eat(b',') {
-                continue;
-            }
-            return self.expect(b'}', "`,` or `}`").map_err(corrupt);
-        }
-    }
-
-    fn hex4(&mut self) -> JResult<u32> {
-        let mut v = 0u32;
-        for _ in 0..4 {
-            let d = match self.peek() {
-                Some(c @ b'0'..=b'9') => c - b'0',
-                Some(c @ b'a'..=b'f') => c - b'a' + 10,
-                Some(c @ b'A'..=b'F') => c - b'A' + 10,
-                _ => return self.err("a hex digit"),
-            };
-            v = v * 16 + d as u32;
-            self.pos += 1;
-        }
-        Ok(v)
-    }
-
-    fn string(&mut self) -> JResult<String> {
-        self.ws();
-        if self.peek() != Some(b'"') {
-            return self.err("a string");
-        }
-        self.pos += 1;
-        let mut out: Vec<u8> = Vec::new();
-        loop {
-            let Some(c) = self.peek() else {
-                return self.err("the end of a string");
-            };
-            self.pos += 1;
-            match c {
-                b'"' => break,
-                b'\\' => {
-                    let Some(e) = self.peek() else {
-                        return self.err("an escape");
-                    };
-                    self.pos += 1;
-                    let ch = match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let hi = self.hex4()?;
-                            let code = if (0xD800..0xDC00).contains(&hi) {
-                                if !(self.peek() == Some(b'\\')
-                                    && self.s.get(self.pos + 1) == Some(&b'u'))
-                                {
-                                    return self.err("a low surrogate escape");
-                                }
-                                self.pos += 2;
-                                let lo = self.hex4()?;
-                                if !(0xDC00..0xE000).contains(&lo) {
-                                    return Err(format!(
-                                        "header JSON: invalid low surrogate before byte {}",
-                                        self.pos
-                                    ));
-                                }
-                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                            } else {
-                                hi
-                            };
-                            match char::from_u32(code) {
-                                Some(ch) => ch,
-                                None => {
-                                    return Err(format!(
-                                        "header JSON: lone surrogate before byte {}",
-                                        self.pos
-                                    ))
-                                }
-                            }
-                        }
-                        _ => {
-                            self.pos -= 1;
-                            return self.err("a valid escape");
-                        }
-                    };
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                }
-                0..=0x1f => {
-                    self.pos -= 1;
-                    return self.err("no control character inside a string");
-                }
-                _ => out.push(c),
-            }
-        }
-        // The input is a `str` and escapes add whole chars: always UTF-8.
-        String::from_utf8(out).map_err(|_| String::from("header JSON: invalid UTF-8 in a string"))
-    }
-
-    /// A non-negative integer that fits `usize`.
-    fn uint(&mut self) -> JResult<usize> {
-        self.ws();
-        let start = self.pos;
-        let mut v: usize = 0;
-        while let Some(c @ b'0'..=b'9') = self.peek() {
-            v = v
-                .checked_mul(10)
-                .and_then(|v| v.checked_add((c - b'0') as usize))
-                .ok_or_else(|| format!("header JSON: integer at byte {start} is too large"))?;
-            self.pos += 1;
-        }
-        if self.pos == start {
-            return self.err("a non-negative integer");
-        }
-        if self.pos - start > 1 && self.s[start] == b'0' {
-            return Err(format!(
-                "header JSON: integer at byte {start} has a leading zero"
-            ));
-        }
-        if let Some(b'.' | b'e' | b'E') = self.peek() {
-            return self.err("an integer (no fraction or exponent)");
-        }
-        Ok(v)
-    }
-
-    /// `[uint, ...]`.
-    fn uints(&mut self) -> JResult<Vec<usize>> {
-        self.expect(b'[', "`[`")?;
-        let mut out = Vec::new();
-        if self.eat(b']') {
-            return Ok(out);
-        }
-        loop {
-            out.push(self.uint()?);
-            if self.eat(b',') {
-                continue;
-            }
-            self.expect(b']', "`,` or `]`")?;
-            return Ok(out);
-        }
-    }
-
-    /// Skip any JSON value.
-    fn skip(&mut self, depth: usize) -> JResult<()> {
-        if depth > MAX_DEPTH {
-            return Err(format!(
-                "header JSON: nested deeper than {MAX_DEPTH} at byte {}",
-                self.pos
-            ));
-        }
-        self.ws();
-        match self.peek() {
-            Some(b'"') => self.string().map(drop),
-            Some(open @ (b'{' | b'[')) => {
-                let close = if open == b'{' { b'}' } else { b']' };
-                self.pos += 1;
-                if self.eat(close) {
-                    return Ok(());
-                }
-                loop {
-                    if open == b'{' {
-                        self.string()?;
-                        self.expect(b':', "`:`")?;
-                    }
-                    self.skip(depth + 1)?;
-                    if self.eat(b',') {
-                        continue;
-                    }
-                    return self.expect(close, "`,` or a closing bracket");
-                }
-            }
-            Some(b't') => self.literal("true"),
-            Some(b'f') => self.literal("false"),
-            Some(b'n') => self.literal("null"),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            _ => self.err("a value"),
-        }
-    }
-
-    fn literal(&mut self, word: &str) -> JResult<()> {
-        if self.s[self.pos..].starts_with(word.as_bytes()) {
-            self.pos += word.len();
-            Ok(())
-        } else {
-            self.err(word)
-        }
-    }
-
-    /// Skip a JSON number.
-    fn number(&mut self) -> JResult<()> {
-        if self.peek() == Some(b'-') {
-            self.pos += 1;
-        }
-        let digits = |p: &mut Self| {
-            let s = p.pos;
-            while let Some(b'0'..=b'9') = p.peek() {
-                p.pos += 1;
-            }
-            p.pos > s
-        };
-        if !digits(self) {
-            return self.err("digits");
-        }
-        if self.peek() == Some(b'.') {
-            self.pos += 1;
-            if !digits(self) {
-                return self.err("digits after `.`");
-            }
-        }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.pos += 1;
-            if let Some(b'+' | b'-') = self.peek() {
-                self.pos += 1;
-            }
-            if !digits(self) {
-                return self.err("exponent digits");
-            }
-        }
-        Ok(())
-    }
-
-    /// One tensor entry `{"dtype": .., "shape": [..], "data_offsets": [b, e]}`.
-    fn entry(&mut self, name: String) -> Result<HeaderEntry, SafetensorsError> {
-        let mut dtype = None;
-        let mut shape = None;
-        let mut offsets = None;
-        self.object(|p, key| {
-            let fail = |reason: String| bad(&name, reason);
-            let dup = |key: &str| bad(&name, format!("field `{key}` appears twice"));
-            match key.as_str() {
-                "dtype" => {
-                    let tag = p.string().map_err(fail)?;
-                    let d = SafeDtype::from_tag(&tag)
-                        .ok_or_else(|| bad(&name, format!("unknown dtype `{tag}`")))?;
-                    if dtype.replace(d).is_some() {
-                        return Err(dup("dtype"));
-                    }
-                }
-                "shape" => {
-                    if shape.replace(p.uints().map_err(fail)?).is_some() {
-                        return Err(dup("shape"));
-                    }
-                }
-                "data_offsets" => {
-                    let o = p.uints().map_err(fail)?;
-                    let [b, e] = o[..] else {
-                        return Err(bad(
-                            &name,
-                            format!("data_offsets has {} numbers, not 2", o.len()),
-                        ));
-                    };
-                    if offsets.replace((b, e)).is_some() {
-                        return Err(dup("data_offsets"));
-                    }
-                }
-                _ => p.skip(0).map_err(fail)?,
-            }
-            Ok(())
-        })?;
-        let missing = |f: &str| bad(&name, format!("the header entry lacks `{f}`"));
-        let dtype = dtype.ok_or_else(|| missing("dtype"))?;
-        let shape = shape.ok_or_else(|| missing("shape"))?;
-        let (begin, end) = offsets.ok_or_else(|| missing("data_offsets"))?;
-        Ok(HeaderEntry {
+        params.push(Saved {
             name,
-            dtype,
-            shape,
-            begin,
-            end,
-        })
+            dims: p.dims.to_vec(),
+            data: p.data.clone(),
+            device: p.device.clone(),
+        });
+    });
+    if let Some(name) = dup {
+        return Err(SafetensorsError::DuplicateParam { name });
     }
-
-    /// The whole header: tensor entries and metadata.
-    #[allow(clippy::type_complexity)]
-    fn header(mut self) -> Result<(Vec<HeaderEntry>, Vec<(String, String)>), SafetensorsError> {
-        let mut entries = Vec::new();
-        let mut names = BTreeSet::new();
-        let mut metadata = None;
-        self.object(|p, key| {
-            if key == "__metadata__" {
-                if metadata.is_some() {
-                    return Err(corrupt("`__metadata__` appears twice"));
-                }
-                let mut m = Vec::new();
-                p.ws();
-                if p.peek() == Some(b'n') {
-                    p.literal("null").map_err(corrupt)?;
-                } else {
-                    p.object(|p, k| {
-                        let v = p
-                            .string()
-                            .map_err(|e| corrupt(format!("__metadata__ `{k}`: {e}")))?;
-                        m.push((k, v));
-                        Ok(())
-                    })?;
-                }
-                metadata = Some(m);
-                return Ok(());
-            }
-            if names.contains(&key) {
-                return Err(bad(&key, "appears twice in the header"));
-            }
-            let e = p.entry(key.clone())?;
-            names.insert(key);
-            entries.push(e);
-            Ok(())
-        })?;
-        self.ws();
-        if self.pos != self.s.len() {
-            return Err(corrupt(format!(
-                "unexpected characters after the header object at byte {}",
-                self.pos
-            )));
-        }
-        Ok((entries, metadata.unwrap_or_default()))
-    }
-}
-
-/// Append `s` as a JSON string.
-fn push_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Encode named tensors of one dtype as a safetensors file (header padded
-/// with spaces so the data starts 8-byte aligned).
-fn encode_file<E: Dtype>(dtype: SafeDtype, tensors: &[(String, Vec<usize>, Vec<E>)]) -> Vec<u8> {
-    let mut header = String::from("{");
+    params.sort_by(|a, b| a.name.cmp(&b.name));
+    let size = dtype.bitsize() / 8;
     let mut offset = 0usize;
-    for (i, (name, shape, values)) in tensors.iter().enumerate() {
-        if i > 0 {
-            header.push(',');
-        }
-        push_json_string(&mut header, name);
-        let len = values.len() * dtype.size();
-        header.push_str(&format!(
-            ":{{\"dtype\":\"{}\",\"shape\":{shape:?},\"data_offsets\":[{offset},{}]}}",
-            dtype.tag(),
-            offset + len
+    let mut infos = Vec::with_capacity(params.len());
+    for p in &params {
+        let len = p.dims.iter().product::<usize>() * size;
+        infos.push((
+            p.name.clone(),
+            TensorInfo {
+                dtype,
+                shape: p.dims.clone(),
+                data_offsets: (offset, offset + len),
+            },
         ));
         offset += len;
     }
-    header.push('}');
-    while header.len() % 8 != 0 {
-        header.push(' ');
+    let meta = Metadata::new(None, infos).map_err(|e| corrupt(e.to_string()))?;
+    let mut header = serde_json::to_vec(&meta).map_err(|e| corrupt(e.to_string()))?;
+    header.resize(header.len().next_multiple_of(8), b' ');
+    Ok((params, header, offset))
+}
+
+/// Write the file: header length, header, then each tensor's little-endian
+/// bytes, one tensor in memory at a time, through `sink` in pieces of at
+/// most 64 KiB.
+fn write_file<E: Dtype, D: Backend, W>(
+    params: &[Saved<E, D>],
+    header: &[u8],
+    mut sink: impl FnMut(&[u8]) -> Result<(), W>,
+) -> Result<(), W> {
+    sink(&(header.len() as u64).to_le_bytes())?;
+    sink(header)?;
+    let f32s = TypeId::of::<E>() == TypeId::of::<f32>();
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+    for p in params {
+        let values = p.device.download(&p.data);
+        for chunk in values.chunks(1 << 13) {
+            buf.clear();
+            if f32s {
+                for v in chunk {
+                    buf.extend_from_slice(&(Dtype::to_f64(*v) as f32).to_le_bytes());
+                }
+            } else {
+                for v in chunk {
+                    buf.extend_from_slice(&Dtype::to_f64(*v).to_le_bytes());
+                }
+            }
+            sink(&buf)?;
+        }
     }
-    let mut out = Vec::with_capacity(8 + header.len() + offset);
-    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for (_, _, values) in tensors {
-        encode(dtype, values, &mut out);
-    }
-    out
+    Ok(())
 }
 
 /// Encode every parameter of `model` as a safetensors file, named by path
-/// (`0.weight`, `blocks.1.fc.bias`), dtype F32 or F64.
+/// (`0.weight`, `blocks.1.fc.bias`), dtype F32 or F64, laid out as the
+/// reference writer (`safetensors::serialize`) lays it out: tensors sorted
+/// by name, the header padded with spaces so the data starts 8-aligned.
 ///
 /// ```
 /// use typegrad::prelude::*;
@@ -949,30 +741,25 @@ fn encode_file<E: Dtype>(dtype: SafeDtype, tensors: &[(String, Vec<usize>, Vec<E
 pub fn to_bytes<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
     model: &M,
 ) -> Result<Vec<u8>, SafetensorsError> {
-    let dtype = SafeDtype::of::<E>().ok_or(SafetensorsError::UnsupportedDtype { elem: E::NAME })?;
-    let mut tensors: Vec<(String, Vec<usize>, Vec<E>)> = Vec::new();
-    let mut names = BTreeSet::new();
-    let mut dup = None;
-    model.visit_params(&mut ParamPath::default(), &mut |path, p| {
-        let name = path.name();
-        if !names.insert(name.clone()) {
-            dup.get_or_insert(name);
-            return;
-        }
-        tensors.push((name, p.dims.to_vec(), p.device.download(p.data)));
-    });
-    if let Some(name) = dup {
-        return Err(SafetensorsError::DuplicateParam { name });
-    }
-    Ok(encode_file(dtype, &tensors))
+    let (params, header, data_len) = plan_save(model)?;
+    let mut out = Vec::with_capacity(8 + header.len() + data_len);
+    write_file(&params, &header, |b| {
+        out.extend_from_slice(b);
+        Ok::<(), core::convert::Infallible>(())
+    })
+    .unwrap_or_else(|never| match never {});
+    Ok(out)
 }
 
-/// Load every parameter of `model` from a safetensors file held in memory.
+// ------------------------------------------------------------ loading
+
+/// Load every parameter of `model` from a safetensors file held in memory,
+/// with the default (strict) [`LoadOptions`].
 ///
 /// Strict, as PyTorch's `load_state_dict`: each parameter must be in the
 /// file with the model's shape and dtype, and the file may hold nothing
-/// else. All of it is checked and decoded before any parameter changes, so
-/// on error the model is exactly as it was. Parameters keep their ids.
+/// else. All of it is checked before any parameter changes, so on error
+/// the model is exactly as it was. Parameters keep their ids.
 ///
 /// ```
 /// use typegrad::prelude::*;
@@ -993,46 +780,74 @@ pub fn load_from_bytes<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
     model: &mut M,
     bytes: &[u8],
 ) -> Result<(), SafetensorsError> {
-    let want = SafeDtype::of::<E>().ok_or(SafetensorsError::UnsupportedDtype { elem: E::NAME })?;
+    load_from_bytes_with(model, bytes, LoadOptions::default())
+}
+
+/// [`load_from_bytes`] with [`LoadOptions`] (e.g. converting F16/BF16).
+///
+/// The bytes are parsed in place (nothing is copied); each tensor is
+/// decoded straight into a new buffer for its parameter, after every
+/// tensor has been checked, and the parameter's old buffer is released
+/// before its new one is made, so the memory used while loading stays
+/// near the model's size.
+///
+/// ```
+/// use typegrad::prelude::*;
+/// use typegrad::io::safetensors::{self, LoadOptions};
+/// let dev = Cpu::default();
+/// let bytes = safetensors::to_bytes(&(Tensor::<(u!(2),), f32>::ones(Default::default(), &dev),)).unwrap();
+/// let mut model = (Tensor::<(u!(2),), f32>::zeros(Default::default(), &dev),);
+/// safetensors::load_from_bytes_with(&mut model, &bytes, LoadOptions::default().convert_half(true)).unwrap();
+/// assert_eq!(model.0.to_vec(), vec![1.0, 1.0]);
+/// ```
+pub fn load_from_bytes_with<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
+    model: &mut M,
+    bytes: &[u8],
+    opts: LoadOptions,
+) -> Result<(), SafetensorsError> {
+    let want = dtype_of::<E>().ok_or(SafetensorsError::UnsupportedDtype { elem: E::NAME })?;
     let file = SafeTensors::parse(bytes)?;
     let by_name: BTreeMap<&str, &TensorView<'_>> =
         file.tensors.iter().map(|t| (t.name.as_str(), t)).collect();
-    let mut values: BTreeMap<String, Vec<E>> = BTreeMap::new();
+    // Check every parameter against the file before touching any.
+    let mut plan: BTreeMap<String, (&TensorView<'_>, Codec)> = BTreeMap::new();
     let mut err = None;
     model.visit_params(&mut ParamPath::default(), &mut |path, p| {
         if err.is_some() {
             return;
         }
         let name = path.name();
-        let Some(t) = by_name.get(name.as_str()) else {
+        let Some(&t) = by_name.get(name.as_str()) else {
             err = Some(SafetensorsError::Missing {
                 name,
                 shape: p.dims.to_vec(),
             });
             return;
         };
-        if t.dtype != want {
+        let Some(codec) = Codec::new(t.dtype, want, opts) else {
             err = Some(SafetensorsError::DtypeMismatch {
                 name,
-                expected: want.tag(),
-                found: t.dtype.tag(),
+                expected: want,
+                found: t.dtype,
             });
-        } else if t.shape[..] != p.dims[..] {
+            return;
+        };
+        if t.shape[..] != p.dims[..] {
             err = Some(SafetensorsError::ShapeMismatch {
                 name,
                 expected: p.dims.to_vec(),
                 found: t.shape.clone(),
             });
-        } else {
-            match values.entry(name) {
-                Entry::Occupied(o) => {
-                    err = Some(SafetensorsError::DuplicateParam {
-                        name: o.key().clone(),
-                    })
-                }
-                Entry::Vacant(v) => {
-                    v.insert(decode(t.dtype, t.data));
-                }
+            return;
+        }
+        match plan.entry(name) {
+            Entry::Occupied(o) => {
+                err = Some(SafetensorsError::DuplicateParam {
+                    name: o.key().clone(),
+                })
+            }
+            Entry::Vacant(v) => {
+                v.insert((t, codec));
             }
         }
     });
@@ -1042,16 +857,20 @@ pub fn load_from_bytes<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
     let extra: Vec<String> = file
         .tensors
         .iter()
-        .filter(|t| !values.contains_key(&t.name))
+        .filter(|t| !plan.contains_key(&t.name))
         .map(|t| t.name.clone())
         .collect();
     if !extra.is_empty() {
         return Err(SafetensorsError::Unexpected { names: extra });
     }
-    // Everything is checked: assign.
+    // Everything is checked and nothing below can fail: decode each tensor
+    // straight from the file's bytes into its parameter. The old buffer
+    // goes first, so a model whose buffers are not shared never holds two
+    // copies of one parameter.
     model.visit_params_mut(&mut ParamPath::default(), &mut |path, p| {
-        if let Some(v) = values.remove(&path.name()) {
-            *p.data = p.device.upload(v);
+        if let Some((t, codec)) = plan.remove(&path.name()) {
+            *p.data = p.device.upload(Vec::new());
+            *p.data = p.device.upload(codec.decode(t.data));
         }
     });
     Ok(())
@@ -1060,6 +879,8 @@ pub fn load_from_bytes<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
 /// Save every parameter of `model` to `path` as safetensors, atomically
 /// (a temporary file in the same folder, fsynced, then renamed over
 /// `path`): an interrupted or failed save leaves any previous file intact.
+/// The file is the same as [`to_bytes`] gives, written one tensor at a time
+/// (never the whole file in memory).
 ///
 /// ```
 /// use typegrad::prelude::*;
@@ -1079,24 +900,87 @@ pub fn save<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
     path: impl AsRef<std::path::Path>,
 ) -> Result<(), SafetensorsError> {
     let path = path.as_ref();
-    let bytes = to_bytes(model)?;
-    super::write_atomic(path, |w| w.write_all(&bytes)).map_err(|error| SafetensorsError::Io {
-        path: path.to_path_buf(),
-        error,
-    })
+    let (params, header, _) = plan_save(model)?;
+    super::write_atomic(path, |w| write_file(&params, &header, |b| w.write_all(b))).map_err(
+        |error| SafetensorsError::Io {
+            path: path.to_path_buf(),
+            error,
+        },
+    )
 }
 
 /// Load every parameter of `model` from the safetensors file at `path`
-/// (see [`load_from_bytes`]: strict, all or nothing).
+/// (strict, all or nothing: see [`load_from_bytes`]), memory-mapped.
+///
+/// ```
+/// use typegrad::prelude::*;
+/// use typegrad::io::safetensors;
+/// let dev = Cpu::default();
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("model.safetensors");
+/// safetensors::save(&(Tensor::<(u!(2),), f64>::ones(Default::default(), &dev),), &path).unwrap();
+/// let mut wrong = (Tensor::<(u!(2),), f32>::zeros(Default::default(), &dev),);
+/// let err = safetensors::load(&mut wrong, &path).unwrap_err();
+/// assert_eq!(err.to_string(), "safetensors: tensor `0` has dtype F64 in the file, the model needs F32");
+/// ```
 #[cfg(feature = "std")]
 pub fn load<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
     model: &mut M,
     path: impl AsRef<std::path::Path>,
 ) -> Result<(), SafetensorsError> {
+    load_with(model, path, LoadOptions::default())
+}
+
+/// [`load`] with [`LoadOptions`].
+///
+/// The file is memory-mapped, parsed in place, and each tensor decoded
+/// from the mapping straight into its parameter: the file is never copied
+/// into a buffer of its own, so loading a 100 MB checkpoint allocates about
+/// 100 MB (the parameters), not 200. Where a file cannot be mapped (a pipe,
+/// a platform without `mmap`), it is read into memory instead.
+///
+/// The mapping is only read during this call. As with any memory-mapped
+/// file (and PyTorch's `safetensors` loader), another process *truncating*
+/// the file during the load can stop this one with `SIGBUS`; files written
+/// by [`save`] are replaced by a rename, never changed in place, so saving
+/// over a checkpoint while it loads is safe.
+///
+/// ```
+/// use typegrad::prelude::*;
+/// use typegrad::io::safetensors::{self, LoadOptions};
+/// let dev = Cpu::default();
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("model.safetensors");
+/// safetensors::save(&(Tensor::<(u!(3),), f32>::full(Default::default(), 0.25, &dev),), &path).unwrap();
+/// let mut model = (Tensor::<(u!(3),), f32>::zeros(Default::default(), &dev),);
+/// safetensors::load_with(&mut model, &path, LoadOptions::default()).unwrap();
+/// assert_eq!(model.0.to_vec(), vec![0.25; 3]);
+/// ```
+#[cfg(feature = "std")]
+pub fn load_with<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
+    model: &mut M,
+    path: impl AsRef<std::path::Path>,
+    opts: LoadOptions,
+) -> Result<(), SafetensorsError> {
+    use std::io::Read;
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|error| SafetensorsError::Io {
+    let io = |error| SafetensorsError::Io {
         path: path.to_path_buf(),
         error,
-    })?;
-    load_from_bytes(model, &bytes)
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let regular = file.metadata().map_err(io)?.is_file();
+    // SAFETY: the mapping is read-only and lives only for this call. The
+    // one hazard is another process changing or truncating the file while
+    // it is mapped (documented above); our own saves replace files by
+    // renaming, never in place.
+    let map = regular.then(|| unsafe { memmap2::Mmap::map(&file) });
+    match map {
+        Some(Ok(map)) => load_from_bytes_with(model, &map, opts),
+        _ => {
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).map_err(io)?;
+            load_from_bytes_with(model, &bytes, opts)
+        }
+    }
 }
