@@ -25,19 +25,6 @@ fn vals(n: usize, k: f64) -> Vec<f64> {
         .collect()
 }
 
-/// Central finite differences of `f` at `p`.
-fn numeric_grad(p: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
-    let eps = 1e-6;
-    (0..p.len())
-        .map(|i| {
-            let (mut a, mut b) = (p.to_vec(), p.to_vec());
-            a[i] += eps;
-            b[i] -= eps;
-            (f(&a) - f(&b)) / (2.0 * eps)
-        })
-        .collect()
-}
-
 fn assert_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
@@ -167,99 +154,6 @@ fn layer_norm_from_primitives_trains_to_the_known_optimum_with_adam() {
     }
     assert_close(&model.log_gain.to_vec(), &gain, 1e-4, "log_gain");
     assert_close(&model.bias.to_vec(), &[1.0, -1.0, 0.5, 0.25], 1e-4, "bias");
-}
-
-/// `sum(f(x) · w)` for a fixed cotangent `w`, as a function of one
-/// parameter's values.
-fn param_fd<M: Clone>(
-    model: &M,
-    values: &[f64],
-    set: impl Fn(&mut M, Vec<f64>),
-    run: impl Fn(&M) -> Vec<f64>,
-    w: &[f64],
-) -> Vec<f64> {
-    numeric_grad(values, |p| {
-        let mut m = model.clone();
-        set(&mut m, p.to_vec());
-        run(&m).iter().zip(w).map(|(a, b)| a * b).sum()
-    })
-}
-
-#[test]
-fn custom_layer_gradients_equal_finite_differences() {
-    let d = dev();
-    // Scale and shift: parameters and input.
-    let m = scale_shift(vals(3, 0.2), vals(3, 0.9));
-    let x = batch::<U3>(5, 0.4);
-    let w = vals(15, 2.0);
-    let y = m.forward(x.clone().trace());
-    let grads = y.backward_from(Tensor::from_vec(x.shape(), w.clone(), &d));
-    let run = |m: &ScaleShift| m.forward(x.clone()).to_vec();
-    let gs = param_fd(
-        &m,
-        &m.scale.to_vec(),
-        |m, v| m.scale = Tensor::from_vec_static(v, &d),
-        run,
-        &w,
-    );
-    assert_close(&grads.get(&m.scale).unwrap().to_vec(), &gs, 1e-6, "d scale");
-    let gb = param_fd(
-        &m,
-        &m.shift.to_vec(),
-        |m, v| m.shift = Tensor::from_vec_static(v, &d),
-        run,
-        &w,
-    );
-    assert_close(&grads.get(&m.shift).unwrap().to_vec(), &gb, 1e-6, "d shift");
-    let gx = numeric_grad(&x.to_vec(), |p| {
-        let xp: B3 = Tensor::from_vec((Dyn(5), Default::default()), p.to_vec(), &d);
-        m.forward(xp)
-            .to_vec()
-            .iter()
-            .zip(&w)
-            .map(|(a, b)| a * b)
-            .sum()
-    });
-    assert_close(&grads.get(&x).unwrap().to_vec(), &gx, 1e-6, "d x");
-
-    // LayerNorm from primitives.
-    let m = layer_norm(vals(4, 0.5), vals(4, 1.5));
-    let x = batch::<U4>(6, 0.8);
-    let w = vals(24, 3.0);
-    let y = m.forward(x.clone().trace());
-    let grads = y.backward_from(Tensor::from_vec(x.shape(), w.clone(), &d));
-    let run = |m: &MyLayerNorm| m.forward(x.clone()).to_vec();
-    let gg = param_fd(
-        &m,
-        &m.log_gain.to_vec(),
-        |m, v| m.log_gain = Tensor::from_vec_static(v, &d),
-        run,
-        &w,
-    );
-    assert_close(
-        &grads.get(&m.log_gain).unwrap().to_vec(),
-        &gg,
-        1e-5,
-        "d log_gain",
-    );
-    let gb = param_fd(
-        &m,
-        &m.bias.to_vec(),
-        |m, v| m.bias = Tensor::from_vec_static(v, &d),
-        run,
-        &w,
-    );
-    assert_close(&grads.get(&m.bias).unwrap().to_vec(), &gb, 1e-6, "d bias");
-    let gx = numeric_grad(&x.to_vec(), |p| {
-        let xp: B4 = Tensor::from_vec((Dyn(6), Default::default()), p.to_vec(), &d);
-        m.forward(xp)
-            .to_vec()
-            .iter()
-            .zip(&w)
-            .map(|(a, b)| a * b)
-            .sum()
-    });
-    assert_close(&grads.get(&x).unwrap().to_vec(), &gx, 1e-5, "d x");
 }
 
 #[test]
@@ -721,8 +615,11 @@ fn mode_case_4_forgetting_to_switch_modes_cannot_happen() {
     assert!(dropped.contains(&0.0) && dropped.contains(&2.0));
 }
 
+/// The gradients of the input and of every parameter equal central finite
+/// differences (f64, full vector-Jacobian product), through the public
+/// `typegrad::testing::gradcheck_module`.
 #[test]
-fn custom_layers_pass_the_public_module_gradcheck() {
+fn custom_layer_gradients_equal_finite_differences() {
     use typegrad::testing::gradcheck_module;
     let mut m = scale_shift(vals(3, 0.2), vals(3, 0.9));
     gradcheck_module(&mut m, &batch::<U3>(5, 0.4)).unwrap();

@@ -54,35 +54,14 @@ impl<S: Shape, E: Dtype, D: Backend> Params<E, D> for Buffer<S, E, D> {
         path: &mut ParamPath,
         f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>),
     ) {
-        let t = &self.0;
-        f(
-            path,
-            ParamRef {
-                id: t.id,
-                kind: ParamKind::Buffer,
-                dims: t.shape.dims(),
-                data: &t.data,
-                device: &t.device,
-            },
-        );
+        self.0.visit_as(ParamKind::Buffer, path, f)
     }
     fn visit_params_mut(
         &mut self,
         path: &mut ParamPath,
         f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>),
     ) {
-        let t = &mut self.0;
-        f(
-            path,
-            ParamMut {
-                id: t.id,
-                kind: ParamKind::Buffer,
-                dims: t.shape.dims(),
-                data: &mut t.data,
-                device: &t.device,
-                id_slot: &mut t.id,
-            },
-        );
+        self.0.visit_as_mut(ParamKind::Buffer, path, f)
     }
     fn move_to_device(&mut self, device: &D) {
         self.0.move_to_device(device)

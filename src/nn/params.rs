@@ -244,39 +244,56 @@ pub trait Params<E: Dtype, D: Backend> {
     }
 }
 
+impl<S: Shape, E: Dtype, D: Backend> Tensor<S, E, D> {
+    /// Visit this tensor as a parameter or a buffer.
+    pub(crate) fn visit_as(
+        &self,
+        kind: ParamKind,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>),
+    ) {
+        let p = ParamRef {
+            id: self.id,
+            kind,
+            dims: self.shape.dims(),
+            data: &self.data,
+            device: &self.device,
+        };
+        f(path, p);
+    }
+    /// Visit this tensor mutably as a parameter or a buffer.
+    pub(crate) fn visit_as_mut(
+        &mut self,
+        kind: ParamKind,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>),
+    ) {
+        let p = ParamMut {
+            id: self.id,
+            kind,
+            dims: self.shape.dims(),
+            data: &mut self.data,
+            device: &self.device,
+            id_slot: &mut self.id,
+        };
+        f(path, p);
+    }
+}
+
 impl<S: Shape, E: Dtype, D: Backend> Params<E, D> for Tensor<S, E, D> {
     fn visit_params(
         &self,
         path: &mut ParamPath,
         f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>),
     ) {
-        f(
-            path,
-            ParamRef {
-                id: self.id,
-                kind: ParamKind::Param,
-                dims: self.shape.dims(),
-                data: &self.data,
-                device: &self.device,
-            },
-        );
+        self.visit_as(ParamKind::Param, path, f)
     }
     fn visit_params_mut(
         &mut self,
         path: &mut ParamPath,
         f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>),
     ) {
-        f(
-            path,
-            ParamMut {
-                id: self.id,
-                kind: ParamKind::Param,
-                dims: self.shape.dims(),
-                data: &mut self.data,
-                device: &self.device,
-                id_slot: &mut self.id,
-            },
-        );
+        self.visit_as_mut(ParamKind::Param, path, f)
     }
     fn move_to_device(&mut self, device: &D) {
         self.data = device.upload(self.device.download(&self.data));
