@@ -232,3 +232,27 @@ impl<G: DimsAgree<X>, X> DimsChecked<X> for G {
         t
     }
 }
+
+/// A "checked" twin of a verdict trait for a *dim*: `<G as
+/// $Checked<X>>::Then<T>` is `T` when `G: $Check<X>`. Same reason and use
+/// as [`DimsChecked`], for impls whose output is a dim (broadcast, conv,
+/// head split).
+macro_rules! dim_checked {
+    ($(#[$doc:meta])* $Checked:ident: $Check:ident<$P:ident>, $msg:literal, $label:literal) => {
+        $(#[$doc])*
+        #[diagnostic::on_unimplemented(
+            message = $msg,
+            label = $label,
+            note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"
+        )]
+        pub trait $Checked<$P> {
+            /// `T` itself.
+            type Then<T: $crate::shape::Dim>: $crate::shape::Dim;
+        }
+        #[diagnostic::do_not_recommend]
+        impl<G: $Check<X>, X> $Checked<X> for G {
+            type Then<T: $crate::shape::Dim> = T;
+        }
+    };
+}
+pub(crate) use dim_checked;
