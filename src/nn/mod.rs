@@ -11,6 +11,7 @@ mod linear;
 mod module;
 mod params;
 mod sequential;
+pub use sequential::{BlockChecked, StackBlock, StackShape};
 
 pub use activation::{GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, GELU};
 pub use buffer::Buffer;
