@@ -621,3 +621,560 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis
         (self.0, self.1, self.2, self.3, self.4, d)
     }
 }
+
+// ----------------------------------------------------- axes out of range
+
+/// The rank `R` of a shape, as a type: the `Self` of [`AxisChecked`], so an
+/// axis out of range is reported as `AxisChecked<3>` not implemented for
+/// `Rank<2>`.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Rank<const R: usize>;
+
+/// Never implemented: axis `I` of a shape of rank `R` ([`Rank`]) out of
+/// range.
+#[diagnostic::on_unimplemented(
+    message = "axis {I} is out of range for this shape",
+    label = "this tensor has no axis {I}",
+    note = "axes count from 0; a rank-r tensor has axes 0..r-1"
+)]
+pub trait AxisInRange<const I: usize> {}
+
+/// A shape of rank `Self` ([`Rank`]) has axis `I`, as a projection:
+/// `<Rank<R> as AxisChecked<I>>::Then<S>` would be `S`; it never holds,
+/// since the axes in range have impls of their own. An axis out of range
+/// (below [`MAX_RANK`](super::tuple::MAX_RANK)) is named through it, so the
+/// error reads "axis 3 is out of range" with no shape in typenum's binary
+/// form (see [`DimsChecked`](super::DimsChecked)).
+#[diagnostic::on_unimplemented(
+    message = "axis {I} is out of range for this shape",
+    label = "this tensor has no axis {I}",
+    note = "axes count from 0; a rank-r tensor has axes 0..r-1"
+)]
+pub trait AxisChecked<const I: usize> {
+    /// `S` itself.
+    type Then<S: Shape>: Shape;
+    /// `T` itself.
+    type ThenDim<T: Dim>: Dim;
+}
+#[diagnostic::do_not_recommend]
+impl<R: AxisInRange<I>, const I: usize> AxisChecked<I> for R {
+    type Then<S: Shape> = S;
+    type ThenDim<T: Dim> = T;
+}
+
+/// Axis `I` of `Self` is out of range: implemented for every shape and
+/// axis, naming the shape's [`Rank`] for [`AxisChecked`].
+pub trait AxisOutOfRange<const I: usize> {
+    /// `S`, named through the check.
+    type Then<S: Shape>: Shape;
+    /// `T`, named through the check.
+    type ThenDim<T: Dim>: Dim;
+}
+
+impl<D0: Dim, const I: usize> AxisOutOfRange<I> for (D0, )
+where
+    Rank<1>: AxisChecked<I>,
+{
+    type Then<S: Shape> = <Rank<1> as AxisChecked<I>>::Then<S>;
+    type ThenDim<T: Dim> = <Rank<1> as AxisChecked<I>>::ThenDim<T>;
+}
+// Axis 1 of a rank-1 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim> HasAxis<1> for (D0, )
+where
+    Self: AxisOutOfRange<1>,
+{
+    type Dim = <Self as AxisOutOfRange<1>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim> RemoveAxis<1> for (D0, )
+where
+    Self: AxisOutOfRange<1>,
+{
+    type Output = <Self as AxisOutOfRange<1>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, New: Dim> ReplaceAxis<1, New> for (D0, )
+where
+    Self: AxisOutOfRange<1>,
+{
+    type Output = <Self as AxisOutOfRange<1>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+// Axis 2 of a rank-1 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim> HasAxis<2> for (D0, )
+where
+    Self: AxisOutOfRange<2>,
+{
+    type Dim = <Self as AxisOutOfRange<2>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim> RemoveAxis<2> for (D0, )
+where
+    Self: AxisOutOfRange<2>,
+{
+    type Output = <Self as AxisOutOfRange<2>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, New: Dim> ReplaceAxis<2, New> for (D0, )
+where
+    Self: AxisOutOfRange<2>,
+{
+    type Output = <Self as AxisOutOfRange<2>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+// Axis 3 of a rank-1 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim> HasAxis<3> for (D0, )
+where
+    Self: AxisOutOfRange<3>,
+{
+    type Dim = <Self as AxisOutOfRange<3>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim> RemoveAxis<3> for (D0, )
+where
+    Self: AxisOutOfRange<3>,
+{
+    type Output = <Self as AxisOutOfRange<3>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, New: Dim> ReplaceAxis<3, New> for (D0, )
+where
+    Self: AxisOutOfRange<3>,
+{
+    type Output = <Self as AxisOutOfRange<3>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+// Axis 4 of a rank-1 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim> HasAxis<4> for (D0, )
+where
+    Self: AxisOutOfRange<4>,
+{
+    type Dim = <Self as AxisOutOfRange<4>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim> RemoveAxis<4> for (D0, )
+where
+    Self: AxisOutOfRange<4>,
+{
+    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, New: Dim> ReplaceAxis<4, New> for (D0, )
+where
+    Self: AxisOutOfRange<4>,
+{
+    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+// Axis 5 of a rank-1 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim> HasAxis<5> for (D0, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Dim = <Self as AxisOutOfRange<5>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim> RemoveAxis<5> for (D0, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, New: Dim> ReplaceAxis<5, New> for (D0, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+impl<D0: Dim, D1: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1, )
+where
+    Rank<2>: AxisChecked<I>,
+{
+    type Then<S: Shape> = <Rank<2> as AxisChecked<I>>::Then<S>;
+    type ThenDim<T: Dim> = <Rank<2> as AxisChecked<I>>::ThenDim<T>;
+}
+// Axis 2 of a rank-2 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim> HasAxis<2> for (D0, D1, )
+where
+    Self: AxisOutOfRange<2>,
+{
+    type Dim = <Self as AxisOutOfRange<2>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim> RemoveAxis<2> for (D0, D1, )
+where
+    Self: AxisOutOfRange<2>,
+{
+    type Output = <Self as AxisOutOfRange<2>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<2, New> for (D0, D1, )
+where
+    Self: AxisOutOfRange<2>,
+{
+    type Output = <Self as AxisOutOfRange<2>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+// Axis 3 of a rank-2 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim> HasAxis<3> for (D0, D1, )
+where
+    Self: AxisOutOfRange<3>,
+{
+    type Dim = <Self as AxisOutOfRange<3>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim> RemoveAxis<3> for (D0, D1, )
+where
+    Self: AxisOutOfRange<3>,
+{
+    type Output = <Self as AxisOutOfRange<3>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<3, New> for (D0, D1, )
+where
+    Self: AxisOutOfRange<3>,
+{
+    type Output = <Self as AxisOutOfRange<3>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+// Axis 4 of a rank-2 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim> HasAxis<4> for (D0, D1, )
+where
+    Self: AxisOutOfRange<4>,
+{
+    type Dim = <Self as AxisOutOfRange<4>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim> RemoveAxis<4> for (D0, D1, )
+where
+    Self: AxisOutOfRange<4>,
+{
+    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<4, New> for (D0, D1, )
+where
+    Self: AxisOutOfRange<4>,
+{
+    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+// Axis 5 of a rank-2 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim> HasAxis<5> for (D0, D1, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Dim = <Self as AxisOutOfRange<5>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim> RemoveAxis<5> for (D0, D1, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+impl<D0: Dim, D1: Dim, D2: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1, D2, )
+where
+    Rank<3>: AxisChecked<I>,
+{
+    type Then<S: Shape> = <Rank<3> as AxisChecked<I>>::Then<S>;
+    type ThenDim<T: Dim> = <Rank<3> as AxisChecked<I>>::ThenDim<T>;
+}
+// Axis 3 of a rank-3 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<3> for (D0, D1, D2, )
+where
+    Self: AxisOutOfRange<3>,
+{
+    type Dim = <Self as AxisOutOfRange<3>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<3> for (D0, D1, D2, )
+where
+    Self: AxisOutOfRange<3>,
+{
+    type Output = <Self as AxisOutOfRange<3>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<3, New> for (D0, D1, D2, )
+where
+    Self: AxisOutOfRange<3>,
+{
+    type Output = <Self as AxisOutOfRange<3>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+// Axis 4 of a rank-3 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<4> for (D0, D1, D2, )
+where
+    Self: AxisOutOfRange<4>,
+{
+    type Dim = <Self as AxisOutOfRange<4>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<4> for (D0, D1, D2, )
+where
+    Self: AxisOutOfRange<4>,
+{
+    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<4, New> for (D0, D1, D2, )
+where
+    Self: AxisOutOfRange<4>,
+{
+    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+// Axis 5 of a rank-3 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<5> for (D0, D1, D2, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Dim = <Self as AxisOutOfRange<5>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<5> for (D0, D1, D2, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1, D2, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1, D2, D3, )
+where
+    Rank<4>: AxisChecked<I>,
+{
+    type Then<S: Shape> = <Rank<4> as AxisChecked<I>>::Then<S>;
+    type ThenDim<T: Dim> = <Rank<4> as AxisChecked<I>>::ThenDim<T>;
+}
+// Axis 4 of a rank-4 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<4> for (D0, D1, D2, D3, )
+where
+    Self: AxisOutOfRange<4>,
+{
+    type Dim = <Self as AxisOutOfRange<4>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<4> for (D0, D1, D2, D3, )
+where
+    Self: AxisOutOfRange<4>,
+{
+    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<4, New> for (D0, D1, D2, D3, )
+where
+    Self: AxisOutOfRange<4>,
+{
+    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+// Axis 5 of a rank-4 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<5> for (D0, D1, D2, D3, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Dim = <Self as AxisOutOfRange<5>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<5> for (D0, D1, D2, D3, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1, D2, D3, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1, D2, D3, D4, )
+where
+    Rank<5>: AxisChecked<I>,
+{
+    type Then<S: Shape> = <Rank<5> as AxisChecked<I>>::Then<S>;
+    type ThenDim<T: Dim> = <Rank<5> as AxisChecked<I>>::ThenDim<T>;
+}
+// Axis 5 of a rank-5 shape: an error through `AxisOutOfRange`.
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<5> for (D0, D1, D2, D3, D4, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Dim = <Self as AxisOutOfRange<5>>::ThenDim<D0>;
+    fn axis_dim(&self) -> Self::Dim {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<5> for (D0, D1, D2, D3, D4, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
+    fn remove_axis(&self) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+#[diagnostic::do_not_recommend]
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1, D2, D3, D4, )
+where
+    Self: AxisOutOfRange<5>,
+{
+    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
+    fn replace_axis(&self, _d: New) -> Self::Output {
+        unreachable!("axis out of range")
+    }
+}
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1, D2, D3, D4, D5, )
+where
+    Rank<6>: AxisChecked<I>,
+{
+    type Then<S: Shape> = <Rank<6> as AxisChecked<I>>::Then<S>;
+    type ThenDim<T: Dim> = <Rank<6> as AxisChecked<I>>::ThenDim<T>;
+}
