@@ -251,9 +251,10 @@ where
     <<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Pick<D, H>>::Got:
         HeadsChecked<<<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Pick<D, H>>::Exp>,
 {
-    type Output = <<<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Pick<D, H>>::Got as HeadsChecked<
-        <<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Pick<D, H>>::Exp,
-    >>::Then<<<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Divides<D, H>>::Output>;
+    type Output =
+        <<<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Pick<D, H>>::Got as HeadsChecked<
+            <<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Pick<D, H>>::Exp,
+        >>::Then<<<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Divides<D, H>>::Output>;
 }
 /// Dispatch on `D % H == 0`.
 pub trait Divides<D, H> {

@@ -671,7 +671,7 @@ pub trait AxisOutOfRange<const I: usize> {
     type ThenDim<T: Dim>: Dim;
 }
 
-impl<D0: Dim, const I: usize> AxisOutOfRange<I> for (D0, )
+impl<D0: Dim, const I: usize> AxisOutOfRange<I> for (D0,)
 where
     Rank<1>: AxisChecked<I>,
 {
@@ -680,7 +680,7 @@ where
 }
 // Axis 1 of a rank-1 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim> HasAxis<1> for (D0, )
+impl<D0: Dim> HasAxis<1> for (D0,)
 where
     Self: AxisOutOfRange<1>,
 {
@@ -690,7 +690,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim> RemoveAxis<1> for (D0, )
+impl<D0: Dim> RemoveAxis<1> for (D0,)
 where
     Self: AxisOutOfRange<1>,
 {
@@ -700,7 +700,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, New: Dim> ReplaceAxis<1, New> for (D0, )
+impl<D0: Dim, New: Dim> ReplaceAxis<1, New> for (D0,)
 where
     Self: AxisOutOfRange<1>,
 {
@@ -711,7 +711,7 @@ where
 }
 // Axis 2 of a rank-1 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim> HasAxis<2> for (D0, )
+impl<D0: Dim> HasAxis<2> for (D0,)
 where
     Self: AxisOutOfRange<2>,
 {
@@ -721,7 +721,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim> RemoveAxis<2> for (D0, )
+impl<D0: Dim> RemoveAxis<2> for (D0,)
 where
     Self: AxisOutOfRange<2>,
 {
@@ -731,7 +731,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, New: Dim> ReplaceAxis<2, New> for (D0, )
+impl<D0: Dim, New: Dim> ReplaceAxis<2, New> for (D0,)
 where
     Self: AxisOutOfRange<2>,
 {
@@ -742,7 +742,7 @@ where
 }
 // Axis 3 of a rank-1 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim> HasAxis<3> for (D0, )
+impl<D0: Dim> HasAxis<3> for (D0,)
 where
     Self: AxisOutOfRange<3>,
 {
@@ -752,7 +752,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim> RemoveAxis<3> for (D0, )
+impl<D0: Dim> RemoveAxis<3> for (D0,)
 where
     Self: AxisOutOfRange<3>,
 {
@@ -762,7 +762,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, New: Dim> ReplaceAxis<3, New> for (D0, )
+impl<D0: Dim, New: Dim> ReplaceAxis<3, New> for (D0,)
 where
     Self: AxisOutOfRange<3>,
 {
@@ -773,7 +773,7 @@ where
 }
 // Axis 4 of a rank-1 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim> HasAxis<4> for (D0, )
+impl<D0: Dim> HasAxis<4> for (D0,)
 where
     Self: AxisOutOfRange<4>,
 {
@@ -783,7 +783,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim> RemoveAxis<4> for (D0, )
+impl<D0: Dim> RemoveAxis<4> for (D0,)
 where
     Self: AxisOutOfRange<4>,
 {
@@ -793,7 +793,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, New: Dim> ReplaceAxis<4, New> for (D0, )
+impl<D0: Dim, New: Dim> ReplaceAxis<4, New> for (D0,)
 where
     Self: AxisOutOfRange<4>,
 {
@@ -804,7 +804,7 @@ where
 }
 // Axis 5 of a rank-1 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim> HasAxis<5> for (D0, )
+impl<D0: Dim> HasAxis<5> for (D0,)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -814,7 +814,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim> RemoveAxis<5> for (D0, )
+impl<D0: Dim> RemoveAxis<5> for (D0,)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -824,7 +824,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, New: Dim> ReplaceAxis<5, New> for (D0, )
+impl<D0: Dim, New: Dim> ReplaceAxis<5, New> for (D0,)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -833,7 +833,7 @@ where
         unreachable!("axis out of range")
     }
 }
-impl<D0: Dim, D1: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1, )
+impl<D0: Dim, D1: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1)
 where
     Rank<2>: AxisChecked<I>,
 {
@@ -842,7 +842,7 @@ where
 }
 // Axis 2 of a rank-2 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> HasAxis<2> for (D0, D1, )
+impl<D0: Dim, D1: Dim> HasAxis<2> for (D0, D1)
 where
     Self: AxisOutOfRange<2>,
 {
@@ -852,7 +852,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> RemoveAxis<2> for (D0, D1, )
+impl<D0: Dim, D1: Dim> RemoveAxis<2> for (D0, D1)
 where
     Self: AxisOutOfRange<2>,
 {
@@ -862,7 +862,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<2, New> for (D0, D1, )
+impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<2, New> for (D0, D1)
 where
     Self: AxisOutOfRange<2>,
 {
@@ -873,7 +873,7 @@ where
 }
 // Axis 3 of a rank-2 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> HasAxis<3> for (D0, D1, )
+impl<D0: Dim, D1: Dim> HasAxis<3> for (D0, D1)
 where
     Self: AxisOutOfRange<3>,
 {
@@ -883,7 +883,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> RemoveAxis<3> for (D0, D1, )
+impl<D0: Dim, D1: Dim> RemoveAxis<3> for (D0, D1)
 where
     Self: AxisOutOfRange<3>,
 {
@@ -893,7 +893,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<3, New> for (D0, D1, )
+impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<3, New> for (D0, D1)
 where
     Self: AxisOutOfRange<3>,
 {
@@ -904,7 +904,7 @@ where
 }
 // Axis 4 of a rank-2 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> HasAxis<4> for (D0, D1, )
+impl<D0: Dim, D1: Dim> HasAxis<4> for (D0, D1)
 where
     Self: AxisOutOfRange<4>,
 {
@@ -914,7 +914,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> RemoveAxis<4> for (D0, D1, )
+impl<D0: Dim, D1: Dim> RemoveAxis<4> for (D0, D1)
 where
     Self: AxisOutOfRange<4>,
 {
@@ -924,7 +924,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<4, New> for (D0, D1, )
+impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<4, New> for (D0, D1)
 where
     Self: AxisOutOfRange<4>,
 {
@@ -935,7 +935,7 @@ where
 }
 // Axis 5 of a rank-2 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> HasAxis<5> for (D0, D1, )
+impl<D0: Dim, D1: Dim> HasAxis<5> for (D0, D1)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -945,7 +945,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> RemoveAxis<5> for (D0, D1, )
+impl<D0: Dim, D1: Dim> RemoveAxis<5> for (D0, D1)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -955,7 +955,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1, )
+impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -964,7 +964,7 @@ where
         unreachable!("axis out of range")
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1, D2, )
+impl<D0: Dim, D1: Dim, D2: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1, D2)
 where
     Rank<3>: AxisChecked<I>,
 {
@@ -973,7 +973,7 @@ where
 }
 // Axis 3 of a rank-3 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<3> for (D0, D1, D2, )
+impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<3> for (D0, D1, D2)
 where
     Self: AxisOutOfRange<3>,
 {
@@ -983,7 +983,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<3> for (D0, D1, D2, )
+impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<3> for (D0, D1, D2)
 where
     Self: AxisOutOfRange<3>,
 {
@@ -993,7 +993,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<3, New> for (D0, D1, D2, )
+impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<3, New> for (D0, D1, D2)
 where
     Self: AxisOutOfRange<3>,
 {
@@ -1004,7 +1004,7 @@ where
 }
 // Axis 4 of a rank-3 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<4> for (D0, D1, D2, )
+impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<4> for (D0, D1, D2)
 where
     Self: AxisOutOfRange<4>,
 {
@@ -1014,7 +1014,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<4> for (D0, D1, D2, )
+impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<4> for (D0, D1, D2)
 where
     Self: AxisOutOfRange<4>,
 {
@@ -1024,7 +1024,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<4, New> for (D0, D1, D2, )
+impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<4, New> for (D0, D1, D2)
 where
     Self: AxisOutOfRange<4>,
 {
@@ -1035,7 +1035,7 @@ where
 }
 // Axis 5 of a rank-3 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<5> for (D0, D1, D2, )
+impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<5> for (D0, D1, D2)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -1045,7 +1045,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<5> for (D0, D1, D2, )
+impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<5> for (D0, D1, D2)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -1055,7 +1055,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1, D2, )
+impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1, D2)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -1064,7 +1064,7 @@ where
         unreachable!("axis out of range")
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1, D2, D3, )
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1, D2, D3)
 where
     Rank<4>: AxisChecked<I>,
 {
@@ -1073,7 +1073,7 @@ where
 }
 // Axis 4 of a rank-4 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<4> for (D0, D1, D2, D3, )
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<4> for (D0, D1, D2, D3)
 where
     Self: AxisOutOfRange<4>,
 {
@@ -1083,7 +1083,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<4> for (D0, D1, D2, D3, )
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<4> for (D0, D1, D2, D3)
 where
     Self: AxisOutOfRange<4>,
 {
@@ -1093,7 +1093,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<4, New> for (D0, D1, D2, D3, )
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<4, New> for (D0, D1, D2, D3)
 where
     Self: AxisOutOfRange<4>,
 {
@@ -1104,7 +1104,7 @@ where
 }
 // Axis 5 of a rank-4 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<5> for (D0, D1, D2, D3, )
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<5> for (D0, D1, D2, D3)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -1114,7 +1114,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<5> for (D0, D1, D2, D3, )
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<5> for (D0, D1, D2, D3)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -1124,7 +1124,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1, D2, D3, )
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1, D2, D3)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -1133,7 +1133,8 @@ where
         unreachable!("axis out of range")
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1, D2, D3, D4, )
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, const I: usize> AxisOutOfRange<I>
+    for (D0, D1, D2, D3, D4)
 where
     Rank<5>: AxisChecked<I>,
 {
@@ -1142,7 +1143,7 @@ where
 }
 // Axis 5 of a rank-5 shape: an error through `AxisOutOfRange`.
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<5> for (D0, D1, D2, D3, D4, )
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<5> for (D0, D1, D2, D3, D4)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -1152,7 +1153,7 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<5> for (D0, D1, D2, D3, D4, )
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<5> for (D0, D1, D2, D3, D4)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -1162,7 +1163,8 @@ where
     }
 }
 #[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1, D2, D3, D4, )
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<5, New>
+    for (D0, D1, D2, D3, D4)
 where
     Self: AxisOutOfRange<5>,
 {
@@ -1171,7 +1173,8 @@ where
         unreachable!("axis out of range")
     }
 }
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1, D2, D3, D4, D5, )
+impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, const I: usize> AxisOutOfRange<I>
+    for (D0, D1, D2, D3, D4, D5)
 where
     Rank<6>: AxisChecked<I>,
 {

@@ -201,7 +201,6 @@ shape_verdict!(L0 R0, L1 R1, L2 R2, L3 R3);
 shape_verdict!(L0 R0, L1 R1, L2 R2, L3 R3, L4 R4);
 shape_verdict!(L0 R0, L1 R1, L2 R2, L3 R3, L4 R4, L5 R5);
 
-
 /// `Self` (a verdict's dim found) agrees with `Expected`, as a projection:
 /// `<G as DimsChecked<X>>::Then<S>` is `S` when `G: DimsAgree<X>`.
 ///

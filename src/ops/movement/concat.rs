@@ -74,7 +74,10 @@ pub trait ConcatOp<
     fn try_concat<const I: usize>(
         self,
         other: Tensor<S2, E, D, T2>,
-    ) -> Result<Tensor<<S as ConcatShape<S2, I, G, X>>::Output, E, D, <T as Merge<T2>>::Output>, Error>
+    ) -> Result<
+        Tensor<<S as ConcatShape<S2, I, G, X>>::Output, E, D, <T as Merge<T2>>::Output>,
+        Error,
+    >
     where
         S: ConcatShape<S2, I, G, X>,
         G: ConcatMismatch<X>,
@@ -108,7 +111,10 @@ where
     fn try_concat<const I: usize>(
         self,
         other: Tensor<S2, E, D, T2>,
-    ) -> Result<Tensor<<S as ConcatShape<S2, I, G, X>>::Output, E, D, <T as Merge<T2>>::Output>, Error>
+    ) -> Result<
+        Tensor<<S as ConcatShape<S2, I, G, X>>::Output, E, D, <T as Merge<T2>>::Output>,
+        Error,
+    >
     where
         S: ConcatShape<S2, I, G, X>,
         G: ConcatMismatch<X>,
