@@ -197,7 +197,31 @@ where
     }
 }
 
-/// The input shape of a [`Linear`] layer with `I` inputs and `O` outputs.
+/// `Self` is an input shape `(..., K)` of a [`Linear`] layer from `I` to
+/// `O` features (`K` agrees with `I`); [`LinearChecked::Output`] is
+/// `(..., O)`. It is the bound of `Linear`'s `Module` impl, so generic code
+/// can state it instead of `Linear<I, O>: Module<Tensor<S>>`:
+///
+/// ```
+/// use typegrad::nn::{Linear, LinearChecked, Module};
+/// use typegrad::prelude::*;
+/// fn head<S: LinearChecked<u!(4), u!(2)>>(
+///     fc: &Linear<u!(4), u!(2)>,
+///     x: Tensor<S>,
+/// ) -> Tensor<S::Output> {
+///     fc.forward(x)
+/// }
+/// let dev = Cpu::default();
+/// let fc: Linear<u!(4), u!(2)> = Linear::new(&dev);
+/// let y = head(&fc, Tensor::<(Dyn, u!(4))>::zeros((Dyn(3), Default::default()), &dev));
+/// assert_eq!(&*y.dims(), &[3, 2]);
+/// ```
+///
+/// The feature check is named through the output type
+/// (`<G as DimsChecked<X>>::Then<…>`) rather than stated as a bound of the
+/// `Module` impl: rustc then reports a mismatch at the `forward` call with
+/// both sizes in decimal and no note naming the layer in typenum's binary
+/// form (see [`DimsChecked`]).
 pub trait LinearChecked<I: Dim, O: Dim>: Shape {
     /// The output shape.
     type Output: Shape;

@@ -11,15 +11,15 @@ mod linear;
 mod module;
 mod params;
 mod sequential;
-pub use sequential::{BlockChecked, StackBlock, StackShape};
 
 pub use activation::{GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, GELU};
 pub use buffer::Buffer;
 pub use dropout::Dropout;
 pub use ext::{ModuleExt, ParamsMismatch};
-pub use linear::Linear;
+pub use linear::{Linear, LinearChecked};
 pub use module::Module;
 pub use params::{ParamKind, ParamMut, ParamPath, ParamRef, Params};
+pub use sequential::{BlockChecked, StackBlock, StackShape};
 /// `#[derive(Module)]`: the parameter traversal of a model struct (and with
 /// `#[module(sequential)]` its `forward`); see [`Params`].
 pub use typegrad_macros::Module;
