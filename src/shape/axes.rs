@@ -671,513 +671,60 @@ pub trait AxisOutOfRange<const I: usize> {
     type ThenDim<T: Dim>: Dim;
 }
 
-impl<D0: Dim, const I: usize> AxisOutOfRange<I> for (D0,)
-where
-    Rank<1>: AxisChecked<I>,
-{
-    type Then<S: Shape> = <Rank<1> as AxisChecked<I>>::Then<S>;
-    type ThenDim<T: Dim> = <Rank<1> as AxisChecked<I>>::ThenDim<T>;
+/// The impls for axes `$I` of a rank-`$r` shape (`$D`: its dims) that are
+/// out of range: they exist so that the error goes through
+/// [`AxisOutOfRange`] and names [`Rank`], and can never hold. The
+/// methods are unreachable for that reason.
+macro_rules! out_of_range {
+    ($r:literal; $dims:tt; $($I:literal)*) => {
+        out_of_range!(@rank $r; $dims);
+        $( out_of_range!(@axis $I; $dims); )*
+    };
+    (@rank $r:literal; ($($D:ident)+)) => {
+        impl<$($D: Dim,)+ const I: usize> AxisOutOfRange<I> for ($($D,)+)
+        where
+            Rank<$r>: AxisChecked<I>,
+        {
+            type Then<S: Shape> = <Rank<$r> as AxisChecked<I>>::Then<S>;
+            type ThenDim<T: Dim> = <Rank<$r> as AxisChecked<I>>::ThenDim<T>;
+        }
+    };
+    (@axis $I:literal; ($D0:ident $($D:ident)*)) => {
+        #[diagnostic::do_not_recommend]
+        impl<$D0: Dim $(, $D: Dim)*> HasAxis<$I> for ($D0, $($D,)*)
+        where
+            Self: AxisOutOfRange<$I>,
+        {
+            type Dim = <Self as AxisOutOfRange<$I>>::ThenDim<$D0>;
+            fn axis_dim(&self) -> Self::Dim {
+                unreachable!("axis out of range")
+            }
+        }
+        #[diagnostic::do_not_recommend]
+        impl<$D0: Dim $(, $D: Dim)*> RemoveAxis<$I> for ($D0, $($D,)*)
+        where
+            Self: AxisOutOfRange<$I>,
+        {
+            type Output = <Self as AxisOutOfRange<$I>>::Then<Self>;
+            fn remove_axis(&self) -> Self::Output {
+                unreachable!("axis out of range")
+            }
+        }
+        #[diagnostic::do_not_recommend]
+        impl<$D0: Dim $(, $D: Dim)*, New: Dim> ReplaceAxis<$I, New> for ($D0, $($D,)*)
+        where
+            Self: AxisOutOfRange<$I>,
+        {
+            type Output = <Self as AxisOutOfRange<$I>>::Then<Self>;
+            fn replace_axis(&self, _d: New) -> Self::Output {
+                unreachable!("axis out of range")
+            }
+        }
+    };
 }
-// Axis 1 of a rank-1 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim> HasAxis<1> for (D0,)
-where
-    Self: AxisOutOfRange<1>,
-{
-    type Dim = <Self as AxisOutOfRange<1>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim> RemoveAxis<1> for (D0,)
-where
-    Self: AxisOutOfRange<1>,
-{
-    type Output = <Self as AxisOutOfRange<1>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, New: Dim> ReplaceAxis<1, New> for (D0,)
-where
-    Self: AxisOutOfRange<1>,
-{
-    type Output = <Self as AxisOutOfRange<1>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-// Axis 2 of a rank-1 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim> HasAxis<2> for (D0,)
-where
-    Self: AxisOutOfRange<2>,
-{
-    type Dim = <Self as AxisOutOfRange<2>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim> RemoveAxis<2> for (D0,)
-where
-    Self: AxisOutOfRange<2>,
-{
-    type Output = <Self as AxisOutOfRange<2>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, New: Dim> ReplaceAxis<2, New> for (D0,)
-where
-    Self: AxisOutOfRange<2>,
-{
-    type Output = <Self as AxisOutOfRange<2>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-// Axis 3 of a rank-1 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim> HasAxis<3> for (D0,)
-where
-    Self: AxisOutOfRange<3>,
-{
-    type Dim = <Self as AxisOutOfRange<3>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim> RemoveAxis<3> for (D0,)
-where
-    Self: AxisOutOfRange<3>,
-{
-    type Output = <Self as AxisOutOfRange<3>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, New: Dim> ReplaceAxis<3, New> for (D0,)
-where
-    Self: AxisOutOfRange<3>,
-{
-    type Output = <Self as AxisOutOfRange<3>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-// Axis 4 of a rank-1 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim> HasAxis<4> for (D0,)
-where
-    Self: AxisOutOfRange<4>,
-{
-    type Dim = <Self as AxisOutOfRange<4>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim> RemoveAxis<4> for (D0,)
-where
-    Self: AxisOutOfRange<4>,
-{
-    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, New: Dim> ReplaceAxis<4, New> for (D0,)
-where
-    Self: AxisOutOfRange<4>,
-{
-    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-// Axis 5 of a rank-1 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim> HasAxis<5> for (D0,)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Dim = <Self as AxisOutOfRange<5>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim> RemoveAxis<5> for (D0,)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, New: Dim> ReplaceAxis<5, New> for (D0,)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-impl<D0: Dim, D1: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1)
-where
-    Rank<2>: AxisChecked<I>,
-{
-    type Then<S: Shape> = <Rank<2> as AxisChecked<I>>::Then<S>;
-    type ThenDim<T: Dim> = <Rank<2> as AxisChecked<I>>::ThenDim<T>;
-}
-// Axis 2 of a rank-2 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> HasAxis<2> for (D0, D1)
-where
-    Self: AxisOutOfRange<2>,
-{
-    type Dim = <Self as AxisOutOfRange<2>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> RemoveAxis<2> for (D0, D1)
-where
-    Self: AxisOutOfRange<2>,
-{
-    type Output = <Self as AxisOutOfRange<2>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<2, New> for (D0, D1)
-where
-    Self: AxisOutOfRange<2>,
-{
-    type Output = <Self as AxisOutOfRange<2>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-// Axis 3 of a rank-2 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> HasAxis<3> for (D0, D1)
-where
-    Self: AxisOutOfRange<3>,
-{
-    type Dim = <Self as AxisOutOfRange<3>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> RemoveAxis<3> for (D0, D1)
-where
-    Self: AxisOutOfRange<3>,
-{
-    type Output = <Self as AxisOutOfRange<3>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<3, New> for (D0, D1)
-where
-    Self: AxisOutOfRange<3>,
-{
-    type Output = <Self as AxisOutOfRange<3>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-// Axis 4 of a rank-2 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> HasAxis<4> for (D0, D1)
-where
-    Self: AxisOutOfRange<4>,
-{
-    type Dim = <Self as AxisOutOfRange<4>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> RemoveAxis<4> for (D0, D1)
-where
-    Self: AxisOutOfRange<4>,
-{
-    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<4, New> for (D0, D1)
-where
-    Self: AxisOutOfRange<4>,
-{
-    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-// Axis 5 of a rank-2 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> HasAxis<5> for (D0, D1)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Dim = <Self as AxisOutOfRange<5>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim> RemoveAxis<5> for (D0, D1)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-impl<D0: Dim, D1: Dim, D2: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1, D2)
-where
-    Rank<3>: AxisChecked<I>,
-{
-    type Then<S: Shape> = <Rank<3> as AxisChecked<I>>::Then<S>;
-    type ThenDim<T: Dim> = <Rank<3> as AxisChecked<I>>::ThenDim<T>;
-}
-// Axis 3 of a rank-3 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<3> for (D0, D1, D2)
-where
-    Self: AxisOutOfRange<3>,
-{
-    type Dim = <Self as AxisOutOfRange<3>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<3> for (D0, D1, D2)
-where
-    Self: AxisOutOfRange<3>,
-{
-    type Output = <Self as AxisOutOfRange<3>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<3, New> for (D0, D1, D2)
-where
-    Self: AxisOutOfRange<3>,
-{
-    type Output = <Self as AxisOutOfRange<3>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-// Axis 4 of a rank-3 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<4> for (D0, D1, D2)
-where
-    Self: AxisOutOfRange<4>,
-{
-    type Dim = <Self as AxisOutOfRange<4>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<4> for (D0, D1, D2)
-where
-    Self: AxisOutOfRange<4>,
-{
-    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<4, New> for (D0, D1, D2)
-where
-    Self: AxisOutOfRange<4>,
-{
-    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-// Axis 5 of a rank-3 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim> HasAxis<5> for (D0, D1, D2)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Dim = <Self as AxisOutOfRange<5>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim> RemoveAxis<5> for (D0, D1, D2)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1, D2)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, const I: usize> AxisOutOfRange<I> for (D0, D1, D2, D3)
-where
-    Rank<4>: AxisChecked<I>,
-{
-    type Then<S: Shape> = <Rank<4> as AxisChecked<I>>::Then<S>;
-    type ThenDim<T: Dim> = <Rank<4> as AxisChecked<I>>::ThenDim<T>;
-}
-// Axis 4 of a rank-4 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<4> for (D0, D1, D2, D3)
-where
-    Self: AxisOutOfRange<4>,
-{
-    type Dim = <Self as AxisOutOfRange<4>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<4> for (D0, D1, D2, D3)
-where
-    Self: AxisOutOfRange<4>,
-{
-    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<4, New> for (D0, D1, D2, D3)
-where
-    Self: AxisOutOfRange<4>,
-{
-    type Output = <Self as AxisOutOfRange<4>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-// Axis 5 of a rank-4 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> HasAxis<5> for (D0, D1, D2, D3)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Dim = <Self as AxisOutOfRange<5>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim> RemoveAxis<5> for (D0, D1, D2, D3)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, New: Dim> ReplaceAxis<5, New> for (D0, D1, D2, D3)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, const I: usize> AxisOutOfRange<I>
-    for (D0, D1, D2, D3, D4)
-where
-    Rank<5>: AxisChecked<I>,
-{
-    type Then<S: Shape> = <Rank<5> as AxisChecked<I>>::Then<S>;
-    type ThenDim<T: Dim> = <Rank<5> as AxisChecked<I>>::ThenDim<T>;
-}
-// Axis 5 of a rank-5 shape: an error through `AxisOutOfRange`.
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> HasAxis<5> for (D0, D1, D2, D3, D4)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Dim = <Self as AxisOutOfRange<5>>::ThenDim<D0>;
-    fn axis_dim(&self) -> Self::Dim {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim> RemoveAxis<5> for (D0, D1, D2, D3, D4)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
-    fn remove_axis(&self) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-#[diagnostic::do_not_recommend]
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, New: Dim> ReplaceAxis<5, New>
-    for (D0, D1, D2, D3, D4)
-where
-    Self: AxisOutOfRange<5>,
-{
-    type Output = <Self as AxisOutOfRange<5>>::Then<Self>;
-    fn replace_axis(&self, _d: New) -> Self::Output {
-        unreachable!("axis out of range")
-    }
-}
-impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, const I: usize> AxisOutOfRange<I>
-    for (D0, D1, D2, D3, D4, D5)
-where
-    Rank<6>: AxisChecked<I>,
-{
-    type Then<S: Shape> = <Rank<6> as AxisChecked<I>>::Then<S>;
-    type ThenDim<T: Dim> = <Rank<6> as AxisChecked<I>>::ThenDim<T>;
-}
+out_of_range!(1; (D0); 1 2 3 4 5);
+out_of_range!(2; (D0 D1); 2 3 4 5);
+out_of_range!(3; (D0 D1 D2); 3 4 5);
+out_of_range!(4; (D0 D1 D2 D3); 4 5);
+out_of_range!(5; (D0 D1 D2 D3 D4); 5);
+out_of_range!(6; (D0 D1 D2 D3 D4 D5););
