@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Generate src/shape/movement/generated.rs: the per-rank impls of the
-data-movement shape traits (PermuteShape, DistinctAxis, FlattenFrom,
+data-movement shape traits (PermuteShape, DistinctAxis, PermDistinct, FlattenFrom,
 ConcatShape) declared in src/shape/movement.rs.
 
 Run from the repository root:  python3 scripts/gen_movement_shapes.py && rustfmt --edition 2021 src/shape/movement/generated.rs
@@ -33,30 +33,57 @@ w("// ------------------------------------------------------------ DistinctAxis"
 for i in range(MAX_RANK):
     for j in range(MAX_RANK):
         if i != j:
+            w("#[diagnostic::do_not_recommend]")
             w(f"impl DistinctAxis<{j}> for Axis<{i}> {{}}")
 w("")
 
+# --- PermDistinct: the distinctness check of a permutation, as a
+# projection (see `PermDistinct` in movement.rs).
+w("// ------------------------------------------------------------ PermDistinct")
+AX = "ABCDEF"
+for r in range(2, MAX_RANK + 1):
+    ax = list(AX[:r])
+    consts = ", ".join(f"const {a}: usize" for a in ax)
+    pairs = [(ax[k], b) for k in range(r - 1) for b in ax[k + 1:]]
+    w(f"impl<{consts}> PermDistinct for Axes{r}<{', '.join(ax)}>")
+    w("where")
+    for k in range(r - 1):
+        w(f"    Axis<{ax[k]}>: " + " + ".join(f"DistinctChecked<{b}>" for b in ax[k + 1:]) + ",")
+    w("{")
+    then = "S"
+    for a, b in reversed(pairs):
+        then = f"<Axis<{a}> as DistinctChecked<{b}>>::Then<{then}>"
+    w(f"    type Then<S: Shape> = {then};")
+    w("    #[inline]")
+    w("    fn pass<S: Shape>(s: S) -> Self::Then<S> {")
+    body = "s"
+    for a, b in reversed(pairs):
+        body = f"<Axis<{a}> as DistinctChecked<{b}>>::pass({body})"
+    w(f"        {body}")
+    w("    }")
+    w("}")
+    w("")
+
 # --- PermuteShape for ranks 2..=MAX_RANK.
 w("// ------------------------------------------------------------ PermuteShape")
-AX = "ABCDEF"
 for r in range(2, MAX_RANK + 1):
     ds = [f"D{i}" for i in range(r)]
     ax = list(AX[:r])
     consts = ", ".join(f"const {a}: usize" for a in ax)
-    w(f"impl<{generics(ds)}, {consts}> PermuteShape<Axes{r}<{', '.join(ax)}>> for {tup(ds)}")
+    perm = f"Axes{r}<{', '.join(ax)}>"
+    w(f"impl<{generics(ds)}, {consts}> PermuteShape<{perm}> for {tup(ds)}")
     w("where")
     w("    Self: " + " + ".join(f"HasAxis<{a}>" for a in ax) + ",")
-    for k in range(r - 1):
-        w(f"    Axis<{ax[k]}>: " + " + ".join(f"DistinctAxis<{b}>" for b in ax[k + 1:]) + ",")
+    w(f"    {perm}: PermDistinct,")
     w("{")
-    w("    type Output = " + tup([f"<Self as HasAxis<{a}>>::Dim" for a in ax]) + ";")
+    w(f"    type Output = <{perm} as PermDistinct>::Then<" + tup([f"<Self as HasAxis<{a}>>::Dim" for a in ax]) + ">;")
     w("    #[inline]")
     w("    fn perm() -> Dims {")
     w(f"        Dims::new(&[{', '.join(ax)}])")
     w("    }")
     w("    #[inline]")
     w("    fn permute_shape(&self) -> Self::Output {")
-    w("        " + tup([f"HasAxis::<{a}>::axis_dim(self)" for a in ax]))
+    w(f"        <{perm} as PermDistinct>::pass(" + tup([f"HasAxis::<{a}>::axis_dim(self)" for a in ax]) + ")")
     w("    }")
     w("}")
     w("")

@@ -6,7 +6,7 @@ use crate::autograd::Tracking;
 use crate::backend::{Backend, Cpu, Device};
 use crate::dtype::Dtype;
 use crate::ops::matmul::{LinearExp, LinearGot, LinearShape, LinearVerdict};
-use crate::shape::{Dim, DimsAgree, Error, StaticDim};
+use crate::shape::{Dim, DimsAgree, DimsChecked, Error, Shape, StaticDim};
 use crate::tensor::Tensor;
 
 /// A fully connected layer from `I` to `O` features: `y = x · Wᵀ + b` on
@@ -186,16 +186,70 @@ impl<I: Dim, O: Dim, E: Dtype, D: Backend> Linear<I, O, E, D> {
 impl<I: Dim, O: Dim, E: Dtype, D: Device<E>, S, T: Tracking<E, D>> Module<Tensor<S, E, D, T>>
     for Linear<I, O, E, D>
 where
-    S: LinearVerdict<I> + LinearShape<I, O, LinearGot<S, I>, LinearExp<S, I>>,
-    LinearGot<S, I>: DimsAgree<LinearExp<S, I>>,
+    S: LinearChecked<I, O>,
 {
-    type Output =
-        Tensor<<S as LinearShape<I, O, LinearGot<S, I>, LinearExp<S, I>>>::Output, E, D, T>;
+    type Output = Tensor<<S as LinearChecked<I, O>>::Output, E, D, T>;
     /// `(..., I) -> (..., O)`; panics on a runtime `Dyn` mismatch of the
     /// input features (see [`Linear::try_forward`]).
     #[track_caller]
     fn forward(&self, x: Tensor<S, E, D, T>) -> Self::Output {
-        x.linear(&self.weight, self.bias.as_ref())
+        S::run(x, &self.weight, self.bias.as_ref())
+    }
+}
+
+/// `Self` is an input shape `(..., K)` of a [`Linear`] layer from `I` to
+/// `O` features (`K` agrees with `I`); [`LinearChecked::Output`] is
+/// `(..., O)`. It is the bound of `Linear`'s `Module` impl, so generic code
+/// can state it instead of `Linear<I, O>: Module<Tensor<S>>`:
+///
+/// ```
+/// use typegrad::nn::{Linear, LinearChecked, Module};
+/// use typegrad::prelude::*;
+/// fn head<S: LinearChecked<u!(4), u!(2)>>(
+///     fc: &Linear<u!(4), u!(2)>,
+///     x: Tensor<S>,
+/// ) -> Tensor<S::Output> {
+///     fc.forward(x)
+/// }
+/// let dev = Cpu::default();
+/// let fc: Linear<u!(4), u!(2)> = Linear::new(&dev);
+/// let y = head(&fc, Tensor::<(Dyn, u!(4))>::zeros((Dyn(3), Default::default()), &dev));
+/// assert_eq!(&*y.dims(), &[3, 2]);
+/// ```
+///
+/// The feature check is named through the output type
+/// (`<G as DimsChecked<X>>::Then<…>`) rather than stated as a bound of the
+/// `Module` impl: rustc then reports a mismatch at the `forward` call with
+/// both sizes in decimal and no note naming the layer in typenum's binary
+/// form (see [`DimsChecked`]).
+pub trait LinearChecked<I: Dim, O: Dim>: Shape {
+    /// The output shape.
+    type Output: Shape;
+    /// The layer's forward.
+    fn run<E: Dtype, D: Device<E>, T: Tracking<E, D>>(
+        x: Tensor<Self, E, D, T>,
+        weight: &Tensor<(O, I), E, D>,
+        bias: Option<&Tensor<(O,), E, D>>,
+    ) -> Tensor<Self::Output, E, D, T>;
+}
+impl<I: Dim, O: Dim, S> LinearChecked<I, O> for S
+where
+    S: LinearVerdict<I> + LinearShape<I, O, LinearGot<S, I>, LinearExp<S, I>>,
+    LinearGot<S, I>: DimsChecked<LinearExp<S, I>>,
+{
+    type Output = <LinearGot<S, I> as DimsChecked<LinearExp<S, I>>>::Then<
+        <S as LinearShape<I, O, LinearGot<S, I>, LinearExp<S, I>>>::Output,
+    >;
+    #[track_caller]
+    fn run<E: Dtype, D: Device<E>, T: Tracking<E, D>>(
+        x: Tensor<Self, E, D, T>,
+        weight: &Tensor<(O, I), E, D>,
+        bias: Option<&Tensor<(O,), E, D>>,
+    ) -> Tensor<Self::Output, E, D, T> {
+        <LinearGot<S, I> as DimsChecked<LinearExp<S, I>>>::pass(
+            x.try_linear_unchecked(weight, bias)
+                .unwrap_or_else(|e| panic!("{e}")),
+        )
     }
 }
 

@@ -16,9 +16,10 @@ pub use activation::{GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softm
 pub use buffer::Buffer;
 pub use dropout::Dropout;
 pub use ext::{ModuleExt, ParamsMismatch};
-pub use linear::Linear;
+pub use linear::{Linear, LinearChecked};
 pub use module::Module;
 pub use params::{ParamKind, ParamMut, ParamPath, ParamRef, Params};
+pub use sequential::{BlockChecked, StackBlock, StackShape};
 /// `#[derive(Module)]`: the parameter traversal of a model struct (and with
 /// `#[module(sequential)]` its `forward`); see [`Params`].
 pub use typegrad_macros::Module;

@@ -18,6 +18,14 @@ pub trait KernelLargerThanInput<Kernel> {}
 #[diagnostic::do_not_recommend]
 impl KernelLargerThanInput<Agree> for Agree {}
 
+super::same::dim_checked! {
+    /// [`KernelLargerThanInput`] as a projection (see
+    /// [`super::DimsChecked`]): a conv/pool output dim is named through it.
+    KernelChecked: KernelLargerThanInput<Kernel>,
+    "kernel larger than padded input: padded input size {Self}, effective kernel size {Kernel}",
+    "the kernel (with dilation) must fit in the input plus padding"
+}
+
 /// Never implemented: a model dim that the number of heads does not divide.
 #[diagnostic::on_unimplemented(
     message = "heads do not divide the model dim: {Self} is not a multiple of {Heads}",
@@ -27,6 +35,14 @@ impl KernelLargerThanInput<Agree> for Agree {}
 pub trait HeadsDoNotDivide<Heads> {}
 #[diagnostic::do_not_recommend]
 impl HeadsDoNotDivide<Agree> for Agree {}
+
+super::same::dim_checked! {
+    /// [`HeadsDoNotDivide`] as a projection (see [`super::DimsChecked`]):
+    /// the per-head dim is named through it.
+    HeadsChecked: HeadsDoNotDivide<Heads>,
+    "heads do not divide the model dim: {Self} is not a multiple of {Heads}",
+    "the model dim must be a multiple of the number of heads"
+}
 
 /// Never implemented: a reshape that changes the number of elements.
 #[diagnostic::on_unimplemented(
@@ -134,15 +150,18 @@ where
     Padded<H, P>: IsGreaterOrEqual<Effective<K, D>>,
     <Padded<H, P> as IsGreaterOrEqual<Effective<K, D>>>::Output:
         ConvFits<Padded<H, P>, Effective<K, D>, S> + Pick<Padded<H, P>, Effective<K, D>>,
-    // The check itself, here rather than in `ConvFits` so that the error
-    // has no chain of notes in typenum's binary form (see `super::same`).
-    FitsGot<H, K, P, D>: KernelLargerThanInput<FitsExp<H, K, P, D>>,
+    // The check itself, through a projection rather than a bound of this
+    // impl, so that the error has no note in typenum's binary form (see
+    // `super::same::DimsChecked`).
+    FitsGot<H, K, P, D>: KernelChecked<FitsExp<H, K, P, D>>,
 {
-    type Output = <<Padded<H, P> as IsGreaterOrEqual<Effective<K, D>>>::Output as ConvFits<
-        Padded<H, P>,
-        Effective<K, D>,
-        S,
-    >>::Output;
+    type Output = <FitsGot<H, K, P, D> as KernelChecked<FitsExp<H, K, P, D>>>::Then<
+        <<Padded<H, P> as IsGreaterOrEqual<Effective<K, D>>>::Output as ConvFits<
+            Padded<H, P>,
+            Effective<K, D>,
+            S,
+        >>::Output,
+    >;
 }
 
 /// Dispatch on `padded >= effective kernel`.
@@ -228,11 +247,14 @@ where
     D: Rem<H>,
     <D as Rem<H>>::Output: IsEqual<U0>,
     <<D as Rem<H>>::Output as IsEqual<U0>>::Output: Divides<D, H> + Pick<D, H>,
-    // The check itself, here rather than in `Divides` (see `ConvOut`).
+    // The check itself, through a projection (see `ConvOut`).
     <<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Pick<D, H>>::Got:
-        HeadsDoNotDivide<<<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Pick<D, H>>::Exp>,
+        HeadsChecked<<<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Pick<D, H>>::Exp>,
 {
-    type Output = <<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Divides<D, H>>::Output;
+    type Output =
+        <<<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Pick<D, H>>::Got as HeadsChecked<
+            <<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Pick<D, H>>::Exp,
+        >>::Then<<<<D as Rem<H>>::Output as IsEqual<U0>>::Output as Divides<D, H>>::Output>;
 }
 /// Dispatch on `D % H == 0`.
 pub trait Divides<D, H> {

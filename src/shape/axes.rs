@@ -621,3 +621,110 @@ impl<D0: Dim, D1: Dim, D2: Dim, D3: Dim, D4: Dim, D5: Dim, New: Dim> ReplaceAxis
         (self.0, self.1, self.2, self.3, self.4, d)
     }
 }
+
+// ----------------------------------------------------- axes out of range
+
+/// The rank `R` of a shape, as a type: the `Self` of [`AxisChecked`], so an
+/// axis out of range is reported as `AxisChecked<3>` not implemented for
+/// `Rank<2>`.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Rank<const R: usize>;
+
+/// Never implemented: axis `I` of a shape of rank `R` ([`Rank`]) out of
+/// range.
+#[diagnostic::on_unimplemented(
+    message = "axis {I} is out of range for this shape",
+    label = "this tensor has no axis {I}",
+    note = "axes count from 0; a rank-r tensor has axes 0..r-1"
+)]
+pub trait AxisInRange<const I: usize> {}
+
+/// A shape of rank `Self` ([`Rank`]) has axis `I`, as a projection:
+/// `<Rank<R> as AxisChecked<I>>::Then<S>` would be `S`; it never holds,
+/// since the axes in range have impls of their own. An axis out of range
+/// (below [`MAX_RANK`](super::tuple::MAX_RANK)) is named through it, so the
+/// error reads "axis 3 is out of range" with no shape in typenum's binary
+/// form (see [`DimsChecked`](super::DimsChecked)).
+#[diagnostic::on_unimplemented(
+    message = "axis {I} is out of range for this shape",
+    label = "this tensor has no axis {I}",
+    note = "axes count from 0; a rank-r tensor has axes 0..r-1"
+)]
+pub trait AxisChecked<const I: usize> {
+    /// `S` itself.
+    type Then<S: Shape>: Shape;
+    /// `T` itself.
+    type ThenDim<T: Dim>: Dim;
+}
+#[diagnostic::do_not_recommend]
+impl<R: AxisInRange<I>, const I: usize> AxisChecked<I> for R {
+    type Then<S: Shape> = S;
+    type ThenDim<T: Dim> = T;
+}
+
+/// Axis `I` of `Self` is out of range: implemented for every shape and
+/// axis, naming the shape's [`Rank`] for [`AxisChecked`].
+pub trait AxisOutOfRange<const I: usize> {
+    /// `S`, named through the check.
+    type Then<S: Shape>: Shape;
+    /// `T`, named through the check.
+    type ThenDim<T: Dim>: Dim;
+}
+
+/// The impls for axes `$I` of a rank-`$r` shape (`$D`: its dims) that are
+/// out of range: they exist so that the error goes through
+/// [`AxisOutOfRange`] and names [`Rank`], and can never hold. The
+/// methods are unreachable for that reason.
+macro_rules! out_of_range {
+    ($r:literal; $dims:tt; $($I:literal)*) => {
+        out_of_range!(@rank $r; $dims);
+        $( out_of_range!(@axis $I; $dims); )*
+    };
+    (@rank $r:literal; ($($D:ident)+)) => {
+        impl<$($D: Dim,)+ const I: usize> AxisOutOfRange<I> for ($($D,)+)
+        where
+            Rank<$r>: AxisChecked<I>,
+        {
+            type Then<S: Shape> = <Rank<$r> as AxisChecked<I>>::Then<S>;
+            type ThenDim<T: Dim> = <Rank<$r> as AxisChecked<I>>::ThenDim<T>;
+        }
+    };
+    (@axis $I:literal; ($D0:ident $($D:ident)*)) => {
+        #[diagnostic::do_not_recommend]
+        impl<$D0: Dim $(, $D: Dim)*> HasAxis<$I> for ($D0, $($D,)*)
+        where
+            Self: AxisOutOfRange<$I>,
+        {
+            type Dim = <Self as AxisOutOfRange<$I>>::ThenDim<$D0>;
+            fn axis_dim(&self) -> Self::Dim {
+                unreachable!("axis out of range")
+            }
+        }
+        #[diagnostic::do_not_recommend]
+        impl<$D0: Dim $(, $D: Dim)*> RemoveAxis<$I> for ($D0, $($D,)*)
+        where
+            Self: AxisOutOfRange<$I>,
+        {
+            type Output = <Self as AxisOutOfRange<$I>>::Then<Self>;
+            fn remove_axis(&self) -> Self::Output {
+                unreachable!("axis out of range")
+            }
+        }
+        #[diagnostic::do_not_recommend]
+        impl<$D0: Dim $(, $D: Dim)*, New: Dim> ReplaceAxis<$I, New> for ($D0, $($D,)*)
+        where
+            Self: AxisOutOfRange<$I>,
+        {
+            type Output = <Self as AxisOutOfRange<$I>>::Then<Self>;
+            fn replace_axis(&self, _d: New) -> Self::Output {
+                unreachable!("axis out of range")
+            }
+        }
+    };
+}
+out_of_range!(1; (D0); 1 2 3 4 5);
+out_of_range!(2; (D0 D1); 2 3 4 5);
+out_of_range!(3; (D0 D1 D2); 3 4 5);
+out_of_range!(4; (D0 D1 D2 D3); 4 5);
+out_of_range!(5; (D0 D1 D2 D3 D4); 5);
+out_of_range!(6; (D0 D1 D2 D3 D4 D5););

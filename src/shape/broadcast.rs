@@ -20,6 +20,15 @@ pub trait BroadcastMismatch<Other> {}
 #[diagnostic::do_not_recommend]
 impl BroadcastMismatch<Agree> for Agree {}
 
+super::same::dim_checked! {
+    /// [`BroadcastMismatch`] as a projection (see [`super::DimsChecked`]):
+    /// the broadcast of two static dims is named through it, so a mismatch
+    /// is reported with no note in typenum's binary form.
+    BroadcastChecked: BroadcastMismatch<Other>,
+    "broadcast mismatch: cannot broadcast {Self} with {Other}",
+    "dims must be equal or one of them 1"
+}
+
 /// The broadcast of two dims.
 pub trait BroadcastDim<Rhs> {
     /// The resulting dim.
@@ -59,13 +68,14 @@ where
         <A as IsEqual<U1>>::Output,
         <B as IsEqual<U1>>::Output,
     ): PickStatic<A, B>,
-    // The check itself, here rather than in `PickStatic` so that the error
-    // has no chain of notes in typenum's binary form (see `super::same`).
+    // The check itself, through a projection rather than a bound of this
+    // impl, so that the error has no note in typenum's binary form (see
+    // `super::same::DimsChecked`).
     <(
         <A as IsEqual<B>>::Output,
         <A as IsEqual<U1>>::Output,
         <B as IsEqual<U1>>::Output,
-    ) as PickStatic<A, B>>::Got: BroadcastMismatch<
+    ) as PickStatic<A, B>>::Got: BroadcastChecked<
         <(
             <A as IsEqual<B>>::Output,
             <A as IsEqual<U1>>::Output,
@@ -73,11 +83,23 @@ where
         ) as PickStatic<A, B>>::Exp,
     >,
 {
-    type Output = <(
+    type Output = <<(
         <A as IsEqual<B>>::Output,
         <A as IsEqual<U1>>::Output,
         <B as IsEqual<U1>>::Output,
-    ) as PickStatic<A, B>>::Output;
+    ) as PickStatic<A, B>>::Got as BroadcastChecked<
+        <(
+            <A as IsEqual<B>>::Output,
+            <A as IsEqual<U1>>::Output,
+            <B as IsEqual<U1>>::Output,
+        ) as PickStatic<A, B>>::Exp,
+    >>::Then<
+        <(
+            <A as IsEqual<B>>::Output,
+            <A as IsEqual<U1>>::Output,
+            <B as IsEqual<U1>>::Output,
+        ) as PickStatic<A, B>>::Output,
+    >;
 }
 
 /// `B1` (the static dim is 1): [`Dyn`]; `B0`: the static dim.

@@ -28,6 +28,8 @@ pub use broadcast_to::*;
 pub use dim::{Dim, Dyn, StaticDim};
 pub use error::{check_dim, Error};
 pub use movement::*;
-pub use same::{Agree, DimVerdict, DimsAgree, ExpOf, GotOf, Pick, SameDim, ShapeVerdict, Then};
+pub use same::{
+    Agree, DimVerdict, DimsAgree, DimsChecked, ExpOf, GotOf, Pick, SameDim, ShapeVerdict, Then,
+};
 pub use same_shape::SameShape;
 pub use tuple::{ConstShape, Dims, Shape, MAX_RANK};

@@ -55,6 +55,41 @@ pub struct Axis<const I: usize>;
 )]
 pub trait DistinctAxis<const J: usize> {}
 
+/// [`DistinctAxis`] as a projection: `<Axis<I> as DistinctChecked<J>>::Then<S>`
+/// is `S` when `I != J`. A permuted shape is named through it, so a repeated
+/// axis is reported with no note in typenum's binary form (see
+/// [`DimsChecked`](super::DimsChecked)).
+#[diagnostic::on_unimplemented(
+    message = "permute: axis {J} appears twice in the permutation",
+    label = "a permutation names every axis exactly once"
+)]
+pub trait DistinctChecked<const J: usize> {
+    /// `S` itself.
+    type Then<S: Shape>: Shape;
+    /// The shape value itself.
+    fn pass<S: Shape>(s: S) -> Self::Then<S>;
+}
+#[diagnostic::do_not_recommend]
+impl<const I: usize, const J: usize> DistinctChecked<J> for Axis<I>
+where
+    Axis<I>: DistinctAxis<J>,
+{
+    type Then<S: Shape> = S;
+    #[inline]
+    fn pass<S: Shape>(s: S) -> S {
+        s
+    }
+}
+
+/// The axes of a permutation ([`Axes2`] .. [`Axes6`]) are distinct: every
+/// pair is checked through [`DistinctChecked`]; `Then<S>` is `S`.
+pub trait PermDistinct {
+    /// `S` itself.
+    type Then<S: Shape>: Shape;
+    /// The shape value itself.
+    fn pass<S: Shape>(s: S) -> Self::Then<S>;
+}
+
 /// `Self` permuted by `P` (one of [`Axes2`] .. [`Axes6`]): output axis `i` is
 /// input axis `P_i`. Every axis must exist (else "axis N is out of range")
 /// and appear once (else "axis N appears twice in the permutation").

@@ -200,3 +200,58 @@ shape_verdict!(L0 R0, L1 R1, L2 R2);
 shape_verdict!(L0 R0, L1 R1, L2 R2, L3 R3);
 shape_verdict!(L0 R0, L1 R1, L2 R2, L3 R3, L4 R4);
 shape_verdict!(L0 R0, L1 R1, L2 R2, L3 R3, L4 R4, L5 R5);
+
+/// `Self` (a verdict's dim found) agrees with `Expected`, as a projection:
+/// `<G as DimsChecked<X>>::Then<S>` is `S` when `G: DimsAgree<X>`.
+///
+/// A layer's `Module` impl names its output shape through this projection
+/// (and states `G: DimsChecked<X>`) rather than requiring `G: DimsAgree<X>`
+/// itself: rustc then reports a mismatch while normalizing the output type
+/// of the call, with no "required for `Layer<UInt<…>>` to implement
+/// `Module<…>`" note in typenum's binary form.
+#[diagnostic::on_unimplemented(
+    message = "dimension mismatch: got {Self}, expected {Expected}",
+    note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"
+)]
+pub trait DimsChecked<Expected> {
+    /// `S` itself.
+    type Then<S: Shape>: Shape;
+    /// The tensor itself, typed with [`DimsChecked::Then`].
+    fn pass<S: Shape, E: crate::dtype::Elem, D: crate::backend::Backend, T>(
+        t: crate::tensor::Tensor<S, E, D, T>,
+    ) -> crate::tensor::Tensor<Self::Then<S>, E, D, T>;
+}
+#[diagnostic::do_not_recommend]
+impl<G: DimsAgree<X>, X> DimsChecked<X> for G {
+    type Then<S: Shape> = S;
+    #[inline]
+    fn pass<S: Shape, E: crate::dtype::Elem, D: crate::backend::Backend, T>(
+        t: crate::tensor::Tensor<S, E, D, T>,
+    ) -> crate::tensor::Tensor<S, E, D, T> {
+        t
+    }
+}
+
+/// A "checked" twin of a verdict trait for a *dim*: `<G as
+/// $Checked<X>>::Then<T>` is `T` when `G: $Check<X>`. Same reason and use
+/// as [`DimsChecked`], for impls whose output is a dim (broadcast, conv,
+/// head split).
+macro_rules! dim_checked {
+    ($(#[$doc:meta])* $Checked:ident: $Check:ident<$P:ident>, $msg:literal, $label:literal) => {
+        $(#[$doc])*
+        #[diagnostic::on_unimplemented(
+            message = $msg,
+            label = $label,
+            note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"
+        )]
+        pub trait $Checked<$P> {
+            /// `T` itself.
+            type Then<T: $crate::shape::Dim>: $crate::shape::Dim;
+        }
+        #[diagnostic::do_not_recommend]
+        impl<G: $Check<X>, X> $Checked<X> for G {
+            type Then<T: $crate::shape::Dim> = T;
+        }
+    };
+}
+pub(crate) use dim_checked;

@@ -305,6 +305,19 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     where
         S: LinearShape<I, O, G, X>,
     {
+        self.try_linear_unchecked(weight, bias)
+    }
+
+    /// [`Tensor::try_linear`] for callers that state the static check
+    /// elsewhere (a layer's `Module` impl checks through its output type).
+    pub(crate) fn try_linear_unchecked<I: Dim, O: Dim, G, X>(
+        self,
+        weight: &Tensor<(O, I), E, D>,
+        bias: Option<&Tensor<(O,), E, D>>,
+    ) -> Result<Tensor<<S as LinearShape<I, O, G, X>>::Output, E, D, T>, Error>
+    where
+        S: LinearShape<I, O, G, X>,
+    {
         let (out_shape, rows) = self.shape.linear_shape(weight.shape.1, weight.shape.0)?;
         let p = LinearParams {
             rows,

@@ -6,51 +6,258 @@ use crate::shape::arith::{AddDim, MulDim, Prod, Sum};
 use crate::shape::same::ShapeVerdict;
 
 // ------------------------------------------------------------ DistinctAxis
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<1> for Axis<0> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<2> for Axis<0> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<3> for Axis<0> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<4> for Axis<0> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<5> for Axis<0> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<0> for Axis<1> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<2> for Axis<1> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<3> for Axis<1> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<4> for Axis<1> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<5> for Axis<1> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<0> for Axis<2> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<1> for Axis<2> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<3> for Axis<2> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<4> for Axis<2> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<5> for Axis<2> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<0> for Axis<3> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<1> for Axis<3> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<2> for Axis<3> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<4> for Axis<3> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<5> for Axis<3> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<0> for Axis<4> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<1> for Axis<4> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<2> for Axis<4> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<3> for Axis<4> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<5> for Axis<4> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<0> for Axis<5> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<1> for Axis<5> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<2> for Axis<5> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<3> for Axis<5> {}
+#[diagnostic::do_not_recommend]
 impl DistinctAxis<4> for Axis<5> {}
+
+// ------------------------------------------------------------ PermDistinct
+impl<const A: usize, const B: usize> PermDistinct for Axes2<A, B>
+where
+    Axis<A>: DistinctChecked<B>,
+{
+    type Then<S: Shape> = <Axis<A> as DistinctChecked<B>>::Then<S>;
+    #[inline]
+    fn pass<S: Shape>(s: S) -> Self::Then<S> {
+        <Axis<A> as DistinctChecked<B>>::pass(s)
+    }
+}
+
+impl<const A: usize, const B: usize, const C: usize> PermDistinct for Axes3<A, B, C>
+where
+    Axis<A>: DistinctChecked<B> + DistinctChecked<C>,
+    Axis<B>: DistinctChecked<C>,
+{
+    type Then<S: Shape> = <Axis<A> as DistinctChecked<B>>::Then<
+        <Axis<A> as DistinctChecked<C>>::Then<<Axis<B> as DistinctChecked<C>>::Then<S>>,
+    >;
+    #[inline]
+    fn pass<S: Shape>(s: S) -> Self::Then<S> {
+        <Axis<A> as DistinctChecked<B>>::pass(<Axis<A> as DistinctChecked<C>>::pass(
+            <Axis<B> as DistinctChecked<C>>::pass(s),
+        ))
+    }
+}
+
+impl<const A: usize, const B: usize, const C: usize, const D: usize> PermDistinct
+    for Axes4<A, B, C, D>
+where
+    Axis<A>: DistinctChecked<B> + DistinctChecked<C> + DistinctChecked<D>,
+    Axis<B>: DistinctChecked<C> + DistinctChecked<D>,
+    Axis<C>: DistinctChecked<D>,
+{
+    type Then<S: Shape> = <Axis<A> as DistinctChecked<B>>::Then<
+        <Axis<A> as DistinctChecked<C>>::Then<
+            <Axis<A> as DistinctChecked<D>>::Then<
+                <Axis<B> as DistinctChecked<C>>::Then<
+                    <Axis<B> as DistinctChecked<D>>::Then<<Axis<C> as DistinctChecked<D>>::Then<S>>,
+                >,
+            >,
+        >,
+    >;
+    #[inline]
+    fn pass<S: Shape>(s: S) -> Self::Then<S> {
+        <Axis<A> as DistinctChecked<B>>::pass(<Axis<A> as DistinctChecked<C>>::pass(
+            <Axis<A> as DistinctChecked<D>>::pass(<Axis<B> as DistinctChecked<C>>::pass(
+                <Axis<B> as DistinctChecked<D>>::pass(<Axis<C> as DistinctChecked<D>>::pass(s)),
+            )),
+        ))
+    }
+}
+
+impl<const A: usize, const B: usize, const C: usize, const D: usize, const E: usize> PermDistinct
+    for Axes5<A, B, C, D, E>
+where
+    Axis<A>: DistinctChecked<B> + DistinctChecked<C> + DistinctChecked<D> + DistinctChecked<E>,
+    Axis<B>: DistinctChecked<C> + DistinctChecked<D> + DistinctChecked<E>,
+    Axis<C>: DistinctChecked<D> + DistinctChecked<E>,
+    Axis<D>: DistinctChecked<E>,
+{
+    type Then<S: Shape> = <Axis<A> as DistinctChecked<B>>::Then<
+        <Axis<A> as DistinctChecked<C>>::Then<
+            <Axis<A> as DistinctChecked<D>>::Then<
+                <Axis<A> as DistinctChecked<E>>::Then<
+                    <Axis<B> as DistinctChecked<C>>::Then<
+                        <Axis<B> as DistinctChecked<D>>::Then<
+                            <Axis<B> as DistinctChecked<E>>::Then<
+                                <Axis<C> as DistinctChecked<D>>::Then<
+                                    <Axis<C> as DistinctChecked<E>>::Then<
+                                        <Axis<D> as DistinctChecked<E>>::Then<S>,
+                                    >,
+                                >,
+                            >,
+                        >,
+                    >,
+                >,
+            >,
+        >,
+    >;
+    #[inline]
+    fn pass<S: Shape>(s: S) -> Self::Then<S> {
+        <Axis<A> as DistinctChecked<B>>::pass(<Axis<A> as DistinctChecked<C>>::pass(
+            <Axis<A> as DistinctChecked<D>>::pass(<Axis<A> as DistinctChecked<E>>::pass(
+                <Axis<B> as DistinctChecked<C>>::pass(<Axis<B> as DistinctChecked<D>>::pass(
+                    <Axis<B> as DistinctChecked<E>>::pass(<Axis<C> as DistinctChecked<D>>::pass(
+                        <Axis<C> as DistinctChecked<E>>::pass(
+                            <Axis<D> as DistinctChecked<E>>::pass(s),
+                        ),
+                    )),
+                )),
+            )),
+        ))
+    }
+}
+
+impl<
+        const A: usize,
+        const B: usize,
+        const C: usize,
+        const D: usize,
+        const E: usize,
+        const F: usize,
+    > PermDistinct for Axes6<A, B, C, D, E, F>
+where
+    Axis<A>: DistinctChecked<B>
+        + DistinctChecked<C>
+        + DistinctChecked<D>
+        + DistinctChecked<E>
+        + DistinctChecked<F>,
+    Axis<B>: DistinctChecked<C> + DistinctChecked<D> + DistinctChecked<E> + DistinctChecked<F>,
+    Axis<C>: DistinctChecked<D> + DistinctChecked<E> + DistinctChecked<F>,
+    Axis<D>: DistinctChecked<E> + DistinctChecked<F>,
+    Axis<E>: DistinctChecked<F>,
+{
+    type Then<S: Shape> = <Axis<A> as DistinctChecked<B>>::Then<
+        <Axis<A> as DistinctChecked<C>>::Then<
+            <Axis<A> as DistinctChecked<D>>::Then<
+                <Axis<A> as DistinctChecked<E>>::Then<
+                    <Axis<A> as DistinctChecked<F>>::Then<
+                        <Axis<B> as DistinctChecked<C>>::Then<
+                            <Axis<B> as DistinctChecked<D>>::Then<
+                                <Axis<B> as DistinctChecked<E>>::Then<
+                                    <Axis<B> as DistinctChecked<F>>::Then<
+                                        <Axis<C> as DistinctChecked<D>>::Then<
+                                            <Axis<C> as DistinctChecked<E>>::Then<
+                                                <Axis<C> as DistinctChecked<F>>::Then<
+                                                    <Axis<D> as DistinctChecked<E>>::Then<
+                                                        <Axis<D> as DistinctChecked<F>>::Then<
+                                                            <Axis<E> as DistinctChecked<F>>::Then<
+                                                                S,
+                                                            >,
+                                                        >,
+                                                    >,
+                                                >,
+                                            >,
+                                        >,
+                                    >,
+                                >,
+                            >,
+                        >,
+                    >,
+                >,
+            >,
+        >,
+    >;
+    #[inline]
+    fn pass<S: Shape>(s: S) -> Self::Then<S> {
+        <Axis<A> as DistinctChecked<B>>::pass(<Axis<A> as DistinctChecked<C>>::pass(
+            <Axis<A> as DistinctChecked<D>>::pass(<Axis<A> as DistinctChecked<E>>::pass(
+                <Axis<A> as DistinctChecked<F>>::pass(<Axis<B> as DistinctChecked<C>>::pass(
+                    <Axis<B> as DistinctChecked<D>>::pass(<Axis<B> as DistinctChecked<E>>::pass(
+                        <Axis<B> as DistinctChecked<F>>::pass(
+                            <Axis<C> as DistinctChecked<D>>::pass(<Axis<C> as DistinctChecked<
+                                E,
+                            >>::pass(
+                                <Axis<C> as DistinctChecked<F>>::pass(
+                                    <Axis<D> as DistinctChecked<E>>::pass(
+                                        <Axis<D> as DistinctChecked<F>>::pass(
+                                            <Axis<E> as DistinctChecked<F>>::pass(s),
+                                        ),
+                                    ),
+                                ),
+                            )),
+                        ),
+                    )),
+                )),
+            )),
+        ))
+    }
+}
 
 // ------------------------------------------------------------ PermuteShape
 impl<D0: Dim, D1: Dim, const A: usize, const B: usize> PermuteShape<Axes2<A, B>> for (D0, D1)
 where
     Self: HasAxis<A> + HasAxis<B>,
-    Axis<A>: DistinctAxis<B>,
+    Axes2<A, B>: PermDistinct,
 {
-    type Output = (<Self as HasAxis<A>>::Dim, <Self as HasAxis<B>>::Dim);
+    type Output =
+        <Axes2<A, B> as PermDistinct>::Then<(<Self as HasAxis<A>>::Dim, <Self as HasAxis<B>>::Dim)>;
     #[inline]
     fn perm() -> Dims {
         Dims::new(&[A, B])
     }
     #[inline]
     fn permute_shape(&self) -> Self::Output {
-        (HasAxis::<A>::axis_dim(self), HasAxis::<B>::axis_dim(self))
+        <Axes2<A, B> as PermDistinct>::pass((
+            HasAxis::<A>::axis_dim(self),
+            HasAxis::<B>::axis_dim(self),
+        ))
     }
 }
 
@@ -58,25 +265,24 @@ impl<D0: Dim, D1: Dim, D2: Dim, const A: usize, const B: usize, const C: usize>
     PermuteShape<Axes3<A, B, C>> for (D0, D1, D2)
 where
     Self: HasAxis<A> + HasAxis<B> + HasAxis<C>,
-    Axis<A>: DistinctAxis<B> + DistinctAxis<C>,
-    Axis<B>: DistinctAxis<C>,
+    Axes3<A, B, C>: PermDistinct,
 {
-    type Output = (
+    type Output = <Axes3<A, B, C> as PermDistinct>::Then<(
         <Self as HasAxis<A>>::Dim,
         <Self as HasAxis<B>>::Dim,
         <Self as HasAxis<C>>::Dim,
-    );
+    )>;
     #[inline]
     fn perm() -> Dims {
         Dims::new(&[A, B, C])
     }
     #[inline]
     fn permute_shape(&self) -> Self::Output {
-        (
+        <Axes3<A, B, C> as PermDistinct>::pass((
             HasAxis::<A>::axis_dim(self),
             HasAxis::<B>::axis_dim(self),
             HasAxis::<C>::axis_dim(self),
-        )
+        ))
     }
 }
 
@@ -92,28 +298,26 @@ impl<
     > PermuteShape<Axes4<A, B, C, D>> for (D0, D1, D2, D3)
 where
     Self: HasAxis<A> + HasAxis<B> + HasAxis<C> + HasAxis<D>,
-    Axis<A>: DistinctAxis<B> + DistinctAxis<C> + DistinctAxis<D>,
-    Axis<B>: DistinctAxis<C> + DistinctAxis<D>,
-    Axis<C>: DistinctAxis<D>,
+    Axes4<A, B, C, D>: PermDistinct,
 {
-    type Output = (
+    type Output = <Axes4<A, B, C, D> as PermDistinct>::Then<(
         <Self as HasAxis<A>>::Dim,
         <Self as HasAxis<B>>::Dim,
         <Self as HasAxis<C>>::Dim,
         <Self as HasAxis<D>>::Dim,
-    );
+    )>;
     #[inline]
     fn perm() -> Dims {
         Dims::new(&[A, B, C, D])
     }
     #[inline]
     fn permute_shape(&self) -> Self::Output {
-        (
+        <Axes4<A, B, C, D> as PermDistinct>::pass((
             HasAxis::<A>::axis_dim(self),
             HasAxis::<B>::axis_dim(self),
             HasAxis::<C>::axis_dim(self),
             HasAxis::<D>::axis_dim(self),
-        )
+        ))
     }
 }
 
@@ -131,31 +335,28 @@ impl<
     > PermuteShape<Axes5<A, B, C, D, E>> for (D0, D1, D2, D3, D4)
 where
     Self: HasAxis<A> + HasAxis<B> + HasAxis<C> + HasAxis<D> + HasAxis<E>,
-    Axis<A>: DistinctAxis<B> + DistinctAxis<C> + DistinctAxis<D> + DistinctAxis<E>,
-    Axis<B>: DistinctAxis<C> + DistinctAxis<D> + DistinctAxis<E>,
-    Axis<C>: DistinctAxis<D> + DistinctAxis<E>,
-    Axis<D>: DistinctAxis<E>,
+    Axes5<A, B, C, D, E>: PermDistinct,
 {
-    type Output = (
+    type Output = <Axes5<A, B, C, D, E> as PermDistinct>::Then<(
         <Self as HasAxis<A>>::Dim,
         <Self as HasAxis<B>>::Dim,
         <Self as HasAxis<C>>::Dim,
         <Self as HasAxis<D>>::Dim,
         <Self as HasAxis<E>>::Dim,
-    );
+    )>;
     #[inline]
     fn perm() -> Dims {
         Dims::new(&[A, B, C, D, E])
     }
     #[inline]
     fn permute_shape(&self) -> Self::Output {
-        (
+        <Axes5<A, B, C, D, E> as PermDistinct>::pass((
             HasAxis::<A>::axis_dim(self),
             HasAxis::<B>::axis_dim(self),
             HasAxis::<C>::axis_dim(self),
             HasAxis::<D>::axis_dim(self),
             HasAxis::<E>::axis_dim(self),
-        )
+        ))
     }
 }
 
@@ -175,35 +376,30 @@ impl<
     > PermuteShape<Axes6<A, B, C, D, E, F>> for (D0, D1, D2, D3, D4, D5)
 where
     Self: HasAxis<A> + HasAxis<B> + HasAxis<C> + HasAxis<D> + HasAxis<E> + HasAxis<F>,
-    Axis<A>:
-        DistinctAxis<B> + DistinctAxis<C> + DistinctAxis<D> + DistinctAxis<E> + DistinctAxis<F>,
-    Axis<B>: DistinctAxis<C> + DistinctAxis<D> + DistinctAxis<E> + DistinctAxis<F>,
-    Axis<C>: DistinctAxis<D> + DistinctAxis<E> + DistinctAxis<F>,
-    Axis<D>: DistinctAxis<E> + DistinctAxis<F>,
-    Axis<E>: DistinctAxis<F>,
+    Axes6<A, B, C, D, E, F>: PermDistinct,
 {
-    type Output = (
+    type Output = <Axes6<A, B, C, D, E, F> as PermDistinct>::Then<(
         <Self as HasAxis<A>>::Dim,
         <Self as HasAxis<B>>::Dim,
         <Self as HasAxis<C>>::Dim,
         <Self as HasAxis<D>>::Dim,
         <Self as HasAxis<E>>::Dim,
         <Self as HasAxis<F>>::Dim,
-    );
+    )>;
     #[inline]
     fn perm() -> Dims {
         Dims::new(&[A, B, C, D, E, F])
     }
     #[inline]
     fn permute_shape(&self) -> Self::Output {
-        (
+        <Axes6<A, B, C, D, E, F> as PermDistinct>::pass((
             HasAxis::<A>::axis_dim(self),
             HasAxis::<B>::axis_dim(self),
             HasAxis::<C>::axis_dim(self),
             HasAxis::<D>::axis_dim(self),
             HasAxis::<E>::axis_dim(self),
             HasAxis::<F>::axis_dim(self),
-        )
+        ))
     }
 }
 
