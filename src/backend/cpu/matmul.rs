@@ -1,6 +1,6 @@
 //! CPU matrix-multiply kernels: runtime sizes, generic over `f32`/`f64` only.
 //!
-//! One entry point, [`matmul`], computes `C[b] = op(A[b]) · op(B[b])` for a
+//! One entry point, `matmul`, computes `C[b] = op(A[b]) · op(B[b])` for a
 //! batch of row-major contiguous matrices. Transposed operands are read
 //! through strides (never copied) and a batch stride of 0 broadcasts one
 //! matrix over the whole batch.

@@ -253,7 +253,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// the kernel's flags, the bias added in the same pass on the CPU), two
     /// gemms and a column sum backward. The weight and bias are untracked
     /// parameters; when `self` is tracked, their gradients are recorded on
-    /// `self`'s tape under their ids (see the [module docs](self)).
+    /// `self`'s tape under their ids (see the module docs of `ops::matmul::linear`).
     ///
     /// A static mismatch of the input features does not compile; a `Dyn`
     /// one panics naming both sizes (see [`Tensor::try_linear`]).
