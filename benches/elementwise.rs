@@ -10,18 +10,12 @@ use criterion::Criterion;
 use std::time::Duration;
 use typegrad::prelude::*;
 
+mod support;
+
 const N: usize = 1 << 24;
 
 fn main() {
-    let threads = std::env::var("TYPEGRAD_THREADS")
-        .ok()
-        .and_then(|s| s.trim().parse::<usize>().ok())
-        .unwrap_or(2)
-        .max(1);
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global()
-        .expect("rayon global pool");
+    let threads = support::init_threads();
     eprintln!("elementwise bench: {threads} thread(s) (TYPEGRAD_THREADS)");
     let dev = Cpu::seeded(0);
     let a: Tensor<(Dyn,)> = Tensor::randn((Dyn(N),), 0.0, 1.0, &dev);

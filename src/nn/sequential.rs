@@ -111,8 +111,18 @@ where
     type Output = <M::Output as StackBlock<X>>::Fed;
     #[track_caller]
     fn forward(&self, x: X) -> Self::Output {
-        <M::Output as StackBlock<X>>::fed(self.iter().fold(x, |x, m| m.forward(x).back()))
+        stack_forward(self, x)
     }
+}
+
+/// Run identical blocks in order, feeding each output back as the next
+/// input (the shared body of the `Vec` and array stacks).
+#[track_caller]
+fn stack_forward<X, M: Module<X>>(blocks: &[M], x: X) -> <M::Output as StackBlock<X>>::Fed
+where
+    M::Output: StackBlock<X>,
+{
+    <M::Output as StackBlock<X>>::fed(blocks.iter().fold(x, |x, m| m.forward(x).back()))
 }
 
 /// A fixed-size stack of identical blocks, applied in index order (see the
@@ -124,7 +134,7 @@ where
     type Output = <M::Output as StackBlock<X>>::Fed;
     #[track_caller]
     fn forward(&self, x: X) -> Self::Output {
-        <M::Output as StackBlock<X>>::fed(self.iter().fold(x, |x, m| m.forward(x).back()))
+        stack_forward(self, x)
     }
 }
 

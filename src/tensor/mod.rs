@@ -404,11 +404,9 @@ impl<S: Shape, E: Dtype, D: Device<E>> Tensor<S, E, D, Tape<E, D>> {
         }
         kept.reverse();
         let mut inner = root.borrow_mut();
-        let freed = grads
-            .map
-            .keys()
-            .find(|id| inner.consumed.contains(id))
-            .is_some();
+        // A gradient left on an id whose step an earlier backward consumed
+        // could not flow on: the result would be partial.
+        let freed = grads.map.keys().any(|id| inner.consumed.contains(id));
         kept.append(&mut inner.ops);
         inner.ops = kept;
         inner.consumed.extend(consumed);

@@ -218,10 +218,13 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
                 None => dims.iter().product(),
             };
             return op_result(out_shape, y, dev.clone(), tape, move |g, gy| {
-                let mut gx = dev.expand(gy, &kept, &dims);
-                if op == ReduceOp::Mean && n > 0 {
-                    gx = dev.unary(UnaryOp::MulScalar(E::from_f64(1.0 / n as f64)), &gx);
-                }
+                // Scale the (small) output gradient, then spread it once.
+                let gx = if op == ReduceOp::Mean && n > 0 {
+                    let scaled = dev.unary(UnaryOp::MulScalar(E::from_f64(1.0 / n as f64)), gy);
+                    dev.expand(&scaled, &kept, &dims)
+                } else {
+                    dev.expand(gy, &kept, &dims)
+                };
                 g.accumulate(x_id, gx);
             });
         }
