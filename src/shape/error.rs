@@ -79,6 +79,20 @@ pub enum Error {
         /// The least number the operation is defined for.
         min: usize,
     },
+    /// A window (pooling or convolution kernel, with its dilation) larger
+    /// than the padded input along a spatial axis.
+    KernelTooLarge {
+        /// The operation, e.g. `"max_pool2d"`.
+        op: &'static str,
+        /// The axis of the input.
+        axis: usize,
+        /// The input size along that axis.
+        input: usize,
+        /// The padding on each side.
+        padding: usize,
+        /// The effective window size `dilation · (kernel - 1) + 1`.
+        kernel: usize,
+    },
     /// Anything else, with a message.
     Invalid(&'static str),
 }
@@ -117,6 +131,10 @@ impl fmt::Display for Error {
             Error::TooFewElements { op, axis: None, got, min } => write!(
                 f,
                 "{op}: the tensor has {got} elements, the reduction needs at least {min}"
+            ),
+            Error::KernelTooLarge { op, axis, input, padding, kernel } => write!(
+                f,
+                "{op}: kernel larger than padded input on axis {axis}: input size {input} + 2 x padding {padding} < effective kernel size {kernel}"
             ),
             Error::Invalid(msg) => f.write_str(msg),
         }

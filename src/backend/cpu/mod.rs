@@ -11,6 +11,7 @@ mod matmul_kernel;
 mod movement;
 mod optim;
 pub(crate) mod par;
+mod pool;
 mod reduce;
 pub(crate) mod strides;
 mod unary;
