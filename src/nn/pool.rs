@@ -285,4 +285,3 @@ global_pool!(
     global_avg_pool2d,
     2
 );
-

@@ -24,5 +24,6 @@ mod binary;
 mod index;
 mod matmul;
 mod movement;
+mod pool;
 mod reduce;
 mod unary;

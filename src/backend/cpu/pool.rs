@@ -49,7 +49,12 @@ fn spans(p: &PoolParams, a: usize) -> Vec<Span> {
 
 /// Calls `f(first_plane, chunk)` over chunks of whole planes of `out`
 /// (`plane` elements each); in parallel when `work` is large.
-fn for_planes<T: Send>(out: &mut [T], plane: usize, work: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+fn for_planes<T: Send>(
+    out: &mut [T],
+    plane: usize,
+    work: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
     if out.is_empty() || plane == 0 {
         return;
     }
@@ -150,7 +155,14 @@ fn max_plane<E: Dtype>(
 }
 
 /// Average pooling of one plane.
-fn avg_plane<E: Dtype>(p: &PoolParams, sh: &[Span], sw: &[Span], x: &[E], y: &mut [E], include_pad: bool) {
+fn avg_plane<E: Dtype>(
+    p: &PoolParams,
+    sh: &[Span],
+    sw: &[Span],
+    x: &[E],
+    y: &mut [E],
+    include_pad: bool,
+) {
     let (w_in, ow) = (p.input[1], p.output[1]);
     let (dh, dw) = (p.dilation[0], p.dilation[1]);
     let full = E::from_f64((p.kernel[0] * p.kernel[1]) as f64);
@@ -176,7 +188,14 @@ fn avg_plane<E: Dtype>(p: &PoolParams, sh: &[Span], sw: &[Span], x: &[E], y: &mu
 
 /// Gradient of [`avg_plane`]: each output's gradient, divided like the
 /// forward, is added to every input element of its window.
-fn avg_plane_backward<E: Dtype>(p: &PoolParams, sh: &[Span], sw: &[Span], gy: &[E], gx: &mut [E], include_pad: bool) {
+fn avg_plane_backward<E: Dtype>(
+    p: &PoolParams,
+    sh: &[Span],
+    sw: &[Span],
+    gy: &[E],
+    gx: &mut [E],
+    include_pad: bool,
+) {
     let (w_in, ow) = (p.input[1], p.output[1]);
     let (dh, dw) = (p.dilation[0], p.dilation[1]);
     let full = E::from_f64((p.kernel[0] * p.kernel[1]) as f64);
@@ -233,8 +252,18 @@ fn max_pool<E: Dtype>(p: &PoolParams, x: &[E], want_idx: bool) -> (Vec<E>, Optio
 }
 
 fn max_pool_backward<E: Dtype>(p: &PoolParams, idx: &[usize], gy: &[E]) -> Vec<E> {
-    assert_eq!(idx.len(), p.output_len(), "max_pool_backward: {} indices for {p:?}", idx.len());
-    assert_eq!(gy.len(), p.output_len(), "max_pool_backward: gradient of {} elements for {p:?}", gy.len());
+    assert_eq!(
+        idx.len(),
+        p.output_len(),
+        "max_pool_backward: {} indices for {p:?}",
+        idx.len()
+    );
+    assert_eq!(
+        gy.len(),
+        p.output_len(),
+        "max_pool_backward: gradient of {} elements for {p:?}",
+        gy.len()
+    );
     let (ip, op) = (p.input[0] * p.input[1], p.output[0] * p.output[1]);
     let mut gx = vec![E::zero(); p.input_len()];
     for_planes(&mut gx, ip, p.output_len(), |first, gc| {
@@ -267,7 +296,12 @@ fn avg_pool<E: Dtype>(p: &PoolParams, x: &[E], include_pad: bool) -> Vec<E> {
 }
 
 fn avg_pool_backward<E: Dtype>(p: &PoolParams, gy: &[E], include_pad: bool) -> Vec<E> {
-    assert_eq!(gy.len(), p.output_len(), "avg_pool_backward: gradient of {} elements for {p:?}", gy.len());
+    assert_eq!(
+        gy.len(),
+        p.output_len(),
+        "avg_pool_backward: gradient of {} elements for {p:?}",
+        gy.len()
+    );
     let (ip, op) = (p.input[0] * p.input[1], p.output[0] * p.output[1]);
     let (sh, sw) = (spans(p, 0), spans(p, 1));
     let mut gx = vec![E::zero(); p.input_len()];
@@ -313,7 +347,9 @@ mod tests {
                 for s in 1..3 {
                     for pad in 0..=k / 2 {
                         for d in 1..3 {
-                            let Some(p) = PoolParams::new(1, [1, n], [1, k], [1, s], [0, pad], [1, d]) else {
+                            let Some(p) =
+                                PoolParams::new(1, [1, n], [1, k], [1, s], [0, pad], [1, d])
+                            else {
                                 continue;
                             };
                             for (o, sp) in spans(&p, 1).iter().enumerate() {

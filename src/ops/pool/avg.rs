@@ -59,12 +59,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     where
         S: Pool2dShape<K, St, P, U1>,
     {
-        self.avg_pool_op(
-            "avg_pool2d",
-            2,
-            window::<K, St, P, U1>(),
-            count_include_pad,
-        )
+        self.avg_pool_op("avg_pool2d", 2, window::<K, St, P, U1>(), count_include_pad)
     }
 
     /// 1-D average pooling of `(B, C, L)` or `(C, L)` along the last axis
@@ -105,12 +100,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     where
         S: Pool1dShape<K, St, P, U1>,
     {
-        self.avg_pool_op(
-            "avg_pool1d",
-            1,
-            window::<K, St, P, U1>(),
-            count_include_pad,
-        )
+        self.avg_pool_op("avg_pool1d", 1, window::<K, St, P, U1>(), count_include_pad)
     }
 
     /// Average pooling over the last `spatial` axes, with its backward

@@ -99,10 +99,26 @@ macro_rules! global_methods {
     };
 }
 
-global_methods!(1, global_avg_pool1d, try_global_avg_pool1d, global_max_pool1d, try_global_max_pool1d,
-    (u!(1), u!(2), u!(4)), vec![1.5, 5.5], (u!(1), u!(2)));
-global_methods!(2, global_avg_pool2d, try_global_avg_pool2d, global_max_pool2d, try_global_max_pool2d,
-    (u!(1), u!(2), u!(2), u!(2)), vec![1.5, 5.5], (u!(1), u!(2)));
+global_methods!(
+    1,
+    global_avg_pool1d,
+    try_global_avg_pool1d,
+    global_max_pool1d,
+    try_global_max_pool1d,
+    (u!(1), u!(2), u!(4)),
+    vec![1.5, 5.5],
+    (u!(1), u!(2))
+);
+global_methods!(
+    2,
+    global_avg_pool2d,
+    try_global_avg_pool2d,
+    global_max_pool2d,
+    try_global_max_pool2d,
+    (u!(1), u!(2), u!(2), u!(2)),
+    vec![1.5, 5.5],
+    (u!(1), u!(2))
+);
 
 /// View as `(channels, spatial)` and reduce the second axis.
 fn global_pool<const N: usize, S: GlobalPoolShape<N>, E: Dtype, D: Device<E>, T: Tracking<E, D>>(

@@ -18,7 +18,9 @@
 //! the padded static input does not compile; `Dyn` sizes are computed and
 //! checked at run time ([`Error::KernelTooLarge`]). As in PyTorch, the
 //! padding may be at most half the window (`2P <= K`,
-//! [`Error::Invalid`] otherwise), so every window holds an input element.
+//! [`Error::Invalid`] otherwise) and spatial dims may not be empty
+//! ([`Error::TooFewElements`]), so every undilated window holds an input
+//! element.
 //!
 //! Max pooling passes the gradient to the first maximum of each window (in
 //! window order, as PyTorch; NaN propagates); the forward keeps the argmax
@@ -32,6 +34,7 @@
 //!
 //! [`Error::KernelTooLarge`]: crate::shape::Error::KernelTooLarge
 //! [`Error::Invalid`]: crate::shape::Error::Invalid
+//! [`Error::TooFewElements`]: crate::shape::Error::TooFewElements
 
 mod avg;
 mod global;
@@ -183,6 +186,16 @@ pub(crate) fn geometry(
     }
     let rank = dims.len();
     let first = rank - spatial;
+    if let Some(a) = (first..rank).find(|&a| dims[a] == 0) {
+        // PyTorch refuses empty spatial dims too; a padded window over
+        // nothing would average 0 / 0.
+        return Err(Error::TooFewElements {
+            op,
+            axis: Some(a),
+            got: 0,
+            min: 1,
+        });
+    }
     let planes = dims.try_numel_of(op, 0..first)?;
     let mut input = [1usize; 2];
     input[2 - spatial..].copy_from_slice(&dims[first..]);
@@ -197,7 +210,9 @@ pub(crate) fn geometry(
     let p = PoolParams::new(planes, input, kernel, stride, padding, dilation).ok_or_else(|| {
         // The first spatial axis whose window does not fit.
         let a = (2 - spatial..2)
-            .find(|&a| conv_out_size(input[a], kernel[a], stride[a], padding[a], dilation[a]).is_none())
+            .find(|&a| {
+                conv_out_size(input[a], kernel[a], stride[a], padding[a], dilation[a]).is_none()
+            })
             .unwrap_or(2 - spatial);
         Error::KernelTooLarge {
             op,
