@@ -166,7 +166,7 @@ fn channel_dropout<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>>(
     // Sub-products of a tensor that exists: no overflow unless one of them
     // is zero, and then the other is irrelevant.
     let planes: usize = dims[..split].iter().product();
-    let plane: usize = if planes == 0 { 0 } else { x.numel() / planes };
+    let plane: usize = x.numel().checked_div(planes).unwrap_or(0);
     let mask = Dropout { p }.mask::<E, D>(planes, &x.device);
     let (xd, md) = ([planes, plane], [planes, 1]);
     let y = x
