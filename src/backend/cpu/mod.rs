@@ -13,6 +13,7 @@ mod optim;
 pub(crate) mod par;
 mod pool;
 mod reduce;
+mod simd;
 pub(crate) mod strides;
 mod unary;
 
