@@ -33,5 +33,18 @@ fn main() {
     c.bench_function("softmax_rows_1024", |bench| {
         bench.iter(|| m.clone().softmax::<1>())
     });
+    let first = |t: &Tensor<(Dyn,)>, n: usize| -> Tensor<(Dyn,)> {
+        Tensor::from_vec((Dyn(n),), t.to_vec()[..n].to_vec(), &dev)
+    };
+    let a1m = first(&a, 1 << 20);
+    c.bench_function("exp_1m", |bench| bench.iter(|| a1m.clone().exp()));
+    // Small kernels: below the parallel threshold, so 2 threads must cost
+    // what 1 does (no rayon wake-up).
+    let (sa, sb) = (first(&a, 1 << 16), first(&b, 1 << 16));
+    c.bench_function("elementwise_add_64k", |bench| {
+        bench.iter(|| sa.clone() + sb.clone())
+    });
+    c.bench_function("reduce_sum_64k", |bench| bench.iter(|| sa.clone().sum()));
+    c.bench_function("exp_64k", |bench| bench.iter(|| sa.clone().exp()));
     c.final_summary();
 }

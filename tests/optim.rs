@@ -414,7 +414,7 @@ fn f32_matches_f64() {
 /// Large buffers take the chunked, multi-threaded kernel path.
 #[test]
 fn large_parameters_match_the_reference() {
-    let n = 70_001;
+    let n = 270_001;
     let dev = Cpu::default();
     let init: Vec<f64> = (0..n).map(|i| ((i as f64) * 0.37).sin()).collect();
     let target: Vec<f64> = (0..n).map(|i| ((i as f64) * 0.11).cos()).collect();
@@ -815,7 +815,7 @@ fn clipping_counts_only_the_given_parameters() {
 #[test]
 fn clipping_f32_and_large() {
     let dev = Cpu::default();
-    let n = 100_003;
+    let n = 300_003;
     let w: Tensor<(Dyn,), f32> = Tensor::from_vec(
         (Dyn(n),),
         (0..n).map(|i| ((i % 7) as f32) - 3.0).collect(),

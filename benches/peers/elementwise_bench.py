@@ -6,6 +6,11 @@ The workloads mirror `benches/elementwise.rs` (same names, sizes and data):
                        (a fresh C each iteration)
   reduce_sum_16m       s = sum(A) over 16,777,216 f32
   softmax_rows_1024    softmax over the last axis of a 1024 x 1024 f32 matrix
+  exp_1m               e^x of 1,048,576 f32 standard normal (the first 2^20 of A)
+  small kernels (thread wake-up must not cost more than the work):
+  elementwise_add_64k  C = A + B over the first 65,536 elements
+  reduce_sum_64k       sum of the first 65,536 elements of A
+  exp_64k              e^x of the first 65,536 elements of A
 
 Timing follows ../shared/peers/torch_bench.py: warm-up >= 1 s, then
 per-iteration perf_counter times for >= --min-time s; median reported.
@@ -74,4 +79,16 @@ def np_softmax():
 
 emit("softmax_rows_1024", "numpy", *measure(np_softmax))
 emit("softmax_rows_1024", "pytorch", *measure(lambda: torch.softmax(tm, dim=1)))
+
+a1m, ta1m = a[: 1 << 20].copy(), ta[: 1 << 20].clone()
+emit("exp_1m", "numpy", *measure(lambda: np.exp(a1m)))
+emit("exp_1m", "pytorch", *measure(lambda: torch.exp(ta1m)))
+k = 1 << 16
+sa, sb, tsa, tsb = a[:k].copy(), b[:k].copy(), ta[:k].clone(), tb[:k].clone()
+emit("elementwise_add_64k", "numpy", *measure(lambda: np.add(sa, sb)))
+emit("elementwise_add_64k", "pytorch", *measure(lambda: tsa + tsb))
+emit("reduce_sum_64k", "numpy", *measure(lambda: sa.sum()))
+emit("reduce_sum_64k", "pytorch", *measure(lambda: tsa.sum()))
+emit("exp_64k", "numpy", *measure(lambda: np.exp(sa)))
+emit("exp_64k", "pytorch", *measure(lambda: torch.exp(tsa)))
 sys.exit(0)

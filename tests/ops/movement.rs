@@ -242,14 +242,14 @@ fn permute_in_generic_code() {
 
 #[test]
 fn permute_large_tiled_and_parallel_paths() {
-    // Big enough for the rayon split (>= 32768 elements) and with sizes that
+    // Big enough for the rayon split (>= 2^18 elements) and with sizes that
     // are not multiples of the 32-wide tiles.
-    let (r, c) = (70, 613);
+    let (r, c) = (450, 613);
     let x: Vec<f64> = (0..r * c).map(|i| i as f64).collect();
     let y = mat(r, c, x.clone()).t();
     assert_eq!(y.to_vec(), naive_permute(&x, &[r, c], &[1, 0]));
 
-    let d4 = [3, 37, 45, 7];
+    let d4 = [3, 37, 45, 53];
     let n: usize = d4.iter().product();
     let x: Vec<f64> = (0..n).map(|i| i as f64).collect();
     for p in [[2, 0, 3, 1], [0, 2, 1, 3], [3, 2, 1, 0], [1, 3, 0, 2]] {
@@ -675,8 +675,8 @@ fn concat_rank4_middle_axis_matches_naive() {
     let c = t_dyn::<D4>(&ad, av.clone()).concat::<1>(t_dyn::<D4>(&bd, bv.clone()));
     assert_eq!(c.to_vec(), naive_concat(&av, &ad, &bv, &bd, 1));
     // Large enough for the parallel path.
-    let (ad, bd) = ([40, 30, 30], [40, 11, 30]);
-    let (av, bv) = (vals(36000, 31), vals(13200, 32));
+    let (ad, bd) = ([220, 30, 30], [220, 11, 30]);
+    let (av, bv) = (vals(198000, 31), vals(72600, 32));
     let c = t_dyn::<D3>(&ad, av.clone()).concat::<1>(t_dyn::<D3>(&bd, bv.clone()));
     assert_eq!(c.to_vec(), naive_concat(&av, &ad, &bv, &bd, 1));
 }

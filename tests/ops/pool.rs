@@ -233,7 +233,7 @@ fn max_ties_nan_and_infinities() {
 #[test]
 fn parallel_path_matches_naive() {
     let dev = Cpu::default();
-    let p = PoolParams::new(8 * 64, [32, 32], [3, 3], [2, 2], [1, 1], [1, 1]).unwrap();
+    let p = PoolParams::new(8 * 128, [32, 32], [3, 3], [2, 2], [1, 1], [1, 1]).unwrap();
     let x: Vec<f64> = (0..p.input_len())
         .map(|i| ((i * 7919 % 10007) as f64) / 100.0)
         .collect();

@@ -633,7 +633,7 @@ fn large_inputs_use_the_parallel_paths_correctly() {
     assert!((s - 1e5).abs() < 1.0, "sum of 1e6 x 0.1f32 = {s}");
 
     // Bias-gradient shape: (rows, features) summed over rows.
-    let (r, c) = (3000, 24);
+    let (r, c) = (12000, 24);
     let v: Vec<f64> = (0..r * c)
         .map(|i| ((i * 37 % 101) as f64) * 0.01 - 0.5)
         .collect();

@@ -1,9 +1,14 @@
 //! Parallel loops for large CPU kernels: rayon with `std`, sequential without.
 
 #[cfg(feature = "std")]
-/// Below this many elements a kernel runs on one thread (rayon's overhead
-/// exceeds the work).
-pub(crate) const PAR_THRESHOLD: usize = 1 << 15;
+/// Below this much work (elements touched) a kernel runs on one thread:
+/// waking a second rayon thread costs 10-20 µs on the 2-core machine, more
+/// when it is busy. Measured at 2 threads against 1 (`docs/PERFORMANCE.md`,
+/// "Small kernels"): an add of 2^17 f32 took 14-19 µs against 15 µs, a
+/// sum of 2^17 17-48 µs against 20 µs, an add of 2^15 23 µs against 4 µs
+/// (the old threshold was 2^15); at 2^18 two threads win (add 30 µs
+/// against 94 µs, exp 61 µs against 99 µs) when the second core is free.
+pub(crate) const PAR_THRESHOLD: usize = 1 << 18;
 
 /// `out[i] = f(i-th chunk)`, over chunks of `chunk` elements of `out`.
 #[inline]

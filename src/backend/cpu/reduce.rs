@@ -552,8 +552,20 @@ fn row_max<E: Dtype>(x: &[E]) -> E {
             acc[k] = if c[k] > acc[k] { c[k] } else { acc[k] };
         }
     }
-    let mut m = E::neg_infinity();
-    for &v in it.remainder().iter().chain(acc.iter()) {
+    // Lanes combined pairwise (vector maxima), then the remainder.
+    let mut w = L;
+    while w > 1 {
+        w /= 2;
+        for k in 0..w {
+            acc[k] = if acc[k + w] > acc[k] {
+                acc[k + w]
+            } else {
+                acc[k]
+            };
+        }
+    }
+    let mut m = acc[0];
+    for &v in it.remainder() {
         m = if v > m { v } else { m };
     }
     m

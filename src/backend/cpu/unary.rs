@@ -1,13 +1,14 @@
 //! CPU kernels for unary ops: one pass over the buffer, per-op closure
 //! monomorphised here (the `match` on the op is outside the loop).
 
-use super::par::{map1, map2};
+use super::par::{chunk_for, for_each_chunk, output_vec};
 use super::simd::wide_fn;
 use super::Cpu;
 use crate::dtype::Dtype;
 use crate::ops::unary::{UnaryKernel, UnaryOp};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::mem::MaybeUninit;
 
 macro_rules! dispatch {
     ($op:expr, |$o:ident| $body:expr) => {
@@ -70,17 +71,60 @@ macro_rules! dispatch {
 }
 
 wide_fn! {
-    /// `f` over `x`, compiled for the CPU's widest vectors.
-    fn unary<E: Dtype>(op: UnaryOp<E>, x: &[E]) -> Vec<E> {
-        dispatch!(op, |o| map1(x, move |v| o.f(v)))
+    /// `y = f(x)` over one chunk, every element of `y` written; compiled
+    /// for the CPU's widest vectors, one plain loop per op.
+    fn unary_chunk<E: Dtype>(op: UnaryOp<E>, x: &[E], y: &mut [MaybeUninit<E>]) -> () {
+        dispatch!(op, |o| {
+            for (y, &v) in y.iter_mut().zip(x) {
+                y.write(o.f(v));
+            }
+        })
     }
 }
 
 wide_fn! {
-    /// `gy · f'(saved)`, compiled for the CPU's widest vectors.
-    fn unary_backward<E: Dtype>(op: UnaryOp<E>, saved: &[E], gy: &[E]) -> Vec<E> {
-        dispatch!(op, |o| map2(saved, gy, move |s, g| g * o.df_saved(s)))
+    /// `gx = gy · f'(saved)` over one chunk, every element of `gx` written.
+    fn unary_backward_chunk<E: Dtype>(op: UnaryOp<E>, saved: &[E], gy: &[E], gx: &mut [MaybeUninit<E>]) -> () {
+        dispatch!(op, |o| {
+            for ((g, &s), &d) in gx.iter_mut().zip(saved).zip(gy) {
+                g.write(d * o.df_saved(s));
+            }
+        })
     }
+}
+
+/// A buffer of `n` elements written by `fill(start, chunk)` over chunks
+/// covering it (in parallel for large `n`), never zero-filled first.
+fn filled<E: Dtype>(n: usize, fill: impl Fn(usize, &mut [MaybeUninit<E>]) + Sync + Send) -> Vec<E> {
+    let mut out = output_vec(n);
+    let chunk = chunk_for(n);
+    for_each_chunk(&mut out.spare_capacity_mut()[..n], chunk, |i, c| {
+        fill(i * chunk, c)
+    });
+    // SAFETY: `for_each_chunk` passes every chunk of the `n` spare slots to
+    // `fill`, and each caller's `fill` writes every element of its chunk
+    // (the chunk kernels above write all of `y`/`gx`, whose lengths equal
+    // their inputs' slices).
+    unsafe { out.set_len(n) };
+    out
+}
+
+fn unary<E: Dtype>(op: UnaryOp<E>, x: &[E]) -> Vec<E> {
+    filled(x.len(), |s, y| unary_chunk(op, &x[s..s + y.len()], y))
+}
+
+fn unary_backward<E: Dtype>(op: UnaryOp<E>, saved: &[E], gy: &[E]) -> Vec<E> {
+    assert_eq!(
+        saved.len(),
+        gy.len(),
+        "unary_backward: saved buffer of {} elements, gradient of {}",
+        saved.len(),
+        gy.len()
+    );
+    filled(gy.len(), |s, g| {
+        let r = s..s + g.len();
+        unary_backward_chunk(op, &saved[r.clone()], &gy[r], g)
+    })
 }
 
 macro_rules! unary_impl {
