@@ -75,7 +75,7 @@ pub fn exp_f32_with<const FMA: bool>(x: f32) -> f32 {
     p = madd32::<FMA>(p, r, 8.333_452e-3);
     p = madd32::<FMA>(p, r, 4.166_579_6e-2);
     p = madd32::<FMA>(p, r, 1.666_666_5e-1);
-    p = madd32::<FMA>(p, r, 5.000_000_1e-1);
+    p = madd32::<FMA>(p, r, 0.5); // Cephes 5.0000001201e-1 rounds to 0.5 in f32
     let e = madd32::<FMA>(p * r, r, r) + 1.0;
     // n in [-150, 129]: two factors 2^h and 2^(n-h), each a normal float.
     // (For NaN, k is meaningless and e is NaN.)
@@ -104,7 +104,7 @@ pub fn exp_f64(x: f64) -> f64 {
 pub fn exp_f64_with<const FMA: bool>(x: f64) -> f64 {
     const LOG2E: f64 = core::f64::consts::LOG2_E;
     const LN2_HI: f64 = 6.931_457_519_531_25e-1; // n·LN2_HI is exact
-    const LN2_LO: f64 = 1.428_606_820_309_417_232_1e-6;
+    const LN2_LO: f64 = 1.428_606_820_309_417_3e-6;
     let x = x.clamp(-746.0, 710.0);
     let t = madd64::<FMA>(x, LOG2E, ROUND_F64);
     let n = t - ROUND_F64;

@@ -578,34 +578,26 @@ fn row_max<E: Dtype>(x: &[E]) -> E {
 #[inline(always)]
 fn softmax_row<const FMA: bool, E: Dtype>(x: &[E], y: &mut [MaybeUninit<E>], log: bool) {
     let m = row_max(x);
-    if log {
-        let lse = m
-            .is_finite()
-            .then(|| sum_by(x, |v| (v - m).fast_exp_with::<FMA>()).ln());
-        for (y, &v) in y.iter_mut().zip(x) {
-            // (x - m) - ln Σ exp(x - m); a non-finite max gives NaN as torch.
-            y.write(match lse {
-                Some(l) => (v - m) - l,
-                None => v - m,
-            });
-        }
-        return;
-    }
     // 16 independent sums (a vector register of f32), combined pairwise.
+    // Softmax stores e^(x - m); log-softmax stores x - m and only sums.
     const L: usize = 16;
     let mut acc = [E::zero(); L];
     let mut yc = y.chunks_exact_mut(L);
     let mut xc = x.chunks_exact(L);
     for (yk, xk) in (&mut yc).zip(&mut xc) {
         for k in 0..L {
-            let e = (xk[k] - m).fast_exp_with::<FMA>();
-            yk[k].write(e);
+            let d = xk[k] - m;
+            let e = d.fast_exp_with::<FMA>();
+            yk[k].write(if log { d } else { e });
             acc[k] = acc[k] + e;
         }
     }
     let mut rest = E::zero();
     for (y, &v) in yc.into_remainder().iter_mut().zip(xc.remainder()) {
-        rest = rest + *y.write((v - m).fast_exp_with::<FMA>());
+        let d = v - m;
+        let e = d.fast_exp_with::<FMA>();
+        y.write(if log { d } else { e });
+        rest = rest + e;
     }
     let mut w = L;
     while w > 1 {
@@ -614,11 +606,23 @@ fn softmax_row<const FMA: bool, E: Dtype>(x: &[E], y: &mut [MaybeUninit<E>], log
             acc[k] = acc[k] + acc[k + w];
         }
     }
-    let inv = E::one() / (acc[0] + rest);
+    let s = acc[0] + rest;
+    if log {
+        // (x - m) - ln Σ e^(x - m); a non-finite max leaves x - m (NaN or
+        // -inf - -inf = NaN), as torch gives.
+        let l = if m.is_finite() { s.ln() } else { E::zero() };
+        for y in y.iter_mut() {
+            // SAFETY: the loops above wrote every element of `y` (the exact
+            // chunks and their remainder cover it: `x` and `y` have the
+            // same length), so it is initialised.
+            let d = unsafe { y.assume_init() };
+            y.write(d - l);
+        }
+        return;
+    }
+    let inv = E::one() / s;
     for y in y.iter_mut() {
-        // SAFETY: the loops above wrote every element of `y` (the exact
-        // chunks and their remainder cover it: `x` and `y` have the same
-        // length), so it is initialised.
+        // SAFETY: as above, every element of `y` was written.
         let e = unsafe { y.assume_init() };
         y.write(e * inv);
     }

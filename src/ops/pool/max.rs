@@ -94,7 +94,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// ```
     /// use typegrad::prelude::*;
     /// let x: Tensor<(u!(2), Dyn), f32> = Tensor::zeros((Default::default(), Dyn(4)), &Cpu::default());
-    /// assert!(x.clone().try_max_pool1d::<u!(3), u!(1), u!(1), u!(2)>().is_err()); // 5 > 4 + 2
+    /// assert!(x.clone().try_max_pool1d::<u!(3), u!(1), u!(1), u!(3)>().is_err()); // 7 > 4 + 2
     /// assert_eq!(x.try_max_pool1d::<u!(3), u!(1), u!(1), u!(1)>().unwrap().dims()[1], 4);
     /// ```
     pub fn try_max_pool1d<K: Unsigned, St: Unsigned, P: Unsigned, L: Unsigned>(
