@@ -576,7 +576,7 @@ fn row_max<E: Dtype>(x: &[E]) -> E {
 /// `e^(x - m)` written and summed in one vectorised pass, then one scaling
 /// pass, all over a row that stays in cache.
 #[inline(always)]
-fn softmax_row<const FMA: bool, E: Dtype>(x: &[E], y: &mut [MaybeUninit<E>], log: bool) {
+fn softmax_row<const FMA: bool, const LOG: bool, E: Dtype>(x: &[E], y: &mut [MaybeUninit<E>]) {
     let m = row_max(x);
     // 16 independent sums (a vector register of f32), combined pairwise.
     // Softmax stores e^(x - m); log-softmax stores x - m and only sums.
@@ -588,7 +588,7 @@ fn softmax_row<const FMA: bool, E: Dtype>(x: &[E], y: &mut [MaybeUninit<E>], log
         for k in 0..L {
             let d = xk[k] - m;
             let e = d.fast_exp_with::<FMA>();
-            yk[k].write(if log { d } else { e });
+            yk[k].write(if LOG { d } else { e });
             acc[k] = acc[k] + e;
         }
     }
@@ -596,7 +596,7 @@ fn softmax_row<const FMA: bool, E: Dtype>(x: &[E], y: &mut [MaybeUninit<E>], log
     for (y, &v) in yc.into_remainder().iter_mut().zip(xc.remainder()) {
         let d = v - m;
         let e = d.fast_exp_with::<FMA>();
-        y.write(if log { d } else { e });
+        y.write(if LOG { d } else { e });
         rest = rest + e;
     }
     let mut w = L;
@@ -607,7 +607,7 @@ fn softmax_row<const FMA: bool, E: Dtype>(x: &[E], y: &mut [MaybeUninit<E>], log
         }
     }
     let s = acc[0] + rest;
-    if log {
+    if LOG {
         // (x - m) - ln Σ e^(x - m); a non-finite max leaves x - m (NaN or
         // -inf - -inf = NaN), as torch gives.
         let l = if m.is_finite() { s.ln() } else { E::zero() };
@@ -690,7 +690,12 @@ wide_fn! {
         let block = n * inner;
         if inner == 1 {
             for (k, yb) in yc.chunks_mut(block).enumerate() {
-                softmax_row::<FMA, E>(&x[s + k * block..s + (k + 1) * block], yb, log);
+                let xb = &x[s + k * block..s + (k + 1) * block];
+                if log {
+                    softmax_row::<FMA, true, E>(xb, yb);
+                } else {
+                    softmax_row::<FMA, false, E>(xb, yb);
+                }
             }
             return;
         }
