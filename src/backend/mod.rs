@@ -63,6 +63,7 @@ pub trait Device<E: Dtype>:
     + crate::ops::matmul::LinearKernel<E>
     + crate::ops::movement::MovementKernel<E>
     + crate::ops::index::IndexKernel<E>
+    + crate::ops::norm::NormKernel<E>
     + crate::optim::OptimKernel<E>
 {
 }
@@ -76,6 +77,7 @@ impl<E: Dtype, D> Device<E> for D where
         + crate::ops::matmul::LinearKernel<E>
         + crate::ops::movement::MovementKernel<E>
         + crate::ops::index::IndexKernel<E>
+        + crate::ops::norm::NormKernel<E>
         + crate::optim::OptimKernel<E>
 {
 }

@@ -333,9 +333,9 @@ impl Codec {
             Codec::I64 => bytes
                 .chunks_exact(8)
                 .map(|c| {
-                    E::from_f64(i64::from_le_bytes([
-                        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-                    ]) as f64)
+                    E::from_f64(
+                        i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64,
+                    )
                 })
                 .collect(),
             Codec::F16 => bytes

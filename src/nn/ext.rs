@@ -237,7 +237,11 @@ pub trait ModuleExt<E: Dtype, D: Backend>: Params<E, D> {
         if !counters.is_empty() {
             self.visit_params(&mut ParamPath::default(), &mut |_, p| {
                 if let Some(v) = counters.get_mut(&p.id) {
-                    *v = p.device.download(p.data).first().map_or(0.0, |c| Dtype::to_f64(*c));
+                    *v = p
+                        .device
+                        .download(p.data)
+                        .first()
+                        .map_or(0.0, |c| Dtype::to_f64(*c));
                 }
             });
         }

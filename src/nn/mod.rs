@@ -9,6 +9,7 @@ mod ext;
 pub mod init;
 mod linear;
 mod module;
+pub mod norm;
 mod params;
 mod sequential;
 
@@ -18,6 +19,10 @@ pub use dropout::Dropout;
 pub use ext::{ModuleExt, ParamsMismatch};
 pub use linear::{Linear, LinearChecked};
 pub use module::Module;
+pub use norm::{
+    BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormChecked, LayerNorm, LayerNormChecked,
+    LayerNormNd, Spatial1, Spatial2,
+};
 pub use params::{ParamKind, ParamMut, ParamPath, ParamRef, Params};
 pub use sequential::{BlockChecked, StackBlock, StackShape};
 /// `#[derive(Module)]`: the parameter traversal of a model struct (and with

@@ -9,5 +9,6 @@ pub mod binary;
 pub mod index;
 pub mod matmul;
 pub mod movement;
+pub mod norm;
 pub mod reduce;
 pub mod unary;

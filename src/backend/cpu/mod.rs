@@ -9,6 +9,7 @@ mod loss;
 pub mod matmul;
 mod matmul_kernel;
 mod movement;
+mod norm;
 mod optim;
 pub(crate) mod par;
 mod reduce;
