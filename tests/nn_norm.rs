@@ -140,12 +140,26 @@ where
 fn bn_with_values<C: StaticDim, K>(k: f64) -> BatchNorm<C, K, f64> {
     let mut bn = BatchNorm::<C, K, f64>::new(&dev());
     let c = C::default().size();
-    bn.weight = Some(Tensor::from_vec(Default::default(), vals(c, k, 0.5, 1.0), &dev()));
-    bn.bias = Some(Tensor::from_vec(Default::default(), vals(c, k + 0.3, 1.0, 0.0), &dev()));
-    bn.running_mean =
-        typegrad::nn::Buffer::new(Tensor::from_vec(Default::default(), vals(c, k + 0.7, 1.0, 0.0), &dev()));
-    bn.running_var =
-        typegrad::nn::Buffer::new(Tensor::from_vec(Default::default(), vals(c, k + 0.9, 0.5, 1.5), &dev()));
+    bn.weight = Some(Tensor::from_vec(
+        Default::default(),
+        vals(c, k, 0.5, 1.0),
+        &dev(),
+    ));
+    bn.bias = Some(Tensor::from_vec(
+        Default::default(),
+        vals(c, k + 0.3, 1.0, 0.0),
+        &dev(),
+    ));
+    bn.running_mean = typegrad::nn::Buffer::new(Tensor::from_vec(
+        Default::default(),
+        vals(c, k + 0.7, 1.0, 0.0),
+        &dev(),
+    ));
+    bn.running_var = typegrad::nn::Buffer::new(Tensor::from_vec(
+        Default::default(),
+        vals(c, k + 0.9, 0.5, 1.5),
+        &dev(),
+    ));
     bn
 }
 
@@ -165,22 +179,41 @@ fn batch_norm_matches_the_formula_in_training_and_evaluation() {
     let bn: BatchNorm2d<U3> = BatchNorm2d::new(&dev());
     let x: Tensor<(Dyn, U3, Dyn, Dyn)> = Tensor::from_vec(
         (Dyn(2), U3::default(), Dyn(3), Dyn(4)),
-        vals(72, 0.61, 3.0, 1.0).into_iter().map(|v| v as f32).collect(),
+        vals(72, 0.61, 3.0, 1.0)
+            .into_iter()
+            .map(|v| v as f32)
+            .collect(),
         &dev(),
     );
     let x64: Vec<f64> = x.to_vec().iter().map(|&v| v as f64).collect();
     let (want, _, _) = naive_bn(&x64, &x.dims(), &[1.0; 3], &[0.0; 3], 1e-5, None);
-    let got: Vec<f64> = bn.forward(x.trace()).to_vec().iter().map(|&v| v as f64).collect();
+    let got: Vec<f64> = bn
+        .forward(x.trace())
+        .to_vec()
+        .iter()
+        .map(|&v| v as f64)
+        .collect();
     assert_close!(got, want, 1e-5);
 }
 
 #[test]
 fn layer_norm_matches_the_formula() {
     let mut ln: LayerNorm<U6, f64> = LayerNorm::new(&dev());
-    ln.weight = Some(Tensor::from_vec(Default::default(), vals(6, 0.3, 0.5, 1.0), &dev()));
-    ln.bias = Some(Tensor::from_vec(Default::default(), vals(6, 0.8, 1.0, 0.0), &dev()));
-    let x: Tensor<(Dyn, Dyn, U6), f64> =
-        Tensor::from_vec((Dyn(3), Dyn(4), U6::default()), vals(72, 0.41, 3.0, 2.0), &dev());
+    ln.weight = Some(Tensor::from_vec(
+        Default::default(),
+        vals(6, 0.3, 0.5, 1.0),
+        &dev(),
+    ));
+    ln.bias = Some(Tensor::from_vec(
+        Default::default(),
+        vals(6, 0.8, 1.0, 0.0),
+        &dev(),
+    ));
+    let x: Tensor<(Dyn, Dyn, U6), f64> = Tensor::from_vec(
+        (Dyn(3), Dyn(4), U6::default()),
+        vals(72, 0.41, 3.0, 2.0),
+        &dev(),
+    );
     let want = naive_ln(
         &x.to_vec(),
         6,
@@ -190,15 +223,23 @@ fn layer_norm_matches_the_formula() {
     );
     assert_close!(ln.forward(x.clone()).to_vec(), want, 1e-12);
     // Training and evaluation are the same.
-    assert_close!(ln.forward(x.clone().trace().with_mode(Mode::Train)).to_vec(), want, 1e-12);
+    assert_close!(
+        ln.forward(x.clone().trace().with_mode(Mode::Train))
+            .to_vec(),
+        want,
+        1e-12
+    );
     // No affine: weight 1, bias 0.
     let plain: LayerNorm<U6, f64> = LayerNorm::no_affine(&dev());
     let want = naive_ln(&x.to_vec(), 6, &[1.0; 6], &[0.0; 6], 1e-5);
     assert_close!(plain.forward(x).to_vec(), want, 1e-12);
     // Large enough for the parallel CPU path (chunks of rows).
     let big: LayerNorm<U6, f64> = LayerNorm::new(&dev());
-    let x: Tensor<(Dyn, U6), f64> =
-        Tensor::from_vec((Dyn(6000), U6::default()), vals(36000, 0.013, 3.0, 2.0), &dev());
+    let x: Tensor<(Dyn, U6), f64> = Tensor::from_vec(
+        (Dyn(6000), U6::default()),
+        vals(36000, 0.013, 3.0, 2.0),
+        &dev(),
+    );
     let want = naive_ln(&x.to_vec(), 6, &[1.0; 6], &[0.0; 6], 1e-5);
     assert_close!(big.forward(x).to_vec(), want, 1e-12);
 }
@@ -214,8 +255,16 @@ where
 {
     let f = fixtures();
     let mut bn = BatchNorm::<C, K, f64>::new(&dev()).with_momentum(momentum);
-    bn.weight = Some(Tensor::from_vec(Default::default(), fx(&f, case, "weight").to_vec(), &dev()));
-    bn.bias = Some(Tensor::from_vec(Default::default(), fx(&f, case, "bias").to_vec(), &dev()));
+    bn.weight = Some(Tensor::from_vec(
+        Default::default(),
+        fx(&f, case, "weight").to_vec(),
+        &dev(),
+    ));
+    bn.bias = Some(Tensor::from_vec(
+        Default::default(),
+        fx(&f, case, "bias").to_vec(),
+        &dev(),
+    ));
     let dims: Vec<usize> = fx(&f, case, "dims").iter().map(|&d| d as usize).collect();
     let shape = S::try_from_dims(&dims).unwrap();
     let t = |v: &[f64]| Tensor::<S, f64>::from_vec(shape, v.to_vec(), &dev());
@@ -224,10 +273,20 @@ where
         let x = t(fx(&f, case, &format!("{prefix}.x")));
         let r = t(fx(&f, case, &format!("{prefix}.r")));
         let y = bn.forward(x.clone().trace().with_mode(mode));
-        assert_close!(y.to_vec(), fx(&f, case, &format!("{prefix}.y")), 1e-10, "{case} {prefix} y");
+        assert_close!(
+            y.to_vec(),
+            fx(&f, case, &format!("{prefix}.y")),
+            1e-10,
+            "{case} {prefix} y"
+        );
         let grads = y.backward_from(r);
         let g = |name: &str| fx(&f, case, &format!("{prefix}.{name}")).to_vec();
-        assert_close!(grads.get(&x).unwrap().to_vec(), g("gx"), 1e-9, "{case} {prefix} gx");
+        assert_close!(
+            grads.get(&x).unwrap().to_vec(),
+            g("gx"),
+            1e-9,
+            "{case} {prefix} gx"
+        );
         let gw = grads.get(bn.weight.as_ref().unwrap()).unwrap().to_vec();
         let gb = grads.get(bn.bias.as_ref().unwrap()).unwrap().to_vec();
         assert_close!(gw, g("gw"), 1e-9, "{case} {prefix} gw");
@@ -238,9 +297,22 @@ where
         let grads = check(&bn, &format!("step{s}"), Mode::Train);
         assert_eq!(bn.apply_stat_updates(&grads), 3);
     }
-    assert_close!(bn.running_mean.to_vec(), fx(&f, case, "running_mean"), 1e-12, "{case} running_mean");
-    assert_close!(bn.running_var.to_vec(), fx(&f, case, "running_var"), 1e-12, "{case} running_var");
-    assert_eq!(bn.num_batches_tracked.item(), fx(&f, case, "num_batches_tracked")[0]);
+    assert_close!(
+        bn.running_mean.to_vec(),
+        fx(&f, case, "running_mean"),
+        1e-12,
+        "{case} running_mean"
+    );
+    assert_close!(
+        bn.running_var.to_vec(),
+        fx(&f, case, "running_var"),
+        1e-12,
+        "{case} running_var"
+    );
+    assert_eq!(
+        bn.num_batches_tracked.item(),
+        fx(&f, case, "num_batches_tracked")[0]
+    );
     let grads = check(&bn, "eval", Mode::Eval);
     assert_eq!(grads.num_stat_updates(), 0);
 }
@@ -263,8 +335,16 @@ where
 {
     let f = fixtures();
     let mut ln: LayerNormNd<N, f64> = LayerNormNd::new(&dev());
-    ln.weight = Some(Tensor::from_vec(N::default(), fx(&f, case, "weight").to_vec(), &dev()));
-    ln.bias = Some(Tensor::from_vec(N::default(), fx(&f, case, "bias").to_vec(), &dev()));
+    ln.weight = Some(Tensor::from_vec(
+        N::default(),
+        fx(&f, case, "weight").to_vec(),
+        &dev(),
+    ));
+    ln.bias = Some(Tensor::from_vec(
+        N::default(),
+        fx(&f, case, "bias").to_vec(),
+        &dev(),
+    ));
     let dims: Vec<usize> = fx(&f, case, "dims").iter().map(|&d| d as usize).collect();
     let shape = S::try_from_dims(&dims).unwrap();
     let x = Tensor::<S, f64>::from_vec(shape, fx(&f, case, "x").to_vec(), &dev());
@@ -272,7 +352,12 @@ where
     let y = ln.forward(x.clone().trace());
     assert_close!(y.to_vec(), fx(&f, case, "y"), 1e-10, "{case} y");
     let grads = y.backward_from(r);
-    assert_close!(grads.get(&x).unwrap().to_vec(), fx(&f, case, "gx"), 1e-9, "{case} gx");
+    assert_close!(
+        grads.get(&x).unwrap().to_vec(),
+        fx(&f, case, "gx"),
+        1e-9,
+        "{case} gx"
+    );
     let gw = grads.get(ln.weight.as_ref().unwrap()).unwrap().to_vec();
     assert_close!(gw, fx(&f, case, "gw"), 1e-9, "{case} gw");
     let gb = grads.get(ln.bias.as_ref().unwrap()).unwrap().to_vec();
@@ -293,12 +378,26 @@ macro_rules! ln_vs_primitives {
         let c = <$C>::default().size();
         let n: usize = $rows;
         let mut ln: LayerNorm<$C, f64> = LayerNorm::new(&dev());
-        ln.weight = Some(Tensor::from_vec(Default::default(), vals(c, 0.3, 0.5, 1.0), &dev()));
-        ln.bias = Some(Tensor::from_vec(Default::default(), vals(c, 0.8, 1.0, 0.0), &dev()));
-        let x: Tensor<(Dyn, $C), f64> =
-            Tensor::from_vec((Dyn(n), Default::default()), vals(n * c, 0.53, 2.0, 1.0), &dev());
-        let r: Tensor<(Dyn, $C), f64> =
-            Tensor::from_vec((Dyn(n), Default::default()), vals(n * c, 0.71, 1.0, 0.0), &dev());
+        ln.weight = Some(Tensor::from_vec(
+            Default::default(),
+            vals(c, 0.3, 0.5, 1.0),
+            &dev(),
+        ));
+        ln.bias = Some(Tensor::from_vec(
+            Default::default(),
+            vals(c, 0.8, 1.0, 0.0),
+            &dev(),
+        ));
+        let x: Tensor<(Dyn, $C), f64> = Tensor::from_vec(
+            (Dyn(n), Default::default()),
+            vals(n * c, 0.53, 2.0, 1.0),
+            &dev(),
+        );
+        let r: Tensor<(Dyn, $C), f64> = Tensor::from_vec(
+            (Dyn(n), Default::default()),
+            vals(n * c, 0.71, 1.0, 0.0),
+            &dev(),
+        );
         let composed = |x: Traced<(Dyn, $C)>| {
             let col = (Dyn(n), U1::default());
             let mean = x.clone().mean_axis::<1>().reshape_to(col);
@@ -313,9 +412,21 @@ macro_rules! ln_vs_primitives {
         let gf = (yf * r).sum().backward();
         let w = ln.weight.as_ref().unwrap();
         let b = ln.bias.as_ref().unwrap();
-        assert_close!(gf.get(&x).unwrap().to_vec(), gc.get(&x).unwrap().to_vec(), 1e-11);
-        assert_close!(gf.get(w).unwrap().to_vec(), gc.get(w).unwrap().to_vec(), 1e-9);
-        assert_close!(gf.get(b).unwrap().to_vec(), gc.get(b).unwrap().to_vec(), 1e-9);
+        assert_close!(
+            gf.get(&x).unwrap().to_vec(),
+            gc.get(&x).unwrap().to_vec(),
+            1e-11
+        );
+        assert_close!(
+            gf.get(w).unwrap().to_vec(),
+            gc.get(w).unwrap().to_vec(),
+            1e-9
+        );
+        assert_close!(
+            gf.get(b).unwrap().to_vec(),
+            gc.get(b).unwrap().to_vec(),
+            1e-9
+        );
     }};
 }
 
@@ -340,7 +451,11 @@ impl<M: Module<Traced<S>, Output = Traced<S2>>, S: Shape, S2: Shape> Module<Trac
 }
 
 impl<M: Params<f64, Cpu>> Params<f64, Cpu> for Eval<M> {
-    fn visit_params(&self, p: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, f64, Cpu>)) {
+    fn visit_params(
+        &self,
+        p: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamRef<'_, f64, Cpu>),
+    ) {
         self.0.visit_params(p, f)
     }
     fn visit_params_mut(
@@ -359,12 +474,18 @@ fn batch_norm_gradients_equal_finite_differences_in_training_and_evaluation() {
     let mut bn: BatchNorm1d<U3, f64> = bn_with_values(0.2);
     gradcheck_module(&mut bn, &x).unwrap();
     gradcheck_module(&mut Eval(bn), &x).unwrap();
-    let x: Tensor<(Dyn, U3, Dyn), f64> =
-        Tensor::from_vec((Dyn(2), U3::default(), Dyn(4)), vals(24, 0.29, 1.5, 0.3), &dev());
+    let x: Tensor<(Dyn, U3, Dyn), f64> = Tensor::from_vec(
+        (Dyn(2), U3::default(), Dyn(4)),
+        vals(24, 0.29, 1.5, 0.3),
+        &dev(),
+    );
     let mut bn: BatchNorm1d<U3, f64> = bn_with_values(0.6);
     gradcheck_module(&mut bn, &x).unwrap();
-    let x: Tensor<(Dyn, U2, Dyn, Dyn), f64> =
-        Tensor::from_vec((Dyn(2), U2::default(), Dyn(3), Dyn(2)), vals(24, 0.43, 2.0, -0.5), &dev());
+    let x: Tensor<(Dyn, U2, Dyn, Dyn), f64> = Tensor::from_vec(
+        (Dyn(2), U2::default(), Dyn(3), Dyn(2)),
+        vals(24, 0.43, 2.0, -0.5),
+        &dev(),
+    );
     let mut bn: BatchNorm2d<U2, f64> = bn_with_values(0.5);
     gradcheck_module(&mut bn, &x).unwrap();
     gradcheck_module(&mut Eval(bn), &x).unwrap();
@@ -375,16 +496,34 @@ fn batch_norm_gradients_equal_finite_differences_in_training_and_evaluation() {
 #[test]
 fn layer_norm_gradients_equal_finite_differences() {
     let mut ln: LayerNorm<U4, f64> = LayerNorm::new(&dev());
-    ln.weight = Some(Tensor::from_vec(Default::default(), vals(4, 0.3, 0.5, 1.0), &dev()));
-    ln.bias = Some(Tensor::from_vec(Default::default(), vals(4, 0.9, 1.0, 0.0), &dev()));
-    let x: Tensor<(Dyn, U3, U4), f64> =
-        Tensor::from_vec((Dyn(2), U3::default(), U4::default()), vals(24, 0.61, 2.0, 0.5), &dev());
+    ln.weight = Some(Tensor::from_vec(
+        Default::default(),
+        vals(4, 0.3, 0.5, 1.0),
+        &dev(),
+    ));
+    ln.bias = Some(Tensor::from_vec(
+        Default::default(),
+        vals(4, 0.9, 1.0, 0.0),
+        &dev(),
+    ));
+    let x: Tensor<(Dyn, U3, U4), f64> = Tensor::from_vec(
+        (Dyn(2), U3::default(), U4::default()),
+        vals(24, 0.61, 2.0, 0.5),
+        &dev(),
+    );
     gradcheck_module(&mut ln, &x).unwrap();
     gradcheck_module(&mut Eval(ln), &x).unwrap();
     let mut ln2: LayerNormNd<(U2, U3), f64> = LayerNormNd::new(&dev());
-    ln2.weight = Some(Tensor::from_vec(Default::default(), vals(6, 0.4, 0.5, 1.0), &dev()));
-    let x: Tensor<(Dyn, U2, U3), f64> =
-        Tensor::from_vec((Dyn(3), U2::default(), U3::default()), vals(18, 0.83, 2.0, 0.5), &dev());
+    ln2.weight = Some(Tensor::from_vec(
+        Default::default(),
+        vals(6, 0.4, 0.5, 1.0),
+        &dev(),
+    ));
+    let x: Tensor<(Dyn, U2, U3), f64> = Tensor::from_vec(
+        (Dyn(3), U2::default(), U3::default()),
+        vals(18, 0.83, 2.0, 0.5),
+        &dev(),
+    );
     gradcheck_module(&mut ln2, &x).unwrap();
     let mut nob: LayerNorm<U3, f64> = LayerNorm::no_bias(&dev());
     gradcheck_module(&mut nob, &x).unwrap();
@@ -506,9 +645,14 @@ fn cumulative_average_counts_batches_in_recording_order() {
         sep.apply_stat_updates(&g);
     }
     let mut joint = one.clone();
-    let g = (joint.forward(a.clone().trace()).sum() + joint.forward(b.clone().trace()).sum()).backward();
+    let g = (joint.forward(a.clone().trace()).sum() + joint.forward(b.clone().trace()).sum())
+        .backward();
     assert_eq!(joint.apply_stat_updates(&g), 6);
-    assert_close!(joint.running_mean.to_vec(), sep.running_mean.to_vec(), 1e-12);
+    assert_close!(
+        joint.running_mean.to_vec(),
+        sep.running_mean.to_vec(),
+        1e-12
+    );
     assert_close!(joint.running_var.to_vec(), sep.running_var.to_vec(), 1e-12);
     // The cumulative average of two batches is their plain average.
     let (_, ma, _) = naive_bn(&a.to_vec(), &a.dims(), &[1.0; 3], &[0.0; 3], 0.0, None);
@@ -547,10 +691,19 @@ fn evaluation_uses_running_statistics_and_gives_input_gradients() {
         bn.running_mean.to_vec(),
         bn.running_var.to_vec(),
     );
-    let (want, _, _) = naive_bn(&x.to_vec(), &x.dims(), &w, &bn.bias.as_ref().unwrap().to_vec(), 1e-5, Some((&rm, &rv)));
+    let (want, _, _) = naive_bn(
+        &x.to_vec(),
+        &x.dims(),
+        &w,
+        &bn.bias.as_ref().unwrap().to_vec(),
+        1e-5,
+        Some((&rm, &rv)),
+    );
     assert_close!(y.to_vec(), want, 1e-12);
     let grads = y.sum().backward();
-    let gx: Vec<f64> = (0..24).map(|i| w[(i / 4) % 3] / (rv[(i / 4) % 3] + 1e-5).sqrt()).collect();
+    let gx: Vec<f64> = (0..24)
+        .map(|i| w[(i / 4) % 3] / (rv[(i / 4) % 3] + 1e-5).sqrt())
+        .collect();
     assert_close!(grads.get(&x).unwrap().to_vec(), gx, 1e-12);
     assert_eq!(grads.num_stat_updates(), 0);
 }
@@ -560,13 +713,15 @@ fn evaluation_uses_running_statistics_and_gives_input_gradients() {
 #[test]
 fn an_untracked_forward_is_evaluation() {
     let bn: BatchNorm1d<U3, f64> = bn_with_values(0.3);
-    let x: Tensor<(Dyn, U3), f64> = Tensor::from_vec((Dyn(4), U3::default()), vals(12, 0.9, 2.0, 1.0), &dev());
+    let x: Tensor<(Dyn, U3), f64> =
+        Tensor::from_vec((Dyn(4), U3::default()), vals(12, 0.9, 2.0, 1.0), &dev());
     let untracked = bn.forward(x.clone());
     let explicit = bn.forward(x.clone().trace().with_mode(Mode::Eval));
     assert_eq!(untracked.to_vec(), explicit.to_vec());
     assert_ne!(untracked.to_vec(), bn.forward(x.clone().trace()).to_vec());
     // A single sample is fine in evaluation.
-    let one: Tensor<(Dyn, U3), f64> = Tensor::from_vec((Dyn(1), U3::default()), vec![1.0, 2.0, 3.0], &dev());
+    let one: Tensor<(Dyn, U3), f64> =
+        Tensor::from_vec((Dyn(1), U3::default()), vec![1.0, 2.0, 3.0], &dev());
     assert_eq!(bn.forward(one).to_vec().len(), 3);
 }
 
@@ -595,19 +750,35 @@ fn training_on_one_value_per_channel_is_an_error_not_nan() {
     let bn: BatchNorm1d<U3> = BatchNorm1d::new(&dev());
     let x: Tensor<(Dyn, U3)> = Tensor::ones((Dyn(1), U3::default()), &dev());
     let e = bn.try_forward(x.clone().trace()).unwrap_err();
-    assert!(e.to_string().contains("expected more than 1 value per channel when training"), "{e}");
-    assert!(bn.try_forward(x.clone().trace().with_mode(Mode::TrainKeepStats)).is_err());
+    assert!(
+        e.to_string()
+            .contains("expected more than 1 value per channel when training"),
+        "{e}"
+    );
+    assert!(bn
+        .try_forward(x.clone().trace().with_mode(Mode::TrainKeepStats))
+        .is_err());
     let r = std::panic::catch_unwind(|| bn.forward(x.clone().trace()).to_vec());
     assert!(r.is_err());
     // (1, C, L) with L > 1 has several values per channel: fine.
-    let seq: Tensor<(Dyn, U3, U2)> = Tensor::from_vec((Dyn(1), U3::default(), U2::default()), vec![1.0, 2.0, 3.0, 5.0, 0.0, 1.0], &dev());
-    assert!(bn.forward(seq.trace()).to_vec().iter().all(|v| v.is_finite()));
+    let seq: Tensor<(Dyn, U3, U2)> = Tensor::from_vec(
+        (Dyn(1), U3::default(), U2::default()),
+        vec![1.0, 2.0, 3.0, 5.0, 0.0, 1.0],
+        &dev(),
+    );
+    assert!(bn
+        .forward(seq.trace())
+        .to_vec()
+        .iter()
+        .all(|v| v.is_finite()));
 }
 
 // ------------------------------------------------------- checkpoints
 
 fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// PyTorch's BatchNorm2d state_dict (with its int64 `num_batches_tracked`
@@ -618,9 +789,21 @@ fn a_pytorch_batch_norm_checkpoint_loads() {
     let mut bn: BatchNorm2d<U3> = BatchNorm2d::new(&dev());
     safetensors::load(&mut bn, fixture_path("torch_bn2d.safetensors")).unwrap();
     let f32s = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
-    assert_close!(f32s(bn.running_mean.to_vec()), fx(&f, "bn2d_ckpt", "running_mean"), 0.0);
-    assert_close!(f32s(bn.running_var.to_vec()), fx(&f, "bn2d_ckpt", "running_var"), 0.0);
-    assert_close!(f32s(bn.weight.as_ref().unwrap().to_vec()), fx(&f, "bn2d_ckpt", "weight"), 0.0);
+    assert_close!(
+        f32s(bn.running_mean.to_vec()),
+        fx(&f, "bn2d_ckpt", "running_mean"),
+        0.0
+    );
+    assert_close!(
+        f32s(bn.running_var.to_vec()),
+        fx(&f, "bn2d_ckpt", "running_var"),
+        0.0
+    );
+    assert_close!(
+        f32s(bn.weight.as_ref().unwrap().to_vec()),
+        fx(&f, "bn2d_ckpt", "weight"),
+        0.0
+    );
     assert_eq!(bn.num_batches_tracked.item(), 2.0);
     let x: Tensor<(Dyn, U3, U5, U5)> = Tensor::from_vec(
         (Dyn(2), U3::default(), U5::default(), U5::default()),
@@ -649,7 +832,10 @@ fn a_typegrad_batch_norm_checkpoint_is_pytorch_format() {
     for k in [0.3, 0.9, 1.7] {
         let x: Tensor<(Dyn, U3, U2, U2)> = Tensor::from_vec(
             (Dyn(2), U3::default(), U2::default(), U2::default()),
-            vals(24, k, 2.0, 1.0).into_iter().map(|v| v as f32).collect(),
+            vals(24, k, 2.0, 1.0)
+                .into_iter()
+                .map(|v| v as f32)
+                .collect(),
             &dev(),
         );
         let g = bn.forward(x.trace()).sum().backward();
@@ -690,7 +876,9 @@ fn a_typegrad_batch_norm_checkpoint_is_pytorch_format() {
         .ok()
         .filter(|p| p.exists());
     let Some(python) = python else {
-        eprintln!("skipped: no PyTorch venv at ~/.cache/peers-venv (the Rust-side format checks ran)");
+        eprintln!(
+            "skipped: no PyTorch venv at ~/.cache/peers-venv (the Rust-side format checks ran)"
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -711,9 +899,16 @@ print(" ".join(repr(float(v)) for v in bn.running_var.tolist()), int(bn.num_batc
         .arg(&path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
-    let v: Vec<f64> = text.split_whitespace().map(|s| s.parse().unwrap()).collect();
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect();
     let rv: Vec<f64> = bn.running_var.to_vec().into_iter().map(f64::from).collect();
     assert_close!(v[..3].to_vec(), rv, 0.0);
     assert_eq!(v[3], 3.0);

@@ -193,3 +193,122 @@ pub(crate) fn layer_norm_backward<E: Dtype, D: Composable<E>>(
             .then(|| dev.reduce(ReduceOp::Sum, gy, &dims, Some(0))),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Backend, Cpu};
+    use crate::ops::norm::NormKernel;
+    use alloc::vec::Vec;
+
+    fn vals(n: usize, k: f64) -> Vec<f64> {
+        (0..n)
+            .map(|i| ((i as f64 + k) * 0.37).sin() * 2.0 + 0.5)
+            .collect()
+    }
+
+    fn close(a: &[f64], b: &[f64]) {
+        assert_eq!(a.len(), b.len());
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= 1e-10 * (1.0 + y.abs()), "{x} vs {y}");
+        }
+    }
+
+    fn close_grads(
+        a: NormGrads<alloc::sync::Arc<Vec<f64>>>,
+        b: NormGrads<alloc::sync::Arc<Vec<f64>>>,
+    ) {
+        for (x, y) in [(a.0, b.0), (a.1, b.1), (a.2, b.2)] {
+            assert_eq!(x.is_some(), y.is_some());
+            if let (Some(x), Some(y)) = (x, y) {
+                close(&x, &y);
+            }
+        }
+    }
+
+    /// The provided (composed) methods agree with the CPU's fused loops,
+    /// with and without affine parameters, in both modes, including the
+    /// sizes that take the parallel paths.
+    #[test]
+    fn composed_matches_fused_cpu() {
+        let dev = Cpu::default();
+        let all = NormWant {
+            input: true,
+            weight: true,
+            bias: true,
+        };
+        let some = NormWant {
+            input: false,
+            weight: true,
+            bias: false,
+        };
+        for (batch, channels, inner) in [(4, 3, 5), (7, 2, 1), (2, 5, 33), (8, 4, 1200)] {
+            let p = BatchNormParams {
+                batch,
+                channels,
+                inner,
+            };
+            let n = batch * channels * inner;
+            let x = dev.upload(vals(n, 1.0));
+            let gy = dev.upload(vals(n, 4.0));
+            let w = dev.upload(vals(channels, 2.0));
+            let b = dev.upload(vals(channels, 3.0));
+            let (fm, fv) = dev.batch_norm_stats(p, &x);
+            let (cm, cv) = batch_norm_stats(&dev, p, &x);
+            close(&fm, &cm);
+            close(&fv, &cv);
+            for (wo, bo) in [(Some(&w), Some(&b)), (None, None)] {
+                let f = dev.batch_norm_forward(p, 1e-5, &x, &fm, &fv, wo, bo);
+                let c = batch_norm_forward(&dev, p, 1e-5, &x, &fm, &fv, wo, bo);
+                close(&f, &c);
+                for batch_stats in [true, false] {
+                    for want in [all, some] {
+                        let f = dev.batch_norm_backward(
+                            p,
+                            1e-5,
+                            batch_stats,
+                            &x,
+                            &fm,
+                            &fv,
+                            wo,
+                            &gy,
+                            want,
+                        );
+                        let c = batch_norm_backward(
+                            &dev,
+                            p,
+                            1e-5,
+                            batch_stats,
+                            &x,
+                            &fm,
+                            &fv,
+                            wo,
+                            &gy,
+                            want,
+                        );
+                        close_grads(f, c);
+                    }
+                }
+            }
+        }
+        for (rows, cols) in [(3, 4), (1, 7), (5, 1), (700, 64)] {
+            let p = LayerNormParams { rows, cols };
+            let x = dev.upload(vals(rows * cols, 1.5));
+            let gy = dev.upload(vals(rows * cols, 2.5));
+            let w = dev.upload(vals(cols, 3.5));
+            let b = dev.upload(vals(cols, 4.5));
+            for (wo, bo) in [(Some(&w), Some(&b)), (Some(&w), None), (None, None)] {
+                let (fy, fm, fr) = dev.layer_norm_forward(p, 1e-5, &x, wo, bo);
+                let (cy, cm, cr) = layer_norm_forward(&dev, p, 1e-5, &x, wo, bo);
+                close(&fy, &cy);
+                close(&fm, &cm);
+                close(&fr, &cr);
+                for want in [all, some] {
+                    let f = dev.layer_norm_backward(p, &x, &fm, &fr, wo, &gy, want);
+                    let c = layer_norm_backward(&dev, p, &x, &fm, &fr, wo, &gy, want);
+                    close_grads(f, c);
+                }
+            }
+        }
+    }
+}
