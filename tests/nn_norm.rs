@@ -120,7 +120,7 @@ fn fx<'a>(f: &'a HashMap<String, Vec<f64>>, case: &str, key: &str) -> &'a [f64] 
 
 // ------------------------------------------------------- naive formulas
 
-fn check_bn_naive<C: StaticDim, K, S: Shape>(bn: &BatchNorm<C, K, f64>, shape: S)
+fn check_bn_naive<C: StaticDim, K, S>(bn: &BatchNorm<C, K, f64>, shape: S)
 where
     S: BatchNormChecked<C, K, Output = S>,
 {
@@ -249,7 +249,7 @@ fn layer_norm_matches_the_formula() {
 /// One BatchNorm fixture case: every training step's output and gradients
 /// (the statistics applied after each), the running statistics after the
 /// steps, and evaluation's output and gradients.
-fn bn_fixture<C: StaticDim, K, S: Shape>(case: &str, momentum: Option<f64>)
+fn bn_fixture<C: StaticDim, K, S>(case: &str, momentum: Option<f64>)
 where
     S: BatchNormChecked<C, K, Output = S>,
 {

@@ -22,17 +22,10 @@ use alloc::vec::Vec;
 use super::par::PAR_THRESHOLD;
 
 /// Whether `n` elements of work are worth rayon threads.
+#[cfg(feature = "std")]
 #[inline]
 fn parallel(n: usize) -> bool {
-    #[cfg(feature = "std")]
-    {
-        n >= PAR_THRESHOLD && rayon::current_num_threads() > 1
-    }
-    #[cfg(not(feature = "std"))]
-    {
-        let _ = n;
-        false
-    }
+    n >= PAR_THRESHOLD && rayon::current_num_threads() > 1
 }
 
 /// The value as `f64` (`Dtype`'s, not `num_traits`' fallible one).
@@ -415,11 +408,11 @@ fn ln_backward<E: Dtype>(
     let mut gw = vec![E::zero(); cols];
     let mut gb = vec![E::zero(); cols];
     if cols > 0 && rows > 0 {
-        let per = rows_per_chunk(rows, cols);
-        let len = per * cols;
         #[cfg(feature = "std")]
         let done = parallel(rows * cols) && {
             use rayon::prelude::*;
+            let per = rows_per_chunk(rows, cols);
+            let len = per * cols;
             let sums = |i: usize, gx: Option<&mut [E]>| {
                 let at = i * len..((i + 1) * len).min(rows * cols);
                 let mut sw = vec![E::zero(); cols];
