@@ -51,7 +51,11 @@ fn naive_linear(x: &[f64], l: &Linear<impl Dim, impl Dim, f64>) -> Vec<f64> {
 }
 
 fn x_batch(n: usize) -> Tensor<(Dyn, U3), f64> {
-    Tensor::from_vec((Dyn(n), Default::default()), vals(3 * n, 0.9), &Cpu::default())
+    Tensor::from_vec(
+        (Dyn(n), Default::default()),
+        vals(3 * n, 0.9),
+        &Cpu::default(),
+    )
 }
 
 // ------------------------------------------------------------- Residual
@@ -164,7 +168,11 @@ fn projection_adds_both_paths() {
 #[test]
 fn projection_gradients_match_finite_differences() {
     let mut block = ResidualProjection {
-        residual: (linear::<U3, U4>(0.4, true), Tanh, linear::<U4, U4>(0.8, true)),
+        residual: (
+            linear::<U3, U4>(0.4, true),
+            Tanh,
+            linear::<U4, U4>(0.8, true),
+        ),
         downsample: linear::<U3, U4>(1.1, false),
     };
     gradcheck_module(&mut block, &x_batch(3)).unwrap();
@@ -190,7 +198,10 @@ fn projection_names_follow_torchvision() {
         downsample: (linear::<U3, U4>(0.3, false),),
     };
     let names: Vec<String> = block.param_names().into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, ["conv1.weight", "conv2.weight", "downsample.0.weight"]);
+    assert_eq!(
+        names,
+        ["conv1.weight", "conv2.weight", "downsample.0.weight"]
+    );
 }
 
 #[test]
@@ -219,10 +230,11 @@ fn projection_dyn_mismatch_is_an_error() {
 struct Mix<C1: Dim, C2: Dim> {
     w: Linear<C1, C2, f64>,
 }
-impl<C1: Dim, C2: Dim, B: Dim, L: Dim, T: Tracking<f64, Cpu>> Module<Tensor<(B, C1, L), f64, Cpu, T>>
-    for Mix<C1, C2>
+impl<C1: Dim, C2: Dim, B: Dim, L: Dim, T: Tracking<f64, Cpu>>
+    Module<Tensor<(B, C1, L), f64, Cpu, T>> for Mix<C1, C2>
 where
-    Linear<C1, C2, f64>: Module<Tensor<(B, L, C1), f64, Cpu, T>, Output = Tensor<(B, L, C2), f64, Cpu, T>>,
+    Linear<C1, C2, f64>:
+        Module<Tensor<(B, L, C1), f64, Cpu, T>, Output = Tensor<(B, L, C2), f64, Cpu, T>>,
 {
     type Output = Tensor<(B, C2, L), f64, Cpu, T>;
     fn forward(&self, x: Tensor<(B, C1, L), f64, Cpu, T>) -> Self::Output {
@@ -236,8 +248,9 @@ fn naive_mix(x: &[f64], w: &[f64], b: usize, c1: usize, c2: usize, l: usize) -> 
     for bi in 0..b {
         for o in 0..c2 {
             for p in 0..l {
-                y[(bi * c2 + o) * l + p] =
-                    (0..c1).map(|c| w[o * c1 + c] * x[(bi * c1 + c) * l + p]).sum();
+                y[(bi * c2 + o) * l + p] = (0..c1)
+                    .map(|c| w[o * c1 + c] * x[(bi * c1 + c) * l + p])
+                    .sum();
             }
         }
     }
@@ -254,7 +267,9 @@ fn naive_cat1(a: &[f64], b: &[f64], n: usize, ca: usize, cb: usize, l: usize) ->
 }
 
 fn mix(k: f64) -> Mix<U3, U2> {
-    Mix { w: linear(k, false) }
+    Mix {
+        w: linear(k, false),
+    }
 }
 
 #[test]
@@ -284,7 +299,12 @@ fn concat_skip_gradients_match_finite_differences() {
     );
     gradcheck_module(&mut skip, &x).unwrap();
     // Nested: a U-Net of two levels (an inner skip inside the outer one).
-    let mut unet = ConcatSkip((mix(0.2), ConcatSkip(Mix::<U2, U2> { w: linear(0.9, false) })));
+    let mut unet = ConcatSkip((
+        mix(0.2),
+        ConcatSkip(Mix::<U2, U2> {
+            w: linear(0.9, false),
+        }),
+    ));
     let y = unet.forward(x.clone());
     assert_eq!(&*y.dims(), &[2, 3 + 2 + 2, 4]);
     gradcheck_module(&mut unet, &x).unwrap();
@@ -319,7 +339,12 @@ fn concat_skip_dyn_mismatch_is_an_error() {
 fn flatten_keeps_the_batch_and_the_data_order() {
     let dev = Cpu::default();
     let x: Tensor<(Dyn, U2, U3, U4), f64> = Tensor::from_vec(
-        (Dyn(2), Default::default(), Default::default(), Default::default()),
+        (
+            Dyn(2),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+        ),
         vals(48, 0.1),
         &dev,
     );
@@ -327,8 +352,11 @@ fn flatten_keeps_the_batch_and_the_data_order() {
     assert_eq!(&*y.dims(), &[2, 24]);
     assert_eq!(y.to_vec(), x.to_vec());
     // (B, C, L) -> (B, C·L); a Dyn factor makes the product Dyn.
-    let x: Tensor<(U2, Dyn, U3), f64> =
-        Tensor::from_vec((Default::default(), Dyn(5), Default::default()), vals(30, 0.2), &dev);
+    let x: Tensor<(U2, Dyn, U3), f64> = Tensor::from_vec(
+        (Default::default(), Dyn(5), Default::default()),
+        vals(30, 0.2),
+        &dev,
+    );
     let y: Tensor<(U2, Dyn), f64> = Flatten.forward(x.clone());
     assert_eq!((&*y.dims(), y.to_vec()), (&[2, 15][..], x.to_vec()));
     assert_eq!(Params::<f64, Cpu>::num_params(&Flatten), 0);

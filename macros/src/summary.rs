@@ -78,7 +78,8 @@ pub fn sequential(inp: &Input) -> TokenStream {
 }
 
 /// One row for the whole struct: its parameter count, and the output shape
-/// of its `Module` impl for an untracked input, which must be static.
+/// of its `Module` impl for an untracked input, which must be static (a
+/// `Dyn` dim is a runtime error of `SummaryRows::row_static`).
 pub fn row(inp: &Input) -> TokenStream {
     let krate = &inp.krate;
     let (mut generics, e, d) = with_dtype_device(inp);
@@ -95,8 +96,7 @@ pub fn row(inp: &Input) -> TokenStream {
                 Output = #krate::tensor::Tensor<__S2, #e, #d>,
             > + #krate::nn::Params<#e, #d>
         ));
-        wc.predicates
-            .push(parse_quote!(__S2: #krate::nn::StaticOutput));
+        wc.predicates.push(parse_quote!(__S2: #krate::shape::Shape));
     }
     let (impl_g, _, where_c) = generics.split_for_impl();
     quote! {
@@ -110,9 +110,7 @@ pub fn row(inp: &Input) -> TokenStream {
                 __rows: &mut #krate::nn::SummaryRows,
             ) -> ::core::result::Result<__S2, #krate::shape::Error> {
                 let __n = <Self as #krate::nn::Params<#e, #d>>::num_params(self);
-                ::core::result::Result::Ok(
-                    __rows.row(__n, <__S2 as #krate::nn::StaticOutput>::value()),
-                )
+                __rows.row_static::<__S2>(__n)
             }
         }
     }

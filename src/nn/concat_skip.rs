@@ -143,19 +143,15 @@ where
 }
 
 /// The verdict on the dims of `Self` off axis 1 against those of `S`.
-type OffGot<S2, S> = <<S2 as RemoveAxis<1>>::Output as ShapeVerdict<
-    <S as RemoveAxis<1>>::Output,
->>::Got;
-type OffExp<S2, S> = <<S2 as RemoveAxis<1>>::Output as ShapeVerdict<
-    <S as RemoveAxis<1>>::Output,
->>::Exp;
+type OffGot<S2, S> =
+    <<S2 as RemoveAxis<1>>::Output as ShapeVerdict<<S as RemoveAxis<1>>::Output>>::Got;
+type OffExp<S2, S> =
+    <<S2 as RemoveAxis<1>>::Output as ShapeVerdict<<S as RemoveAxis<1>>::Output>>::Exp;
 /// The verdict `concat` computes for `cat([x, fx], 1)` (left operand `S`).
-type CatGot<S, S2> = <<S as RemoveAxis<1>>::Output as ShapeVerdict<
-    <S2 as RemoveAxis<1>>::Output,
->>::Got;
-type CatExp<S, S2> = <<S as RemoveAxis<1>>::Output as ShapeVerdict<
-    <S2 as RemoveAxis<1>>::Output,
->>::Exp;
+type CatGot<S, S2> =
+    <<S as RemoveAxis<1>>::Output as ShapeVerdict<<S2 as RemoveAxis<1>>::Output>>::Got;
+type CatExp<S, S2> =
+    <<S as RemoveAxis<1>>::Output as ShapeVerdict<<S2 as RemoveAxis<1>>::Output>>::Exp;
 
 /// The shape check of [`SkipJoin`]: `Self`, the inner path's output shape,
 /// agrees with `S`, the input's, off axis 1; [`SkipShape::Joined`] is the

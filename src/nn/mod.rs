@@ -30,9 +30,7 @@ pub use residual::{
     ShortcutPath, ShortcutShape,
 };
 pub use sequential::{BlockChecked, StackBlock, StackShape};
-pub use summary::{
-    summary, summary_table, ModelSummary, StaticOutput, Summary, SummaryRow, SummaryRows,
-};
+pub use summary::{summary, summary_table, ModelSummary, Summary, SummaryRow, SummaryRows};
 /// `#[derive(Module)]`: the parameter traversal of a model struct (and with
 /// `#[module(sequential)]` its `forward`); see [`Params`].
 pub use typegrad_macros::Module;

@@ -8,7 +8,9 @@ use crate::nn::{
     ConcatSkip, Dropout, Flatten, GELUTanh, LeakyReLU, Linear, LinearChecked, LogSoftmax, Params,
     ReLU, Residual, ResidualProjection, SiLU, Sigmoid, SkipShape, Softmax, Tanh, GELU,
 };
-use crate::shape::{check_dim, ConcatShape, Dim, Error, FlattenFrom, RemoveAxis, Shape, ShapeVerdict};
+use crate::shape::{
+    check_dim, ConcatShape, Dim, Error, FlattenFrom, RemoveAxis, Shape, ShapeVerdict,
+};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 

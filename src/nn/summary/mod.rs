@@ -16,7 +16,8 @@
 //!
 //! - says `#[module(summary_row)]`: one row for the whole struct, its
 //!   output shape from its `Module` output type (which must then be static:
-//!   summarise with a static input such as `dims!(1, 3, 224, 224)`), or
+//!   summarise with a static input such as `dims!(1, 3, 224, 224)`; a `Dyn`
+//!   dim is an error, never a guess), or
 //! - implements [`Summary`] by hand, listing its children in the order it
 //!   runs them with [`SummaryRows::child`].
 //!
@@ -38,11 +39,11 @@
 //!     table,
 //!     "\
 //! Layer  Output shape  Param #
-//! ===========================
+//! ============================
 //! fc1    [32, 128]     100,480
 //! act    [32, 128]           0
 //! fc2    [32, 10]        1,290
-//! ===========================
+//! ============================
 //! Input shape: [32, 784]
 //! Output shape: [32, 10]
 //! Total params: 101,770
@@ -55,7 +56,7 @@ mod impls;
 use super::Params;
 use crate::backend::Backend;
 use crate::dtype::Dtype;
-use crate::shape::{ConstShape, Dims, Error, Shape};
+use crate::shape::{Dims, Error, Shape};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -148,6 +149,23 @@ impl SummaryRows {
     /// its static dim does not take is an [`Error::StaticDim`].
     pub fn row_from_dims<S: Shape>(&mut self, params: usize, dims: &[usize]) -> Result<S, Error> {
         Ok(self.row(params, S::try_from_dims(dims)?))
+    }
+
+    /// Push a row whose output shape is all static, its value read from its
+    /// type (a `#[module(summary_row)]` struct). A `Dyn` dim cannot be known
+    /// from the type: it is an [`Error::Invalid`] saying so, never a guess.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// use typegrad::nn::SummaryRows;
+    /// let mut rows = SummaryRows::default();
+    /// let s: (u!(2), u!(3)) = rows.row_static(7).unwrap();
+    /// assert_eq!((&*rows.rows()[0].output, rows.rows()[0].params), (&[2, 3][..], 7));
+    /// assert!(rows.row_static::<(Dyn, u!(3))>(7).is_err());
+    /// # let _ = s;
+    /// ```
+    pub fn row_static<S: Shape>(&mut self, params: usize) -> Result<S, Error> {
+        Ok(self.row(params, static_value::<S>()?))
     }
 
     /// Summarise `module` on `input` under the path segment `name` (a field
@@ -297,19 +315,37 @@ where
     }
 }
 
-/// The output shape of a `#[module(summary_row)]` struct must be static
-/// (its `Dyn` sizes cannot be known without running it).
-#[diagnostic::on_unimplemented(
-    message = "the summary row of this module needs a static output shape, got `{Self}`",
-    label = "a `#[module(summary_row)]` struct's output shape is taken from its type",
-    note = "summarise with a static input shape (`dims!(1, 3, 224, 224)`), or implement `Summary` by hand"
-)]
-pub trait StaticOutput: Shape {
-    /// The shape value (its type's `Default`).
-    fn value() -> Self;
-}
-impl<S: ConstShape> StaticOutput for S {
-    fn value() -> Self {
-        S::default()
+/// The value of an all-static shape type, read from `try_from_dims` (each
+/// failure names a static axis and its size); an error if an axis is `Dyn`.
+fn static_value<S: Shape>() -> Result<S, Error> {
+    const DYN: Error = Error::Invalid(
+        "summary: a #[module(summary_row)] module has a Dyn dim in its output type, \
+         which its type cannot give: summarise with a static input shape \
+         (dims!(1, 3, 224, 224)), or implement Summary for it by hand",
+    );
+    let mut probe = [0usize; crate::shape::MAX_RANK];
+    let mut fixed = [false; crate::shape::MAX_RANK];
+    // Each round fixes one more static axis.
+    for _ in 0..=S::RANK {
+        match S::try_from_dims(&probe[..S::RANK]) {
+            Ok(_) => break,
+            Err(Error::StaticDim { axis, expected, .. }) if !fixed[axis] => {
+                probe[axis] = expected;
+                fixed[axis] = true;
+            }
+            Err(e) => return Err(e),
+        }
     }
+    // An axis left free took size 0: `Dyn`, unless a second size is refused
+    // (a static dim of size 0).
+    for axis in 0..S::RANK {
+        if !fixed[axis] {
+            let mut other = probe;
+            other[axis] = 1;
+            if S::try_from_dims(&other[..S::RANK]).is_ok() {
+                return Err(DYN);
+            }
+        }
+    }
+    S::try_from_dims(&probe[..S::RANK])
 }
