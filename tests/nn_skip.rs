@@ -441,3 +441,40 @@ proptest! {
         gradcheck(&x, |x| Flatten.forward(x).tanh())?;
     }
 }
+
+/// Wrappers inside a `#[module(sequential)]` struct generic over a size:
+/// the chain checks go through `Residual` (it keeps the size) and treat
+/// `Flatten` and `ResidualProjection` as opaque.
+#[test]
+fn wrappers_in_a_size_generic_sequential_struct() {
+    #[derive(Module)]
+    #[module(sequential)]
+    struct Net<H: Dim> {
+        flat: Flatten,
+        fc: Linear<u!(6), H, f64>,
+        res: Residual<(Linear<H, H, f64>, Tanh)>,
+        proj: ResidualProjection<Linear<H, U2, f64>, Linear<H, U2, f64>>,
+        head: Linear<U2, U2, f64>,
+    }
+    let net: Net<U4> = Net {
+        flat: Flatten,
+        fc: linear(0.1, true),
+        res: Residual((linear(0.2, true), Tanh)),
+        proj: ResidualProjection {
+            residual: linear(0.3, true),
+            downsample: linear(0.4, false),
+        },
+        head: linear(0.5, true),
+    };
+    let x: Tensor<(Dyn, U2, U3), f64> = Tensor::from_vec(
+        (Dyn(2), Default::default(), Default::default()),
+        vals(12, 0.3),
+        &Cpu::default(),
+    );
+    let y: Tensor<(Dyn, U2), f64> = net.forward(x.clone());
+    // The same by hand, layer by layer.
+    let h = net.fc.forward(Flatten.forward(x));
+    let h = h.clone() + net.res.0 .0.forward(h).tanh();
+    let h = net.proj.residual.forward(h.clone()) + net.proj.downsample.forward(h);
+    assert_close!(y.to_vec(), net.head.forward(h).to_vec(), 1e-12);
+}

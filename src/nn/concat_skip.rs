@@ -233,3 +233,9 @@ impl<E: Dtype, D: Backend, F: Params<E, D>> Params<E, D> for ConcatSkip<F> {
         self.0.move_to_device(device)
     }
 }
+
+/// A U-Net skip joins channels (axis 1), not features: opaque to the chain
+/// checks.
+impl<F> super::chain::FeatureMap for ConcatSkip<F> {
+    type Kind = super::chain::Opaque;
+}

@@ -95,3 +95,9 @@ pub(crate) fn flatten_shape<S: FlattenFrom<1>>(s: S) -> Result<S::Output, Error>
     // `FlattenFrom<1>` exists for ranks 2 and up: the output has two axes.
     S::Output::try_from_dims(&out[..2])
 }
+
+/// The last axis becomes a product of several: opaque to the chain checks
+/// (the next `Linear` checks its input itself).
+impl super::chain::FeatureMap for Flatten {
+    type Kind = super::chain::Opaque;
+}

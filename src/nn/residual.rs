@@ -447,3 +447,12 @@ impl<E: Dtype, D: Backend, F: Params<E, D>, P: Params<E, D>> Params<E, D>
         self.downsample.move_to_device(device);
     }
 }
+
+/// A residual keeps the feature size (its inner path must).
+impl<F> super::chain::FeatureMap for Residual<F> {
+    type Kind = super::chain::Keeps;
+}
+/// The size after a projection shortcut is its paths' (not tracked here).
+impl<F, P> super::chain::FeatureMap for ResidualProjection<F, P> {
+    type Kind = super::chain::Opaque;
+}
