@@ -4,6 +4,7 @@
 mod activation;
 mod buffer;
 pub mod chain;
+mod conv;
 mod dropout;
 mod ext;
 pub mod init;
@@ -14,6 +15,7 @@ mod sequential;
 
 pub use activation::{GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, GELU};
 pub use buffer::Buffer;
+pub use conv::{Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d};
 pub use dropout::Dropout;
 pub use ext::{ModuleExt, ParamsMismatch};
 pub use linear::{Linear, LinearChecked};
