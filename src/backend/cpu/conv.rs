@@ -153,6 +153,9 @@ fn im2col<E: CpuFloat>(g: &Geo, src: &[E], cols: &mut [E]) {
                     let src_row = &plane[ih * g.w..(ih + 1) * g.w];
                     r[..lo].fill(E::ZERO);
                     r[hi..].fill(E::ZERO);
+                    if lo == hi {
+                        continue;
+                    }
                     // lo..hi map inside the row by construction.
                     let start = (lo as isize * g.sw as isize + off) as usize;
                     if g.sw == 1 {
@@ -181,6 +184,9 @@ fn col2im<E: CpuFloat + Dtype>(g: &Geo, cols: &[E], dst: &mut [E]) {
                     let Some(ih) = g.in_row(o, ki) else {
                         continue;
                     };
+                    if lo == hi {
+                        continue;
+                    }
                     let dst_row = &mut plane[ih * g.w..(ih + 1) * g.w];
                     let start = (lo as isize * g.sw as isize + off) as usize;
                     if g.sw == 1 {

@@ -248,9 +248,9 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let x: Tensor<(u!(1), u!(3), u!(3)), f64> = Tensor::from_vec_static((1..=9).map(f64::from).collect(), &dev);
     /// let w: Tensor<(u!(2), u!(1), u!(2), u!(2)), f64> =
     ///     Tensor::from_vec_static(vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], &dev);
-    /// let y = x.clone().conv2d(&w, None, ConvSpec::new()); // (2, 2, 2)
+    /// let y = x.clone().conv2d(&w, None, ConvSpec::plain()); // (2, 2, 2)
     /// assert_eq!(y.to_vec(), vec![1.0, 2.0, 4.0, 5.0, 5.0, 6.0, 8.0, 9.0]);
-    /// let grads = x.trace().conv2d(&w, None, ConvSpec::new()).sum().backward();
+    /// let grads = x.trace().conv2d(&w, None, ConvSpec::plain()).sum().backward();
     /// assert_eq!(grads.get(&w).unwrap().to_vec(), vec![12.0, 16.0, 24.0, 28.0, 12.0, 16.0, 24.0, 28.0]);
     /// ```
     #[track_caller]
@@ -289,7 +289,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let dev = Cpu::default();
     /// let x: Tensor<(u!(1), u!(2), Dyn, Dyn)> = Tensor::zeros((Default::default(), Default::default(), Dyn(2), Dyn(9)), &dev);
     /// let w: Tensor<(u!(4), u!(2), u!(3), u!(3))> = Tensor::zeros(Default::default(), &dev);
-    /// let e = x.try_conv2d(&w, None, ConvSpec::new()).unwrap_err();
+    /// let e = x.try_conv2d(&w, None, ConvSpec::plain()).unwrap_err();
     /// assert_eq!(e.to_string(), "conv2d: kernel larger than padded input on axis 2: padded input size 2, effective kernel size 3");
     /// ```
     #[allow(clippy::type_complexity)]
@@ -373,7 +373,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let dev = Cpu::default();
     /// let x: Tensor<(Dyn, u!(7))> = Tensor::zeros((Dyn(3), Default::default()), &dev);
     /// let w: Tensor<(u!(2), u!(4), u!(3))> = Tensor::zeros(Default::default(), &dev);
-    /// let e = x.try_conv1d(&w, None, ConvSpec::new()).unwrap_err();
+    /// let e = x.try_conv1d(&w, None, ConvSpec::plain()).unwrap_err();
     /// assert!(e.to_string().contains("input channels vs weight in-channels × groups): got 3, expected 4"));
     /// ```
     #[allow(clippy::type_complexity)]

@@ -72,7 +72,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let dev = Cpu::default();
     /// let x: Tensor<(Dyn, u!(4), u!(4))> = Tensor::zeros((Dyn(3), Default::default(), Default::default()), &dev);
     /// let w: Tensor<(u!(2), u!(1), u!(3), u!(3))> = Tensor::zeros(Default::default(), &dev);
-    /// let e = x.try_conv_transpose2d(&w, None, ConvTransposeSpec::new()).unwrap_err();
+    /// let e = x.try_conv_transpose2d(&w, None, ConvTransposeSpec::plain()).unwrap_err();
     /// assert!(e.to_string().contains("got 3, expected 2"));
     /// ```
     #[allow(clippy::type_complexity)]
@@ -123,7 +123,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let dev = Cpu::default();
     /// let x: Tensor<(u!(1), u!(3)), f64> = Tensor::from_vec_static(vec![1.0, 2.0, 3.0], &dev);
     /// let w: Tensor<(u!(1), u!(1), u!(2)), f64> = Tensor::from_vec_static(vec![1.0, 10.0], &dev);
-    /// let y: Tensor<(u!(1), u!(4)), f64> = x.conv_transpose1d(&w, None, ConvTransposeSpec::new());
+    /// let y: Tensor<(u!(1), u!(4)), f64> = x.conv_transpose1d(&w, None, ConvTransposeSpec::plain());
     /// assert_eq!(y.to_vec(), vec![1.0, 12.0, 23.0, 30.0]);
     /// ```
     #[track_caller]

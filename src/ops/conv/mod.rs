@@ -259,6 +259,32 @@ macro_rules! spec_impls {
 spec_impls!(ConvSpec<S, P, L, G>);
 spec_impls!(ConvTransposeSpec<S, P, OP, L, G>);
 
+impl ConvSpec {
+    /// Stride 1, no padding, dilation 1, one group. (`ConvSpec::plain()`
+    /// needs its types written out: defaults of type parameters do not
+    /// take part in inference.)
+    ///
+    /// ```
+    /// use typegrad::ops::conv::ConvSpec;
+    /// use typegrad::prelude::*;
+    /// let x: Tensor<(u!(1), u!(5), u!(5))> = Tensor::ones(Default::default(), &Cpu::default());
+    /// let w: Tensor<(u!(1), u!(1), u!(3), u!(3))> = Tensor::ones(Default::default(), &Cpu::default());
+    /// let y: Tensor<(u!(1), u!(3), u!(3))> = x.conv2d(&w, None, ConvSpec::plain());
+    /// assert_eq!(y.to_vec(), vec![9.0; 9]);
+    /// ```
+    pub const fn plain() -> Self {
+        ConvSpec(PhantomData)
+    }
+}
+
+impl ConvTransposeSpec {
+    /// Stride 1, no padding or output padding, dilation 1, one group (see
+    /// [`ConvSpec::plain`]).
+    pub const fn plain() -> Self {
+        ConvTransposeSpec(PhantomData)
+    }
+}
+
 /// The geometry of one conv call at run time, read from a layer's or a
 /// spec's types: what [`ConvChecked::run`] needs besides the tensors (the
 /// kernel size comes from the weight).
