@@ -45,7 +45,12 @@ fn check_case<L, S: Shape, S2: Shape>(
     assert_close!(y.to_vec(), get("y"), 1e-12, "{name}: y");
     let gy = Tensor::from_vec(y.shape(), get("gy"), &dev);
     let grads = y.backward_from(gy);
-    assert_close!(grads.get(&x).unwrap().to_vec(), get("gx"), 1e-12, "{name}: gx");
+    assert_close!(
+        grads.get(&x).unwrap().to_vec(),
+        get("gx"),
+        1e-12,
+        "{name}: gx"
+    );
     let mut pgrads = Vec::new();
     layer.visit_params(&mut Default::default(), &mut |path, p| {
         pgrads.push((path.name(), grads.by_id(p.id).unwrap().to_vec()))
@@ -160,8 +165,17 @@ fn default_init_and_names_are_pytorchs() {
     assert_eq!(&*c.weight.dims(), &[32, 8, 3, 3]);
     assert!(w.iter().all(|v| v.abs() <= bound));
     let var = w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64;
-    assert!((var - bound * bound / 3.0).abs() < 0.1 * bound * bound / 3.0, "{var}");
-    assert!(c.bias.as_ref().unwrap().to_vec().iter().all(|v| v.abs() <= bound));
+    assert!(
+        (var - bound * bound / 3.0).abs() < 0.1 * bound * bound / 3.0,
+        "{var}"
+    );
+    assert!(c
+        .bias
+        .as_ref()
+        .unwrap()
+        .to_vec()
+        .iter()
+        .all(|v| v.abs() <= bound));
     let names: Vec<String> = c.param_names().into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["weight", "bias"]);
     assert_eq!(c.num_params(), 32 * 8 * 9 + 32);
@@ -183,8 +197,11 @@ fn batched_unbatched_and_errors() {
     let c: Conv2d<U2, U3, U3, U2, U1> = Conv2d::new(&dev);
     let x: Tensor<(U2, u!(7), u!(6))> = Tensor::randn(Default::default(), 0.0, 1.0, &dev);
     let y: Tensor<(U3, U4, U3)> = c.forward(x.clone());
-    let xb: Tensor<(Dyn, U2, Dyn, Dyn)> =
-        Tensor::from_vec((Dyn(1), Default::default(), Dyn(7), Dyn(6)), x.to_vec(), &dev);
+    let xb: Tensor<(Dyn, U2, Dyn, Dyn)> = Tensor::from_vec(
+        (Dyn(1), Default::default(), Dyn(7), Dyn(6)),
+        x.to_vec(),
+        &dev,
+    );
     let yb = c.forward(xb);
     assert_eq!(&*yb.dims(), &[1, 3, 4, 3]);
     assert_close!(yb.to_vec(), y.to_vec(), 1e-6);
@@ -206,7 +223,10 @@ fn batched_unbatched_and_errors() {
     );
     let t: ConvTranspose1d<U2, U3, U3> = ConvTranspose1d::new(&dev);
     let e = t
-        .try_forward(Tensor::<(Dyn, u!(4))>::zeros((Dyn(3), Default::default()), &dev))
+        .try_forward(Tensor::<(Dyn, u!(4))>::zeros(
+            (Dyn(3), Default::default()),
+            &dev,
+        ))
         .unwrap_err();
     assert!(e.to_string().contains("got 3, expected 2"), "{e}");
 }
@@ -236,7 +256,12 @@ fn generic_block_over_channels() {
     let b: Block<u!(8)> = Block::new(&dev);
     assert_eq!(b.params(), 8 * 8 * 9 + 8 + 8 * 8 * 4 + 8);
     let x: Tensor<(Dyn, u!(8), u!(5), u!(5))> = Tensor::ones(
-        (Dyn(2), Default::default(), Default::default(), Default::default()),
+        (
+            Dyn(2),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+        ),
         &dev,
     );
     let y: Tensor<(Dyn, u!(8), u!(10), u!(10))> = b.up.forward(b.conv.forward(x));
@@ -251,19 +276,38 @@ fn conv_layer_trains() {
     let dev = Cpu::seeded(1);
     let mut c: Conv2d<U1, U2, U3, U1, U1> = Conv2d::new(&dev);
     let x: Tensor<(Dyn, U1, u!(6), u!(6))> = Tensor::randn(
-        (Dyn(4), Default::default(), Default::default(), Default::default()),
+        (
+            Dyn(4),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+        ),
         0.0,
         1.0,
         &dev,
     );
     let target: Tensor<(Dyn, U2, u!(6), u!(6))> = Tensor::zeros(
-        (Dyn(4), Default::default(), Default::default(), Default::default()),
+        (
+            Dyn(4),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+        ),
         &dev,
     );
-    let mut opt = Sgd::new(SgdConfig { lr: 0.1, ..Default::default() }).unwrap();
-    let loss0 = (c.forward(x.clone()) - target.clone()).square().mean().item();
+    let mut opt = Sgd::new(SgdConfig {
+        lr: 0.1,
+        ..Default::default()
+    })
+    .unwrap();
+    let loss0 = (c.forward(x.clone()) - target.clone())
+        .square()
+        .mean()
+        .item();
     for _ in 0..20 {
-        let loss = (c.forward(x.clone().trace_no_grad()) - target.clone()).square().mean();
+        let loss = (c.forward(x.clone().trace_no_grad()) - target.clone())
+            .square()
+            .mean();
         let g = loss.backward();
         opt.step(&mut c, &g).unwrap();
     }

@@ -78,6 +78,6 @@ impl<E: Dtype, D> Device<E> for D where
         + crate::ops::movement::MovementKernel<E>
         + crate::ops::index::IndexKernel<E>
         + crate::optim::OptimKernel<E>
-    + crate::ops::conv::ConvKernel<E>
+        + crate::ops::conv::ConvKernel<E>
 {
 }

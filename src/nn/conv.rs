@@ -17,7 +17,7 @@ use crate::autograd::Tracking;
 use crate::backend::{Backend, Cpu, Device};
 use crate::dtype::Dtype;
 use crate::ops::conv::{ConvChecked, ConvGeometry, Fwd, Groups, Spatial1, Spatial2, Transposed};
-use crate::shape::{Dim, Error, Shape, StaticDim};
+use crate::shape::{Dim, Error, GroupsDoNotDivide, Shape, StaticDim};
 use crate::tensor::Tensor;
 use core::marker::PhantomData;
 use typenum::{Unsigned, U0, U1};
@@ -68,25 +68,14 @@ macro_rules! conv_layer {
         geometry: $geo:expr,
         bias: $Cb:ident,
         sizes($ci:ident, $co:ident, $g:ident, $k:ident) => $wdims:expr,
-        example: $ex:literal
     ) => {
         impl<CI: StaticDim, CO: StaticDim, K: StaticDim, $($P,)* G: Groups<CI, CO>, E: Dtype, D: Backend>
             $Name<CI, CO, K, $($P,)* G, E, D>
         {
-            /// A layer with a bias, initialised as PyTorch's: Kaiming uniform
-            /// with `a = √5` for the weight (`U(±1/√fan_in)`), and
-            /// `U(±1/√fan_in)` for the bias, `fan_in = weight.size(1)·K^d`.
-            /// Draws from the device's seeded stream.
-            #[doc = $ex]
-            pub fn new(device: &D) -> Self {
-                let mut l = Self::zeroed(device, true);
-                l.reset_params();
-                l
-            }
-
-            /// A layer without a bias, weight initialised as in `new`.
-            pub fn no_bias(device: &D) -> Self {
-                let mut l = Self::zeroed(device, false);
+            /// A layer of the right shapes, filled with zeros (the
+            /// constructors then initialise it).
+            fn initialised(device: &D, bias: bool) -> Self {
+                let mut l = Self::zeroed(device, bias);
                 l.reset_params();
                 l
             }
@@ -108,14 +97,6 @@ macro_rules! conv_layer {
         impl<CI: Dim, CO: Dim, K: Dim, $($P,)* G: Groups<CI, CO>, E: Dtype, D: Backend>
             $Name<CI, CO, K, $($P,)* G, E, D>
         {
-            /// A layer from given tensors, in PyTorch's layouts.
-            pub fn from_tensors(
-                weight: Tensor<($W0, $W1 $(, $Wk)+), E, D>,
-                bias: Option<Tensor<($Cb,), E, D>>,
-            ) -> Self {
-                $Name { weight, bias, spec: PhantomData }
-            }
-
             /// Re-initialise as PyTorch does (see `new`), keeping the
             /// parameters' ids.
             pub fn reset_params(&mut self) {
@@ -386,7 +367,6 @@ conv_layer!(
     geometry: ConvGeometry::conv::<S, P, L, G>("Conv2d"),
     bias: CO,
     sizes(ci, co, g, k) => [co, ci / g, k, k],
-    example: "```\nuse typegrad::nn::Conv2d;\nuse typegrad::prelude::*;\nlet c: Conv2d<u!(6), u!(16), u!(5), u!(1), u!(0), u!(1), u!(2), f64> = Conv2d::new(&Cpu::seeded(1));\nassert_eq!(&*c.weight.dims(), &[16, 3, 5, 5]);\nlet bound = 1.0 / 75f64.sqrt();\nassert!(c.weight.to_vec().iter().chain(&c.bias.unwrap().to_vec()).all(|w| w.abs() <= bound));\n```"
 );
 conv_layer!(
     Conv1d<S, P, L>,
@@ -396,7 +376,6 @@ conv_layer!(
     geometry: ConvGeometry::conv::<S, P, L, G>("Conv1d"),
     bias: CO,
     sizes(ci, co, g, k) => [co, ci / g, k],
-    example: "```\nuse typegrad::nn::Conv1d;\nuse typegrad::prelude::*;\nlet c: Conv1d<u!(4), u!(2), u!(3)> = Conv1d::new(&Cpu::seeded(1));\nassert_eq!(&*c.weight.dims(), &[2, 4, 3]);\n```"
 );
 conv_layer!(
     ConvTranspose2d<S, P, OP, L>,
@@ -406,7 +385,6 @@ conv_layer!(
     geometry: ConvGeometry::transposed::<S, P, OP, L, G>("ConvTranspose2d"),
     bias: CO,
     sizes(ci, co, g, k) => [ci, co / g, k, k],
-    example: "```\nuse typegrad::nn::ConvTranspose2d;\nuse typegrad::prelude::*;\nlet c: ConvTranspose2d<u!(4), u!(6), u!(3), u!(2), u!(0), u!(0), u!(1), u!(2)> = ConvTranspose2d::new(&Cpu::seeded(1));\nassert_eq!(&*c.weight.dims(), &[4, 3, 3, 3]);\n```"
 );
 conv_layer!(
     ConvTranspose1d<S, P, OP, L>,
@@ -416,5 +394,235 @@ conv_layer!(
     geometry: ConvGeometry::transposed::<S, P, OP, L, G>("ConvTranspose1d"),
     bias: CO,
     sizes(ci, co, g, k) => [ci, co / g, k],
-    example: "```\nuse typegrad::nn::ConvTranspose1d;\nuse typegrad::prelude::*;\nlet c: ConvTranspose1d<u!(4), u!(2), u!(3)> = ConvTranspose1d::no_bias(&Cpu::seeded(1));\nassert!(c.bias.is_none());\n```"
 );
+
+// Constructors, written out per layer (not in `conv_layer!`) so that the
+// groups check, a bound of the method itself, is reported with a short
+// note pointing at one line. `new` and `no_bias` initialise as PyTorch.
+
+impl<
+        CI: StaticDim,
+        CO: StaticDim,
+        K: StaticDim,
+        S,
+        P,
+        L,
+        G: Groups<CI, CO>,
+        E: Dtype,
+        D: Backend,
+    > Conv2d<CI, CO, K, S, P, L, G, E, D>
+{
+    /// A layer with a bias, initialised as PyTorch's `nn.Conv2d`.
+    ///
+    /// ```
+    /// use typegrad::nn::Conv2d;
+    /// use typegrad::prelude::*;
+    /// let c: Conv2d<u!(6), u!(16), u!(5), u!(1), u!(0), u!(1), u!(2), f64> = Conv2d::new(&Cpu::seeded(1));
+    /// assert_eq!(&*c.weight.dims(), &[16, 3, 5, 5]);
+    /// let bound = 1.0 / 75f64.sqrt();
+    /// assert!(c.weight.to_vec().iter().chain(&c.bias.unwrap().to_vec()).all(|w| w.abs() <= bound));
+    /// ```
+    pub fn new<Gv: GroupsDoNotDivide<Xv>, Xv>(device: &D) -> Self
+    where
+        G: Groups<CI, CO, Got = Gv, Exp = Xv>,
+    {
+        Self::initialised(device, true)
+    }
+
+    /// A layer without a bias, weight initialised as in [`Conv2d::new`].
+    pub fn no_bias<Gv: GroupsDoNotDivide<Xv>, Xv>(device: &D) -> Self
+    where
+        G: Groups<CI, CO, Got = Gv, Exp = Xv>,
+    {
+        Self::initialised(device, false)
+    }
+}
+
+impl<CI: Dim, CO: Dim, K: Dim, S, P, L, G: Groups<CI, CO>, E: Dtype, D: Backend>
+    Conv2d<CI, CO, K, S, P, L, G, E, D>
+{
+    /// A layer from given tensors: weight `(CO, CI/G, K, K)`, bias `(CO,)`.
+    pub fn from_tensors<Gv: GroupsDoNotDivide<Xv>, Xv>(
+        weight: Tensor<(CO, G::InPer, K, K), E, D>,
+        bias: Option<Tensor<(CO,), E, D>>,
+    ) -> Self
+    where
+        G: Groups<CI, CO, Got = Gv, Exp = Xv>,
+    {
+        Conv2d {
+            weight,
+            bias,
+            spec: PhantomData,
+        }
+    }
+}
+
+impl<
+        CI: StaticDim,
+        CO: StaticDim,
+        K: StaticDim,
+        S,
+        P,
+        L,
+        G: Groups<CI, CO>,
+        E: Dtype,
+        D: Backend,
+    > Conv1d<CI, CO, K, S, P, L, G, E, D>
+{
+    /// A layer with a bias, initialised as PyTorch's `nn.Conv1d`.
+    ///
+    /// ```
+    /// use typegrad::nn::Conv1d;
+    /// use typegrad::prelude::*;
+    /// let c: Conv1d<u!(4), u!(2), u!(3)> = Conv1d::new(&Cpu::seeded(1));
+    /// assert_eq!(&*c.weight.dims(), &[2, 4, 3]);
+    /// ```
+    pub fn new<Gv: GroupsDoNotDivide<Xv>, Xv>(device: &D) -> Self
+    where
+        G: Groups<CI, CO, Got = Gv, Exp = Xv>,
+    {
+        Self::initialised(device, true)
+    }
+
+    /// A layer without a bias, weight initialised as in [`Conv1d::new`].
+    pub fn no_bias<Gv: GroupsDoNotDivide<Xv>, Xv>(device: &D) -> Self
+    where
+        G: Groups<CI, CO, Got = Gv, Exp = Xv>,
+    {
+        Self::initialised(device, false)
+    }
+}
+
+impl<CI: Dim, CO: Dim, K: Dim, S, P, L, G: Groups<CI, CO>, E: Dtype, D: Backend>
+    Conv1d<CI, CO, K, S, P, L, G, E, D>
+{
+    /// A layer from given tensors: weight `(CO, CI/G, K)`, bias `(CO,)`.
+    pub fn from_tensors<Gv: GroupsDoNotDivide<Xv>, Xv>(
+        weight: Tensor<(CO, G::InPer, K), E, D>,
+        bias: Option<Tensor<(CO,), E, D>>,
+    ) -> Self
+    where
+        G: Groups<CI, CO, Got = Gv, Exp = Xv>,
+    {
+        Conv1d {
+            weight,
+            bias,
+            spec: PhantomData,
+        }
+    }
+}
+
+impl<
+        CI: StaticDim,
+        CO: StaticDim,
+        K: StaticDim,
+        S,
+        P,
+        OP,
+        L,
+        G: Groups<CI, CO>,
+        E: Dtype,
+        D: Backend,
+    > ConvTranspose2d<CI, CO, K, S, P, OP, L, G, E, D>
+{
+    /// A layer with a bias, initialised as PyTorch's `nn.ConvTranspose2d`
+    /// (`fan_in = (CO/G)·K·K`, from the weight's second dim).
+    ///
+    /// ```
+    /// use typegrad::nn::ConvTranspose2d;
+    /// use typegrad::prelude::*;
+    /// let c: ConvTranspose2d<u!(4), u!(6), u!(3), u!(2), u!(0), u!(0), u!(1), u!(2)> = ConvTranspose2d::new(&Cpu::seeded(1));
+    /// assert_eq!(&*c.weight.dims(), &[4, 3, 3, 3]);
+    /// ```
+    pub fn new<Gv: GroupsDoNotDivide<Xv>, Xv>(device: &D) -> Self
+    where
+        G: Groups<CI, CO, Got = Gv, Exp = Xv>,
+    {
+        Self::initialised(device, true)
+    }
+
+    /// A layer without a bias, weight initialised as in
+    /// [`ConvTranspose2d::new`].
+    pub fn no_bias<Gv: GroupsDoNotDivide<Xv>, Xv>(device: &D) -> Self
+    where
+        G: Groups<CI, CO, Got = Gv, Exp = Xv>,
+    {
+        Self::initialised(device, false)
+    }
+}
+
+impl<CI: Dim, CO: Dim, K: Dim, S, P, OP, L, G: Groups<CI, CO>, E: Dtype, D: Backend>
+    ConvTranspose2d<CI, CO, K, S, P, OP, L, G, E, D>
+{
+    /// A layer from given tensors: weight `(CI, CO/G, K, K)`, bias `(CO,)`.
+    pub fn from_tensors<Gv: GroupsDoNotDivide<Xv>, Xv>(
+        weight: Tensor<(CI, G::OutPer, K, K), E, D>,
+        bias: Option<Tensor<(CO,), E, D>>,
+    ) -> Self
+    where
+        G: Groups<CI, CO, Got = Gv, Exp = Xv>,
+    {
+        ConvTranspose2d {
+            weight,
+            bias,
+            spec: PhantomData,
+        }
+    }
+}
+
+impl<
+        CI: StaticDim,
+        CO: StaticDim,
+        K: StaticDim,
+        S,
+        P,
+        OP,
+        L,
+        G: Groups<CI, CO>,
+        E: Dtype,
+        D: Backend,
+    > ConvTranspose1d<CI, CO, K, S, P, OP, L, G, E, D>
+{
+    /// A layer with a bias, initialised as PyTorch's `nn.ConvTranspose1d`.
+    ///
+    /// ```
+    /// use typegrad::nn::ConvTranspose1d;
+    /// use typegrad::prelude::*;
+    /// let c: ConvTranspose1d<u!(4), u!(2), u!(3)> = ConvTranspose1d::no_bias(&Cpu::seeded(1));
+    /// assert!(c.bias.is_none());
+    /// ```
+    pub fn new<Gv: GroupsDoNotDivide<Xv>, Xv>(device: &D) -> Self
+    where
+        G: Groups<CI, CO, Got = Gv, Exp = Xv>,
+    {
+        Self::initialised(device, true)
+    }
+
+    /// A layer without a bias, weight initialised as in
+    /// [`ConvTranspose1d::new`].
+    pub fn no_bias<Gv: GroupsDoNotDivide<Xv>, Xv>(device: &D) -> Self
+    where
+        G: Groups<CI, CO, Got = Gv, Exp = Xv>,
+    {
+        Self::initialised(device, false)
+    }
+}
+
+impl<CI: Dim, CO: Dim, K: Dim, S, P, OP, L, G: Groups<CI, CO>, E: Dtype, D: Backend>
+    ConvTranspose1d<CI, CO, K, S, P, OP, L, G, E, D>
+{
+    /// A layer from given tensors: weight `(CI, CO/G, K)`, bias `(CO,)`.
+    pub fn from_tensors<Gv: GroupsDoNotDivide<Xv>, Xv>(
+        weight: Tensor<(CI, G::OutPer, K), E, D>,
+        bias: Option<Tensor<(CO,), E, D>>,
+    ) -> Self
+    where
+        G: Groups<CI, CO, Got = Gv, Exp = Xv>,
+    {
+        ConvTranspose1d {
+            weight,
+            bias,
+            spec: PhantomData,
+        }
+    }
+}

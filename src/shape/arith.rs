@@ -409,41 +409,51 @@ pub trait GroupsDoNotDivide<Groups> {}
 #[diagnostic::do_not_recommend]
 impl GroupsDoNotDivide<Agree> for Agree {}
 
-super::same::dim_checked! {
-    /// [`GroupsDoNotDivide`] as a projection (see [`super::DimsChecked`]):
-    /// the per-group channel count is named through it.
-    GroupsChecked: GroupsDoNotDivide<Groups>,
-    "groups do not divide the channels: {Self} channels are not a multiple of {Groups} groups",
-    "the input and output channels must be multiples of the groups"
-}
-
-/// Channels per group: `Self / G`, requiring `Self % G == 0` (a compile
-/// error for a static `Self`, a runtime check for [`Dyn`]).
-pub trait GroupSplit<G>: Dim {
+/// Channels per group, `Self / G` rounded down (a static dim for a static
+/// `Self`, [`Dyn`] for `Dyn`). Whether `G` divides `Self` is a separate
+/// verdict, [`GroupVerdict`], checked by the constructors and ops that take
+/// groups (a bound of a method fails with a short message, a bound of a
+/// struct with a chain of notes in typenum's binary form).
+pub trait GroupDiv<G>: Dim {
     /// The channels of one group.
     type Output: Dim;
 }
 /// The channels per group of `C` channels in `G` groups.
-pub type PerGroup<C, G> = <C as GroupSplit<G>>::Output;
+pub type PerGroup<C, G> = <C as GroupDiv<G>>::Output;
 
 // Not offered as an alternative in errors about a static dim.
 #[diagnostic::do_not_recommend]
-impl<G> GroupSplit<G> for Dyn {
+impl<G> GroupDiv<G> for Dyn {
     type Output = Dyn;
 }
-impl<C: StaticDim, G> GroupSplit<G> for C
+impl<C: StaticDim + Div<G>, G> GroupDiv<G> for C
+where
+    <C as Div<G>>::Output: StaticDim,
+{
+    type Output = <C as Div<G>>::Output;
+}
+
+/// The verdict on `G` dividing `Self` (static channels): both halves
+/// [`Agree`] when it does (or `Self` is [`Dyn`], checked at run time), else
+/// `Self` and `G` in decimal, for [`GroupsDoNotDivide`].
+pub trait GroupVerdict<G>: Dim {
+    /// [`Agree`], or the channels in decimal.
+    type Got;
+    /// [`Agree`], or the groups in decimal.
+    type Exp;
+}
+impl<G> GroupVerdict<G> for Dyn {
+    type Got = Agree;
+    type Exp = Agree;
+}
+impl<C: StaticDim, G> GroupVerdict<G> for C
 where
     C: Rem<G>,
     <C as Rem<G>>::Output: IsEqual<U0>,
-    <<C as Rem<G>>::Output as IsEqual<U0>>::Output: Divides<C, G> + Pick<C, G>,
-    // The check itself, through a projection (see `ConvOut`).
-    <<<C as Rem<G>>::Output as IsEqual<U0>>::Output as Pick<C, G>>::Got:
-        GroupsChecked<<<<C as Rem<G>>::Output as IsEqual<U0>>::Output as Pick<C, G>>::Exp>,
+    <<C as Rem<G>>::Output as IsEqual<U0>>::Output: Pick<C, G>,
 {
-    type Output =
-        <<<<C as Rem<G>>::Output as IsEqual<U0>>::Output as Pick<C, G>>::Got as GroupsChecked<
-            <<<C as Rem<G>>::Output as IsEqual<U0>>::Output as Pick<C, G>>::Exp,
-        >>::Then<<<<C as Rem<G>>::Output as IsEqual<U0>>::Output as Divides<C, G>>::Output>;
+    type Got = <<<C as Rem<G>>::Output as IsEqual<U0>>::Output as Pick<C, G>>::Got;
+    type Exp = <<<C as Rem<G>>::Output as IsEqual<U0>>::Output as Pick<C, G>>::Exp;
 }
 
 // ----------------------------------------------------------------- numel

@@ -113,7 +113,14 @@ fn params_strategy() -> impl Strategy<Value = ConvParams> {
     (
         (0usize..3, 1usize..4, 1usize..3, 1usize..4),
         (1usize..8, 1usize..8, 1usize..4, 1usize..4),
-        (1usize..4, 1usize..4, 0usize..3, 0usize..3, 1usize..3, 1usize..3),
+        (
+            1usize..4,
+            1usize..4,
+            0usize..3,
+            0usize..3,
+            1usize..3,
+            1usize..3,
+        ),
     )
         .prop_map(
             |((batch, groups, cig, cog), (h, w, kh, kw), (sh, sw, ph, pw, dh, dw))| ConvParams {
@@ -187,11 +194,17 @@ fn kernel_large_batch_matches_naive() {
     let x = cotangent(6 * 4 * 13 * 11);
     let w = cotangent(6 * 2 * 9);
     let gy = cotangent(6 * 6 * oh * ow);
-    let (xs, ws, gs) = (dev.upload(x.clone()), dev.upload(w.clone()), dev.upload(gy.clone()));
+    let (xs, ws, gs) = (
+        dev.upload(x.clone()),
+        dev.upload(w.clone()),
+        dev.upload(gy.clone()),
+    );
     let y = dev.download(&ConvKernel::<f64>::conv_forward(&dev, &p, &xs, &ws, None));
     assert_close!(&y, &naive_conv(&p, &x, &w, None), 1e-12);
     let lhs = dot(&y, &gy);
-    let gx = dev.download(&ConvKernel::<f64>::conv_input_grad(&dev, &p, &ws, &gs, None));
+    let gx = dev.download(&ConvKernel::<f64>::conv_input_grad(
+        &dev, &p, &ws, &gs, None,
+    ));
     let gw = dev.download(&ConvKernel::<f64>::conv_weight_grad(&dev, &p, &xs, &gs));
     assert!((dot(&x, &gx) - lhs).abs() < 1e-9 * lhs.abs().max(1.0));
     assert!((dot(&w, &gw) - lhs).abs() < 1e-9 * lhs.abs().max(1.0));
@@ -238,13 +251,83 @@ macro_rules! conv2d_case {
     };
 }
 
-conv2d_case!(conv2d_k3_plain, ci = 2, co = 3, k = 3, s = 1, p = 0, l = 1, g = 1, per = 2);
-conv2d_case!(conv2d_k3_s2_p1, ci = 3, co = 2, k = 3, s = 2, p = 1, l = 1, g = 1, per = 3);
-conv2d_case!(conv2d_k2_dil2_p1, ci = 2, co = 2, k = 2, s = 1, p = 1, l = 2, g = 1, per = 2);
-conv2d_case!(conv2d_groups2_s3, ci = 4, co = 6, k = 2, s = 3, p = 1, l = 1, g = 2, per = 2);
-conv2d_case!(conv2d_depthwise, ci = 3, co = 3, k = 3, s = 1, p = 1, l = 1, g = 3, per = 1);
-conv2d_case!(conv2d_pointwise, ci = 3, co = 4, k = 1, s = 1, p = 0, l = 1, g = 1, per = 3);
-conv2d_case!(conv2d_k4_s2_p2_dil2_g2, ci = 2, co = 4, k = 4, s = 2, p = 2, l = 2, g = 2, per = 1);
+conv2d_case!(
+    conv2d_k3_plain,
+    ci = 2,
+    co = 3,
+    k = 3,
+    s = 1,
+    p = 0,
+    l = 1,
+    g = 1,
+    per = 2
+);
+conv2d_case!(
+    conv2d_k3_s2_p1,
+    ci = 3,
+    co = 2,
+    k = 3,
+    s = 2,
+    p = 1,
+    l = 1,
+    g = 1,
+    per = 3
+);
+conv2d_case!(
+    conv2d_k2_dil2_p1,
+    ci = 2,
+    co = 2,
+    k = 2,
+    s = 1,
+    p = 1,
+    l = 2,
+    g = 1,
+    per = 2
+);
+conv2d_case!(
+    conv2d_groups2_s3,
+    ci = 4,
+    co = 6,
+    k = 2,
+    s = 3,
+    p = 1,
+    l = 1,
+    g = 2,
+    per = 2
+);
+conv2d_case!(
+    conv2d_depthwise,
+    ci = 3,
+    co = 3,
+    k = 3,
+    s = 1,
+    p = 1,
+    l = 1,
+    g = 3,
+    per = 1
+);
+conv2d_case!(
+    conv2d_pointwise,
+    ci = 3,
+    co = 4,
+    k = 1,
+    s = 1,
+    p = 0,
+    l = 1,
+    g = 1,
+    per = 3
+);
+conv2d_case!(
+    conv2d_k4_s2_p2_dil2_g2,
+    ci = 2,
+    co = 4,
+    k = 4,
+    s = 2,
+    p = 2,
+    l = 2,
+    g = 2,
+    per = 1
+);
 
 /// Transposed conv2d values against the naive definition, and the
 /// input's gradcheck, for one spec combination.
@@ -281,10 +364,54 @@ macro_rules! conv_t2d_case {
     };
 }
 
-conv_t2d_case!(conv_t2d_plain, ci = 2, co = 3, k = 3, s = 1, p = 0, op = 0, l = 1, g = 1, per = 3);
-conv_t2d_case!(conv_t2d_s2_p1_op1, ci = 3, co = 2, k = 3, s = 2, p = 1, op = 1, l = 1, g = 1, per = 2);
-conv_t2d_case!(conv_t2d_dil2_g2, ci = 4, co = 2, k = 2, s = 3, p = 0, op = 2, l = 2, g = 2, per = 1);
-conv_t2d_case!(conv_t2d_k4_s2_p1, ci = 2, co = 2, k = 4, s = 2, p = 1, op = 0, l = 1, g = 1, per = 2);
+conv_t2d_case!(
+    conv_t2d_plain,
+    ci = 2,
+    co = 3,
+    k = 3,
+    s = 1,
+    p = 0,
+    op = 0,
+    l = 1,
+    g = 1,
+    per = 3
+);
+conv_t2d_case!(
+    conv_t2d_s2_p1_op1,
+    ci = 3,
+    co = 2,
+    k = 3,
+    s = 2,
+    p = 1,
+    op = 1,
+    l = 1,
+    g = 1,
+    per = 2
+);
+conv_t2d_case!(
+    conv_t2d_dil2_g2,
+    ci = 4,
+    co = 2,
+    k = 2,
+    s = 3,
+    p = 0,
+    op = 2,
+    l = 2,
+    g = 2,
+    per = 1
+);
+conv_t2d_case!(
+    conv_t2d_k4_s2_p1,
+    ci = 2,
+    co = 2,
+    k = 4,
+    s = 2,
+    p = 1,
+    op = 0,
+    l = 1,
+    g = 1,
+    per = 2
+);
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
@@ -369,8 +496,11 @@ fn conv2d_static_and_dyn_shapes_agree() {
     let spec = ConvSpec::<u!(2), u!(1), u!(2)>::new();
     // (11 + 2 - 4 - 1) / 2 + 1 = 5, (8 + 2 - 4 - 1) / 2 + 1 = 3
     let ys: Tensor<(u!(2), u!(4), u!(5), u!(3)), f64> = xs.clone().conv2d(&w, None, spec);
-    let xd: Tensor<(Dyn, u!(3), Dyn, Dyn), f64> =
-        Tensor::from_vec((Dyn(2), Default::default(), Dyn(11), Dyn(8)), xs.to_vec(), &dev);
+    let xd: Tensor<(Dyn, u!(3), Dyn, Dyn), f64> = Tensor::from_vec(
+        (Dyn(2), Default::default(), Dyn(11), Dyn(8)),
+        xs.to_vec(),
+        &dev,
+    );
     let yd = xd.conv2d(&w, None, spec);
     assert_eq!(&*yd.dims(), &[2, 4, 5, 3]);
     assert_eq!(ys.to_vec(), yd.to_vec());
@@ -387,15 +517,24 @@ fn conv2d_static_and_dyn_shapes_agree() {
 fn conv_runtime_errors() {
     let dev = Cpu::default();
     let w: Tensor<(u!(4), u!(3), u!(3), u!(3))> = Tensor::zeros(Default::default(), &dev);
-    let x: Tensor<(u!(1), Dyn, u!(8), u!(8))> =
-        Tensor::zeros((Default::default(), Dyn(2), Default::default(), Default::default()), &dev);
+    let x: Tensor<(u!(1), Dyn, u!(8), u!(8))> = Tensor::zeros(
+        (
+            Default::default(),
+            Dyn(2),
+            Default::default(),
+            Default::default(),
+        ),
+        &dev,
+    );
     let e = x.try_conv2d(&w, None, ConvSpec::plain()).unwrap_err();
     assert_eq!(
         e.to_string(),
         "conv2d: dimension mismatch on axis 1 (input channels vs weight in-channels × groups): got 2, expected 3"
     );
-    let x: Tensor<(u!(1), u!(3), Dyn, Dyn)> =
-        Tensor::zeros((Default::default(), Default::default(), Dyn(8), Dyn(1)), &dev);
+    let x: Tensor<(u!(1), u!(3), Dyn, Dyn)> = Tensor::zeros(
+        (Default::default(), Default::default(), Dyn(8), Dyn(1)),
+        &dev,
+    );
     let e = x.try_conv2d(&w, None, ConvSpec::plain()).unwrap_err();
     assert_eq!(
         e,
@@ -407,8 +546,10 @@ fn conv_runtime_errors() {
         }
     );
     // Padding makes it fit.
-    let x: Tensor<(u!(1), u!(3), Dyn, Dyn)> =
-        Tensor::zeros((Default::default(), Default::default(), Dyn(8), Dyn(1)), &dev);
+    let x: Tensor<(u!(1), u!(3), Dyn, Dyn)> = Tensor::zeros(
+        (Default::default(), Default::default(), Dyn(8), Dyn(1)),
+        &dev,
+    );
     assert_eq!(
         &*x.try_conv2d(&w, None, ConvSpec::<u!(1), u!(1)>::new())
             .unwrap()
@@ -416,8 +557,7 @@ fn conv_runtime_errors() {
         &[1, 4, 8, 1]
     );
     // Dilation 3: effective kernel 7 on a padded 6.
-    let x: Tensor<(Dyn, u!(3), Dyn)> =
-        Tensor::zeros((Dyn(2), Default::default(), Dyn(6)), &dev);
+    let x: Tensor<(Dyn, u!(3), Dyn)> = Tensor::zeros((Dyn(2), Default::default(), Dyn(6)), &dev);
     let w1: Tensor<(u!(2), u!(3), u!(3))> = Tensor::zeros(Default::default(), &dev);
     let e = x
         .try_conv1d(&w1, None, ConvSpec::<u!(1), u!(0), u!(3)>::new())
@@ -429,7 +569,9 @@ fn conv_runtime_errors() {
     // Channels of a transposed conv (Dyn).
     let x: Tensor<(Dyn, Dyn, u!(4))> = Tensor::zeros((Dyn(1), Dyn(5), Default::default()), &dev);
     let wt: Tensor<(u!(2), u!(3), u!(3))> = Tensor::zeros(Default::default(), &dev);
-    let e = x.try_conv_transpose1d(&wt, None, ConvTransposeSpec::plain()).unwrap_err();
+    let e = x
+        .try_conv_transpose1d(&wt, None, ConvTransposeSpec::plain())
+        .unwrap_err();
     assert!(e.to_string().contains("got 5, expected 2"), "{e}");
     // Output padding must be below the stride.
     let x: Tensor<(u!(2), u!(4))> = Tensor::zeros(Default::default(), &dev);
@@ -453,8 +595,15 @@ fn conv2d_dyn_kernel_too_large_panics() {
 #[test]
 fn conv_empty_batch() {
     let dev = Cpu::default();
-    let x: Tensor<(Dyn, u!(2), u!(5), u!(5)), f64> =
-        Tensor::zeros((Dyn(0), Default::default(), Default::default(), Default::default()), &dev);
+    let x: Tensor<(Dyn, u!(2), u!(5), u!(5)), f64> = Tensor::zeros(
+        (
+            Dyn(0),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+        ),
+        &dev,
+    );
     let w: Tensor<(u!(3), u!(2), u!(3), u!(3)), f64> = Tensor::ones(Default::default(), &dev);
     let b: Tensor<(u!(3),), f64> = Tensor::ones(Default::default(), &dev);
     let y = x.clone().trace().conv2d(&w, Some(&b), ConvSpec::plain());

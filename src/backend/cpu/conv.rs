@@ -161,7 +161,10 @@ fn im2col<E: CpuFloat>(g: &Geo, src: &[E], cols: &mut [E]) {
                     if g.sw == 1 {
                         r[lo..hi].copy_from_slice(&src_row[start..start + (hi - lo)]);
                     } else {
-                        for (d, s) in r[lo..hi].iter_mut().zip(src_row[start..].iter().step_by(g.sw)) {
+                        for (d, s) in r[lo..hi]
+                            .iter_mut()
+                            .zip(src_row[start..].iter().step_by(g.sw))
+                        {
                             *d = *s;
                         }
                     }
@@ -397,7 +400,12 @@ fn weight_grad<E: CpuFloat + Dtype>(p: &ConvParams, x: &[E], gy: &[E]) -> Vec<E>
 }
 
 /// `out[c] = Σ_{n, s} v[n, c, s]`.
-fn channel_sum<E: CpuFloat + Dtype>(batch: usize, channels: usize, spatial: usize, v: &[E]) -> Vec<E> {
+fn channel_sum<E: CpuFloat + Dtype>(
+    batch: usize,
+    channels: usize,
+    spatial: usize,
+    v: &[E],
+) -> Vec<E> {
     let mut out = vec![E::ZERO; channels];
     if channels == 0 || spatial == 0 {
         return out;

@@ -8,7 +8,8 @@ use crate::autograd::Tracking;
 use crate::backend::Device;
 use crate::dtype::Dtype;
 use crate::shape::{
-    check_dim, conv_out_size, conv_transpose_out_size, Dim, DimsAgree, Error, MulDim, Prod, Shape,
+    check_dim, conv_out_size, conv_transpose_out_size, Dim, DimsAgree, Error, GroupsDoNotDivide,
+    MulDim, Prod, Shape,
 };
 use crate::tensor::{op_result, Tensor};
 use typenum::Unsigned;
@@ -107,11 +108,11 @@ fn plan(
                     "conv_transpose: the output padding must be smaller than the stride",
                 ));
             }
-            out[a] = conv_transpose_out_size(size[a], kernel[a], s, pad, opad, d).ok_or(
-                Error::Invalid(
+            out[a] =
+                conv_transpose_out_size(size[a], kernel[a], s, pad, opad, d)
+                    .ok_or(Error::Invalid(
                     "conv_transpose: the padding removes the whole output (or the input is empty)",
-                ),
-            )?;
+                ))?;
         }
         let p = ConvParams {
             batch,
@@ -142,7 +143,13 @@ fn plan(
     };
     numel(&[batch, p.c_in, p.input[0], p.input[1]])?;
     numel(&[batch, p.c_out, size[0].max(out[0]), size[1].max(out[1])])?;
-    numel(&[p.c_in_per_group(), kernel[0], kernel[1], out[0].max(size[0]), out[1].max(size[1])])?;
+    numel(&[
+        p.c_in_per_group(),
+        kernel[0],
+        kernel[1],
+        out[0].max(size[0]),
+        out[1].max(size[1]),
+    ])?;
     Ok((p, c_out, out))
 }
 
@@ -255,24 +262,17 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// ```
     #[track_caller]
     #[allow(clippy::type_complexity)]
-    pub fn conv2d<
-        CO: Dim,
-        CIg: Dim,
-        K: Dim + Unsigned,
-        St: Unsigned,
-        P: Unsigned,
-        L: Unsigned,
-        G,
-        Gv: DimsAgree<Xv>,
-        Xv,
-    >(
+    // The checks on the signature's first line: one line of note in errors.
+    #[rustfmt::skip]
+    pub fn conv2d<Gv: DimsAgree<Xv>, Xv, Gg: GroupsDoNotDivide<Xg>, Xg,
+        CO: Dim, CIg: Dim, K: Dim + Unsigned, St: Unsigned, P: Unsigned, L: Unsigned, G>(
         self,
         weight: &Tensor<(CO, CIg, K, K), E, D>,
         bias: Option<&Tensor<(CO,), E, D>>,
         spec: ConvSpec<St, P, L, G>,
     ) -> Tensor<<S as ConvInput<Prod<G, CIg>, CO, Win<K, St, P, L>, Spatial2, Gv, Xv>>::Output, E, D, T>
     where
-        G: MulDim<CIg> + Groups<Prod<G, CIg>, CO>,
+        G: MulDim<CIg> + Groups<Prod<G, CIg>, CO, Got = Gg, Exp = Xg>,
         S: ConvInput<Prod<G, CIg>, CO, Win<K, St, P, L>, Spatial2, Gv, Xv>,
     {
         self.try_conv2d(weight, bias, spec)
@@ -293,17 +293,10 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// assert_eq!(e.to_string(), "conv2d: kernel larger than padded input on axis 2: padded input size 2, effective kernel size 3");
     /// ```
     #[allow(clippy::type_complexity)]
-    pub fn try_conv2d<
-        CO: Dim,
-        CIg: Dim,
-        K: Dim + Unsigned,
-        St: Unsigned,
-        P: Unsigned,
-        L: Unsigned,
-        G,
-        Gv: DimsAgree<Xv>,
-        Xv,
-    >(
+    // The checks on the signature's first line: one line of note in errors.
+    #[rustfmt::skip]
+    pub fn try_conv2d<Gv: DimsAgree<Xv>, Xv, Gg: GroupsDoNotDivide<Xg>, Xg,
+        CO: Dim, CIg: Dim, K: Dim + Unsigned, St: Unsigned, P: Unsigned, L: Unsigned, G>(
         self,
         weight: &Tensor<(CO, CIg, K, K), E, D>,
         bias: Option<&Tensor<(CO,), E, D>>,
@@ -313,7 +306,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         Error,
     >
     where
-        G: MulDim<CIg> + Groups<Prod<G, CIg>, CO>,
+        G: MulDim<CIg> + Groups<Prod<G, CIg>, CO, Got = Gg, Exp = Xg>,
         S: ConvInput<Prod<G, CIg>, CO, Win<K, St, P, L>, Spatial2, Gv, Xv>,
     {
         conv_any::<S, Prod<G, CIg>, CO, Win<K, St, P, L>, Spatial2, Gv, Xv, _, CO, E, D, T>(
@@ -341,24 +334,17 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// ```
     #[track_caller]
     #[allow(clippy::type_complexity)]
-    pub fn conv1d<
-        CO: Dim,
-        CIg: Dim,
-        K: Dim + Unsigned,
-        St: Unsigned,
-        P: Unsigned,
-        L: Unsigned,
-        G,
-        Gv: DimsAgree<Xv>,
-        Xv,
-    >(
+    // The checks on the signature's first line: one line of note in errors.
+    #[rustfmt::skip]
+    pub fn conv1d<Gv: DimsAgree<Xv>, Xv, Gg: GroupsDoNotDivide<Xg>, Xg,
+        CO: Dim, CIg: Dim, K: Dim + Unsigned, St: Unsigned, P: Unsigned, L: Unsigned, G>(
         self,
         weight: &Tensor<(CO, CIg, K), E, D>,
         bias: Option<&Tensor<(CO,), E, D>>,
         spec: ConvSpec<St, P, L, G>,
     ) -> Tensor<<S as ConvInput<Prod<G, CIg>, CO, Win<K, St, P, L>, Spatial1, Gv, Xv>>::Output, E, D, T>
     where
-        G: MulDim<CIg> + Groups<Prod<G, CIg>, CO>,
+        G: MulDim<CIg> + Groups<Prod<G, CIg>, CO, Got = Gg, Exp = Xg>,
         S: ConvInput<Prod<G, CIg>, CO, Win<K, St, P, L>, Spatial1, Gv, Xv>,
     {
         self.try_conv1d(weight, bias, spec)
@@ -377,17 +363,10 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// assert!(e.to_string().contains("input channels vs weight in-channels × groups): got 3, expected 4"));
     /// ```
     #[allow(clippy::type_complexity)]
-    pub fn try_conv1d<
-        CO: Dim,
-        CIg: Dim,
-        K: Dim + Unsigned,
-        St: Unsigned,
-        P: Unsigned,
-        L: Unsigned,
-        G,
-        Gv: DimsAgree<Xv>,
-        Xv,
-    >(
+    // The checks on the signature's first line: one line of note in errors.
+    #[rustfmt::skip]
+    pub fn try_conv1d<Gv: DimsAgree<Xv>, Xv, Gg: GroupsDoNotDivide<Xg>, Xg,
+        CO: Dim, CIg: Dim, K: Dim + Unsigned, St: Unsigned, P: Unsigned, L: Unsigned, G>(
         self,
         weight: &Tensor<(CO, CIg, K), E, D>,
         bias: Option<&Tensor<(CO,), E, D>>,
@@ -397,7 +376,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         Error,
     >
     where
-        G: MulDim<CIg> + Groups<Prod<G, CIg>, CO>,
+        G: MulDim<CIg> + Groups<Prod<G, CIg>, CO, Got = Gg, Exp = Xg>,
         S: ConvInput<Prod<G, CIg>, CO, Win<K, St, P, L>, Spatial1, Gv, Xv>,
     {
         conv_any::<S, Prod<G, CIg>, CO, Win<K, St, P, L>, Spatial1, Gv, Xv, _, CO, E, D, T>(

@@ -8,7 +8,7 @@ use super::{ConvGeometry, ConvTransposeSpec};
 use crate::autograd::Tracking;
 use crate::backend::Device;
 use crate::dtype::Dtype;
-use crate::shape::{Dim, DimsAgree, Error, MulDim, Prod, Shape};
+use crate::shape::{Dim, DimsAgree, Error, GroupsDoNotDivide, MulDim, Prod, Shape};
 use crate::tensor::Tensor;
 use typenum::Unsigned;
 
@@ -33,18 +33,10 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// ```
     #[track_caller]
     #[allow(clippy::type_complexity)]
-    pub fn conv_transpose2d<
-        CI: Dim,
-        COg: Dim,
-        K: Dim + Unsigned,
-        St: Unsigned,
-        P: Unsigned,
-        OP: Unsigned,
-        L: Unsigned,
-        G,
-        Gv: DimsAgree<Xv>,
-        Xv,
-    >(
+    // The checks on the signature's first line: one line of note in errors.
+    #[rustfmt::skip]
+    pub fn conv_transpose2d<Gv: DimsAgree<Xv>, Xv, Gg: GroupsDoNotDivide<Xg>, Xg,
+        CI: Dim, COg: Dim, K: Dim + Unsigned, St: Unsigned, P: Unsigned, OP: Unsigned, L: Unsigned, G>(
         self,
         weight: &Tensor<(CI, COg, K, K), E, D>,
         bias: Option<&Tensor<(Prod<G, COg>,), E, D>>,
@@ -56,7 +48,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         T,
     >
     where
-        G: MulDim<COg> + Groups<CI, Prod<G, COg>>,
+        G: MulDim<COg> + Groups<CI, Prod<G, COg>, Got = Gg, Exp = Xg>,
         S: ConvInput<CI, Prod<G, COg>, Transposed<K, St, P, OP, L>, Spatial2, Gv, Xv>,
     {
         self.try_conv_transpose2d(weight, bias, spec)
@@ -76,18 +68,10 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// assert!(e.to_string().contains("got 3, expected 2"));
     /// ```
     #[allow(clippy::type_complexity)]
-    pub fn try_conv_transpose2d<
-        CI: Dim,
-        COg: Dim,
-        K: Dim + Unsigned,
-        St: Unsigned,
-        P: Unsigned,
-        OP: Unsigned,
-        L: Unsigned,
-        G,
-        Gv: DimsAgree<Xv>,
-        Xv,
-    >(
+    // The checks on the signature's first line: one line of note in errors.
+    #[rustfmt::skip]
+    pub fn try_conv_transpose2d<Gv: DimsAgree<Xv>, Xv, Gg: GroupsDoNotDivide<Xg>, Xg,
+        CI: Dim, COg: Dim, K: Dim + Unsigned, St: Unsigned, P: Unsigned, OP: Unsigned, L: Unsigned, G>(
         self,
         weight: &Tensor<(CI, COg, K, K), E, D>,
         bias: Option<&Tensor<(Prod<G, COg>,), E, D>>,
@@ -102,7 +86,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         Error,
     >
     where
-        G: MulDim<COg> + Groups<CI, Prod<G, COg>>,
+        G: MulDim<COg> + Groups<CI, Prod<G, COg>, Got = Gg, Exp = Xg>,
         S: ConvInput<CI, Prod<G, COg>, Transposed<K, St, P, OP, L>, Spatial2, Gv, Xv>,
     {
         conv_any::<S, CI, Prod<G, COg>, Transposed<K, St, P, OP, L>, Spatial2, Gv, Xv, _, _, E, D, T>(
@@ -128,18 +112,10 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// ```
     #[track_caller]
     #[allow(clippy::type_complexity)]
-    pub fn conv_transpose1d<
-        CI: Dim,
-        COg: Dim,
-        K: Dim + Unsigned,
-        St: Unsigned,
-        P: Unsigned,
-        OP: Unsigned,
-        L: Unsigned,
-        G,
-        Gv: DimsAgree<Xv>,
-        Xv,
-    >(
+    // The checks on the signature's first line: one line of note in errors.
+    #[rustfmt::skip]
+    pub fn conv_transpose1d<Gv: DimsAgree<Xv>, Xv, Gg: GroupsDoNotDivide<Xg>, Xg,
+        CI: Dim, COg: Dim, K: Dim + Unsigned, St: Unsigned, P: Unsigned, OP: Unsigned, L: Unsigned, G>(
         self,
         weight: &Tensor<(CI, COg, K), E, D>,
         bias: Option<&Tensor<(Prod<G, COg>,), E, D>>,
@@ -151,7 +127,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         T,
     >
     where
-        G: MulDim<COg> + Groups<CI, Prod<G, COg>>,
+        G: MulDim<COg> + Groups<CI, Prod<G, COg>, Got = Gg, Exp = Xg>,
         S: ConvInput<CI, Prod<G, COg>, Transposed<K, St, P, OP, L>, Spatial1, Gv, Xv>,
     {
         self.try_conv_transpose1d(weight, bias, spec)
@@ -171,18 +147,10 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// assert!(x.try_conv_transpose1d(&w, None, ConvTransposeSpec::<u!(1), u!(1)>::new()).is_err());
     /// ```
     #[allow(clippy::type_complexity)]
-    pub fn try_conv_transpose1d<
-        CI: Dim,
-        COg: Dim,
-        K: Dim + Unsigned,
-        St: Unsigned,
-        P: Unsigned,
-        OP: Unsigned,
-        L: Unsigned,
-        G,
-        Gv: DimsAgree<Xv>,
-        Xv,
-    >(
+    // The checks on the signature's first line: one line of note in errors.
+    #[rustfmt::skip]
+    pub fn try_conv_transpose1d<Gv: DimsAgree<Xv>, Xv, Gg: GroupsDoNotDivide<Xg>, Xg,
+        CI: Dim, COg: Dim, K: Dim + Unsigned, St: Unsigned, P: Unsigned, OP: Unsigned, L: Unsigned, G>(
         self,
         weight: &Tensor<(CI, COg, K), E, D>,
         bias: Option<&Tensor<(Prod<G, COg>,), E, D>>,
@@ -197,7 +165,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
         Error,
     >
     where
-        G: MulDim<COg> + Groups<CI, Prod<G, COg>>,
+        G: MulDim<COg> + Groups<CI, Prod<G, COg>, Got = Gg, Exp = Xg>,
         S: ConvInput<CI, Prod<G, COg>, Transposed<K, St, P, OP, L>, Spatial1, Gv, Xv>,
     {
         conv_any::<S, CI, Prod<G, COg>, Transposed<K, St, P, OP, L>, Spatial1, Gv, Xv, _, _, E, D, T>(

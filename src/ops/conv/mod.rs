@@ -21,8 +21,7 @@ mod conv_transpose;
 mod shape;
 
 pub use shape::{
-    ChannelVerdict, ConvChecked, ConvInput, Fwd, Groups, Spatial1, Spatial2, Transposed,
-    WindowOut,
+    ChannelVerdict, ConvChecked, ConvInput, Fwd, Groups, Spatial1, Spatial2, Transposed, WindowOut,
 };
 
 use crate::backend::Backend;
@@ -200,8 +199,7 @@ pub trait ConvKernel<E: Dtype>: Backend {
         (
             want.input.then(|| self.conv_input_grad(p, w, gy, None)),
             want.weight.then(|| self.conv_weight_grad(p, x, gy)),
-            want
-                .bias
+            want.bias
                 .then(|| self.channel_sum(p.batch, p.c_out, spatial, gy)),
         )
     }

@@ -6,11 +6,11 @@ use super::ConvGeometry;
 use crate::autograd::Tracking;
 use crate::backend::Device;
 use crate::dtype::Dtype;
-use crate::tensor::Tensor;
-use crate::shape::{DimsChecked,
-    Agree, ConvOut, ConvOutDim, ConvTransposeOut, ConvTransposeOutDim, Dim, DimVerdict, Error,
-    ExpOf, GotOf, GroupSplit, PerGroup, Shape,
+use crate::shape::{
+    Agree, ConvOut, ConvOutDim, ConvTransposeOut, ConvTransposeOutDim, Dim, DimVerdict,
+    DimsChecked, Error, ExpOf, GotOf, GroupDiv, GroupVerdict, PerGroup, Shape, Then,
 };
+use crate::tensor::Tensor;
 use core::marker::PhantomData;
 use typenum::{Bit, UInt, Unsigned, U1};
 
@@ -123,24 +123,49 @@ conv_input!(Spatial1; (), C, [W]; |_: &Self| 1, 0, |s: &Self| [1, s.1.size()];
 /// channels, with the channels per group ([`Groups::InPer`],
 /// [`Groups::OutPer`]). For one group (the default) they are `CI` and
 /// `CO` themselves, with no bound, so code generic over the channels needs
-/// none; for two groups or more, each static channel count must be a
-/// multiple of the groups (a compile error naming both numbers otherwise),
-/// and a `Dyn` one is checked at run time.
+/// none. For two groups or more they are the quotients, and
+/// [`Groups::Got`]/[`Groups::Exp`] are the verdict on both divisions: the
+/// layers' constructors and the conv ops require it to agree (a compile
+/// error "groups do not divide the channels" naming both numbers), and a
+/// `Dyn` channel count is checked at run time.
 pub trait Groups<CI: Dim, CO: Dim>: Unsigned {
     /// Input channels per group (a conv weight's second dim).
     type InPer: Dim;
     /// Output channels per group (a transposed conv weight's second dim).
     type OutPer: Dim;
+    /// [`Agree`], or the first channel count the groups do not divide.
+    type Got;
+    /// [`Agree`], or the groups.
+    type Exp;
 }
 impl<CI: Dim, CO: Dim> Groups<CI, CO> for U1 {
     type InPer = CI;
     type OutPer = CO;
+    type Got = Agree;
+    type Exp = Agree;
 }
-impl<U: Unsigned, B: Bit, Bb: Bit, CI: GroupSplit<Self>, CO: GroupSplit<Self>> Groups<CI, CO>
-    for UInt<UInt<U, B>, Bb>
+impl<U: Unsigned, B: Bit, Bb: Bit, CI, CO> Groups<CI, CO> for UInt<UInt<U, B>, Bb>
+where
+    CI: GroupDiv<Self> + GroupVerdict<Self>,
+    CO: GroupDiv<Self> + GroupVerdict<Self>,
+    <CI as GroupVerdict<Self>>::Got: Then<
+        <CI as GroupVerdict<Self>>::Exp,
+        <CO as GroupVerdict<Self>>::Got,
+        <CO as GroupVerdict<Self>>::Exp,
+    >,
 {
     type InPer = PerGroup<CI, Self>;
     type OutPer = PerGroup<CO, Self>;
+    type Got = <<CI as GroupVerdict<Self>>::Got as Then<
+        <CI as GroupVerdict<Self>>::Exp,
+        <CO as GroupVerdict<Self>>::Got,
+        <CO as GroupVerdict<Self>>::Exp,
+    >>::Got;
+    type Exp = <<CI as GroupVerdict<Self>>::Got as Then<
+        <CI as GroupVerdict<Self>>::Exp,
+        <CO as GroupVerdict<Self>>::Got,
+        <CO as GroupVerdict<Self>>::Exp,
+    >>::Exp;
 }
 
 /// `Self` is an input shape of a conv layer from `CI` to `CO` channels
@@ -164,7 +189,14 @@ pub trait ConvChecked<CI: Dim, CO: Dim, M, R>: Shape {
 impl<CI: Dim, CO: Dim, M, R, S> ConvChecked<CI, CO, M, R> for S
 where
     S: ChannelVerdict<CI, R>
-        + ConvInput<CI, CO, M, R, <S as ChannelVerdict<CI, R>>::Got, <S as ChannelVerdict<CI, R>>::Exp>,
+        + ConvInput<
+            CI,
+            CO,
+            M,
+            R,
+            <S as ChannelVerdict<CI, R>>::Got,
+            <S as ChannelVerdict<CI, R>>::Exp,
+        >,
     <S as ChannelVerdict<CI, R>>::Got: DimsChecked<<S as ChannelVerdict<CI, R>>::Exp>,
 {
     type Output = <<S as ChannelVerdict<CI, R>>::Got as DimsChecked<
