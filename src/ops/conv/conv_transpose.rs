@@ -1,8 +1,8 @@
 //! `conv_transpose1d`, `conv_transpose2d`: the typed transposed
 //! convolutions. Each is the input gradient of a convolution, so it runs
-//! on the same kernel primitives (see [`super::conv`]).
+//! on the same kernel primitives (see [`super::convolution`]).
 
-use super::conv::conv_any;
+use super::convolution::conv_any;
 use super::shape::{ConvInput, Groups, Spatial1, Spatial2, Transposed};
 use super::{ConvGeometry, ConvTransposeSpec};
 use crate::autograd::Tracking;

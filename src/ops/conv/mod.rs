@@ -16,8 +16,8 @@
 //! are recorded under their own ids when the input is tracked (as
 //! [`Tensor::linear`](crate::Tensor::linear) does).
 
-mod conv;
 mod conv_transpose;
+mod convolution;
 mod shape;
 
 pub use shape::{

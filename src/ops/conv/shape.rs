@@ -217,7 +217,7 @@ where
         bias: Option<&Tensor<(Cb,), E, D>>,
         geo: ConvGeometry,
     ) -> Result<Tensor<Self::Output, E, D, T>, Error> {
-        let y = super::conv::conv_any::<
+        let y = super::convolution::conv_any::<
             S,
             CI,
             CO,

@@ -52,7 +52,7 @@ fn plan(
     // The tensor axis of spatial axis `a` (for messages).
     let sp_axis = |a: usize| if one_d { rank - 1 } else { rank - 2 + a };
     let per_group = |n: usize, what: &'static str| -> Result<(), Error> {
-        if n % g == 0 {
+        if n.is_multiple_of(g) {
             Ok(())
         } else {
             Err(Error::DimMismatch {
