@@ -72,14 +72,14 @@ macro_rules! conv_layer {
         impl<CI: StaticDim, CO: StaticDim, K: StaticDim, $($P,)* G: Groups<CI, CO>, E: Dtype, D: Backend>
             $Name<CI, CO, K, $($P,)* G, E, D>
         {
-            /// A layer of the right shapes, filled with zeros (the
-            /// constructors then initialise it).
+            /// A fresh layer, initialised as PyTorch's.
             fn initialised(device: &D, bias: bool) -> Self {
                 let mut l = Self::zeroed(device, bias);
                 l.reset_params();
                 l
             }
 
+            /// A layer of the right shapes, filled with zeros.
             fn zeroed(device: &D, bias: bool) -> Self {
                 let ($ci, $co, $g, $k) = (CI::USIZE, CO::USIZE, G::USIZE, K::USIZE);
                 let dims = $wdims;
