@@ -314,3 +314,41 @@ fn conv_layer_trains() {
     let loss1 = (c.forward(x) - target).square().mean().item();
     assert!(loss1 < 0.5 * loss0, "{loss0} -> {loss1}");
 }
+
+/// Conv layers are fields of derived models: names, counts, and a
+/// `#[module(sequential)]` stack (conv layers are opaque to its feature
+/// chain check, and check their channels themselves).
+#[test]
+fn conv_layers_in_derived_models() {
+    use typegrad::nn::ReLU;
+    #[derive(Module)]
+    #[module(sequential)]
+    struct Stem {
+        conv1: Conv2d<U1, u!(6), u!(5), U1, U2>,
+        act: ReLU,
+        conv2: Conv2d<u!(6), u!(16), u!(5)>,
+    }
+    let dev = Cpu::seeded(0);
+    let m = Stem {
+        conv1: Conv2d::new(&dev),
+        act: ReLU,
+        conv2: Conv2d::new(&dev),
+    };
+    let names: Vec<String> = m.param_names().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias"]
+    );
+    assert_eq!(m.num_params(), 156 + 2416);
+    let x: Tensor<(Dyn, U1, u!(28), u!(28))> = Tensor::ones(
+        (
+            Dyn(2),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+        ),
+        &dev,
+    );
+    let y: Tensor<(Dyn, u!(16), u!(24), u!(24))> = m.forward(x);
+    assert_eq!(&*y.dims(), &[2, 16, 24, 24]);
+}
