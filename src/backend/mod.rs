@@ -65,6 +65,7 @@ pub trait Device<E: Dtype>:
     + crate::ops::index::IndexKernel<E>
     + crate::ops::norm::NormKernel<E>
     + crate::optim::OptimKernel<E>
+    + crate::ops::conv::ConvKernel<E>
 {
 }
 
@@ -79,5 +80,6 @@ impl<E: Dtype, D> Device<E> for D where
         + crate::ops::index::IndexKernel<E>
         + crate::ops::norm::NormKernel<E>
         + crate::optim::OptimKernel<E>
+        + crate::ops::conv::ConvKernel<E>
 {
 }

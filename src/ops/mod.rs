@@ -6,6 +6,7 @@
 //! [`Tensor`]: crate::tensor::Tensor
 
 pub mod binary;
+pub mod conv;
 pub mod index;
 pub mod matmul;
 pub mod movement;

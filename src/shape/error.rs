@@ -79,6 +79,18 @@ pub enum Error {
         /// The least number the operation is defined for.
         min: usize,
     },
+    /// A convolution or pooling window (kernel with dilation) does not fit
+    /// in the padded input along a spatial axis.
+    KernelTooLarge {
+        /// The operation, e.g. `"conv2d"`.
+        op: &'static str,
+        /// The axis of the input.
+        axis: usize,
+        /// The input size plus twice the padding.
+        padded: usize,
+        /// The effective kernel size, `dilation · (kernel - 1) + 1`.
+        kernel: usize,
+    },
     /// Anything else, with a message.
     Invalid(&'static str),
 }
@@ -117,6 +129,10 @@ impl fmt::Display for Error {
             Error::TooFewElements { op, axis: None, got, min } => write!(
                 f,
                 "{op}: the tensor has {got} elements, the reduction needs at least {min}"
+            ),
+            Error::KernelTooLarge { op, axis, padded, kernel } => write!(
+                f,
+                "{op}: kernel larger than padded input on axis {axis}: padded input size {padded}, effective kernel size {kernel}"
             ),
             Error::Invalid(msg) => f.write_str(msg),
         }

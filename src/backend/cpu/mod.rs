@@ -2,6 +2,7 @@
 //! loops (rayon-parallel above a size threshold with `std`) and `gemm`.
 
 mod binary;
+mod conv;
 mod index;
 mod linear;
 mod loss;
