@@ -219,7 +219,7 @@ fn batched_unbatched_and_errors() {
     let e = c.try_forward(small).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "Conv2d: kernel larger than padded input on axis 2: padded input size 2, effective kernel size 3"
+        "Conv2d: kernel larger than padded input on axis 2: input size 0 + 2 x padding 1 < effective kernel size 3"
     );
     let t: ConvTranspose1d<U2, U3, U3> = ConvTranspose1d::new(&dev);
     let e = t

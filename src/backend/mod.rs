@@ -64,6 +64,7 @@ pub trait Device<E: Dtype>:
     + crate::ops::movement::MovementKernel<E>
     + crate::ops::index::IndexKernel<E>
     + crate::ops::norm::NormKernel<E>
+    + crate::ops::pool::PoolKernel<E>
     + crate::optim::OptimKernel<E>
     + crate::ops::conv::ConvKernel<E>
 {
@@ -79,6 +80,7 @@ impl<E: Dtype, D> Device<E> for D where
         + crate::ops::movement::MovementKernel<E>
         + crate::ops::index::IndexKernel<E>
         + crate::ops::norm::NormKernel<E>
+        + crate::ops::pool::PoolKernel<E>
         + crate::optim::OptimKernel<E>
         + crate::ops::conv::ConvKernel<E>
 {

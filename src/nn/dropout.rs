@@ -1,11 +1,13 @@
 //! [`Dropout`]: random zeroing in training, the identity in evaluation,
-//! decided by the input's tape.
+//! decided by the input's tape; [`Dropout1d`] and [`Dropout2d`] zero whole
+//! channels.
 
 use super::{Module, ParamMut, ParamPath, ParamRef, Params};
 use crate::autograd::Tracking;
 use crate::backend::{Backend, Device};
 use crate::dtype::Dtype;
 use crate::ops::binary::BinaryOp;
+use crate::ops::pool::GlobalPoolShape;
 use crate::shape::{Error, Shape};
 use crate::tensor::{op_result, Tensor};
 use alloc::vec::Vec;
@@ -147,3 +149,146 @@ impl<E: Dtype, D: Backend> Params<E, D> for Dropout {
     ) {
     }
 }
+
+/// Dropout of whole channels: one draw per `(batch, channel)` (per channel
+/// when unbatched), the channel's every spatial position zeroed or scaled
+/// by `1 / (1 - p)` together. `spatial` trailing axes form a channel.
+fn channel_dropout<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>>(
+    p: f64,
+    x: Tensor<S, E, D, T>,
+    spatial: usize,
+) -> Tensor<S, E, D, T> {
+    if p == 0.0 || !x.tape.mode().is_train() {
+        return x;
+    }
+    let dims = x.shape.dims();
+    let split = dims.len() - spatial;
+    // Sub-products of a tensor that exists: no overflow unless one of them
+    // is zero, and then the other is irrelevant.
+    let planes: usize = dims[..split].iter().product();
+    let plane: usize = x.numel().checked_div(planes).unwrap_or(0);
+    let mask = Dropout { p }.mask::<E, D>(planes, &x.device);
+    let (xd, md) = ([planes, plane], [planes, 1]);
+    let y = x
+        .device
+        .binary(BinaryOp::Mul, &x.data, &xd, &mask, &md, &xd);
+    let (x, tape) = x.split_tape();
+    let dev = x.device.clone();
+    let x_id = x.id;
+    op_result(x.shape, y, dev.clone(), tape, move |g, gy| {
+        let gx = dev.binary(BinaryOp::Mul, gy, &xd, &mask, &md, &xd);
+        g.accumulate(x_id, gx);
+    })
+}
+
+macro_rules! channel_dropout_layer {
+    ($(#[$doc:meta])* $name:ident, $spatial:literal, $op:literal) => {
+        $(#[$doc])*
+        #[derive(Copy, Clone, Debug, PartialEq)]
+        pub struct $name {
+            /// The probability of zeroing a channel, in `[0, 1]`.
+            pub p: f64,
+        }
+
+        impl Default for $name {
+            /// `p = 0.5`, as PyTorch.
+            fn default() -> Self {
+                $name { p: 0.5 }
+            }
+        }
+
+        impl $name {
+            /// The layer with rate `p`; panics unless `0 <= p <= 1` (see
+            /// the `try_new` form).
+            #[track_caller]
+            pub fn new(p: f64) -> Self {
+                Self::try_new(p).unwrap_or_else(|e| panic!("{e}"))
+            }
+
+            /// The layer with rate `p`, or an error unless `0 <= p <= 1`.
+            pub fn try_new(p: f64) -> Result<Self, Error> {
+                if (0.0..=1.0).contains(&p) {
+                    Ok($name { p })
+                } else {
+                    Err(Error::Invalid(concat!($op, ": the rate p must be in [0, 1]")))
+                }
+            }
+        }
+
+        /// One forward for every tape: whole channels dropped in a training
+        /// mode, the identity in evaluation (as [`Dropout`]).
+        impl<S: GlobalPoolShape<$spatial>, E: Dtype, D: Device<E>, T: Tracking<E, D>>
+            Module<Tensor<S, E, D, T>> for $name
+        {
+            type Output = Tensor<S, E, D, T>;
+            fn forward(&self, x: Tensor<S, E, D, T>) -> Self::Output {
+                channel_dropout(self.p, x, $spatial)
+            }
+        }
+
+        /// No parameters.
+        impl<E: Dtype, D: Backend> Params<E, D> for $name {
+            fn visit_params(&self, _: &mut ParamPath, _: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>)) {}
+            fn visit_params_mut(
+                &mut self,
+                _: &mut ParamPath,
+                _: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>),
+            ) {
+            }
+        }
+
+        impl super::chain::FeatureMap for $name {
+            type Kind = super::chain::Keeps;
+        }
+    };
+}
+
+channel_dropout_layer!(
+    /// Channel dropout for images (PyTorch's `nn.Dropout2d(p)`): in
+    /// training each channel of `(B, C, H, W)` (of `(C, H, W)` when
+    /// unbatched) is zeroed with probability `p` as a whole, and the kept
+    /// channels are scaled by `1 / (1 - p)`; in evaluation it is the
+    /// identity. Train vs eval is the input's [`Mode`](crate::autograd::Mode),
+    /// exactly as for [`Dropout`]; the backward multiplies by the same mask.
+    ///
+    /// A rank-3 input is `(C, H, W)`, as PyTorch documents for
+    /// `nn.Dropout2d`; PyTorch's functional form still treats it as
+    /// `(N, C, L)` with a deprecation warning: use [`Dropout1d`] for that.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// use typegrad::nn::{Dropout2d, Module};
+    /// let dev = Cpu::seeded(1);
+    /// let x: Tensor<(u!(4), u!(16), u!(3), u!(3)), f32> = Tensor::ones(Default::default(), &dev);
+    /// let y = Dropout2d::new(0.5).forward(x.clone().trace()).to_vec();
+    /// // Each 3x3 channel is all zeros or all 2.0.
+    /// for ch in y.chunks(9) {
+    ///     assert!(ch.iter().all(|&v| v == 0.0) || ch.iter().all(|&v| v == 2.0));
+    /// }
+    /// assert_eq!(Dropout2d::new(0.5).forward(x.clone()).to_vec(), x.to_vec()); // evaluation
+    /// ```
+    Dropout2d,
+    2,
+    "dropout2d"
+);
+
+channel_dropout_layer!(
+    /// Channel dropout for sequences (PyTorch's `nn.Dropout1d(p)`): in
+    /// training each channel of `(B, C, L)` (of `(C, L)` when unbatched)
+    /// is zeroed with probability `p` as a whole, and the kept channels
+    /// are scaled by `1 / (1 - p)`; in evaluation it is the identity (see
+    /// [`Dropout2d`]).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// use typegrad::nn::{Dropout1d, Module};
+    /// let x: Tensor<(u!(8), u!(5)), f64> = Tensor::ones(Default::default(), &Cpu::seeded(3));
+    /// let y = Dropout1d::new(0.25).forward(x.trace()).to_vec();
+    /// for ch in y.chunks(5) {
+    ///     assert!(ch.iter().all(|&v| v == 0.0) || ch.iter().all(|&v| (v - 4.0 / 3.0).abs() < 1e-12));
+    /// }
+    /// ```
+    Dropout1d,
+    1,
+    "dropout1d"
+);

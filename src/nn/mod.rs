@@ -14,6 +14,7 @@ mod linear;
 mod module;
 pub mod norm;
 mod params;
+mod pool;
 mod residual;
 mod sequential;
 mod summary;
@@ -23,6 +24,7 @@ pub use buffer::Buffer;
 pub use concat_skip::{ConcatSkip, SkipChecked, SkipJoin, SkipShape};
 pub use conv::{Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d};
 pub use dropout::Dropout;
+pub use dropout::{Dropout1d, Dropout2d};
 pub use ext::{ModuleExt, ParamsMismatch};
 pub use flatten::Flatten;
 pub use linear::{Linear, LinearChecked};
@@ -32,6 +34,7 @@ pub use norm::{
     LayerNormNd, Spatial1, Spatial2,
 };
 pub use params::{ParamKind, ParamMut, ParamPath, ParamRef, Params};
+pub use pool::{AvgPool1d, AvgPool2d, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d};
 pub use residual::{
     Residual, ResidualChecked, ResidualPath, ResidualProjection, ResidualShape, ShortcutChecked,
     ShortcutPath, ShortcutShape,

@@ -11,5 +11,6 @@ pub mod index;
 pub mod matmul;
 pub mod movement;
 pub mod norm;
+pub mod pool;
 pub mod reduce;
 pub mod unary;

@@ -79,16 +79,18 @@ pub enum Error {
         /// The least number the operation is defined for.
         min: usize,
     },
-    /// A convolution or pooling window (kernel with dilation) does not fit
-    /// in the padded input along a spatial axis.
+    /// A window (pooling or convolution kernel, with its dilation) larger
+    /// than the padded input along a spatial axis.
     KernelTooLarge {
-        /// The operation, e.g. `"conv2d"`.
+        /// The operation, e.g. `"max_pool2d"`.
         op: &'static str,
         /// The axis of the input.
         axis: usize,
-        /// The input size plus twice the padding.
-        padded: usize,
-        /// The effective kernel size, `dilation · (kernel - 1) + 1`.
+        /// The input size along that axis.
+        input: usize,
+        /// The padding on each side.
+        padding: usize,
+        /// The effective window size `dilation · (kernel - 1) + 1`.
         kernel: usize,
     },
     /// Anything else, with a message.
@@ -130,9 +132,9 @@ impl fmt::Display for Error {
                 f,
                 "{op}: the tensor has {got} elements, the reduction needs at least {min}"
             ),
-            Error::KernelTooLarge { op, axis, padded, kernel } => write!(
+            Error::KernelTooLarge { op, axis, input, padding, kernel } => write!(
                 f,
-                "{op}: kernel larger than padded input on axis {axis}: padded input size {padded}, effective kernel size {kernel}"
+                "{op}: kernel larger than padded input on axis {axis}: input size {input} + 2 x padding {padding} < effective kernel size {kernel}"
             ),
             Error::Invalid(msg) => f.write_str(msg),
         }

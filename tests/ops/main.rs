@@ -25,5 +25,6 @@ mod conv;
 mod index;
 mod matmul;
 mod movement;
+mod pool;
 mod reduce;
 mod unary;

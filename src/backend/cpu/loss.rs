@@ -147,7 +147,7 @@ pub(super) fn cross_entropy<E: Dtype>(
             // Shift by a finite max; an all `-inf` row gives ln s = -inf and
             // (like PyTorch) a NaN loss, a `+inf` logit a NaN loss.
             let sh = if m.is_finite() { m } else { E::zero() };
-            let ln_s = row_sum(row, |v| (v - sh).exp()).ln();
+            let ln_s = row_sum(row, |v| (v - sh).fast_exp()).ln();
             let t = targets[r];
             let loss = if ignored(t, &spec) {
                 E::zero()
@@ -217,7 +217,7 @@ pub(super) fn cross_entropy_backward<E: Dtype>(
             }
             let (row, sh, ln_s) = (&x[r * c..(r + 1) * c], stats[2 * r], stats[2 * r + 1]);
             for (g, &v) in g.iter_mut().zip(row) {
-                *g = scale * ((v - sh) - ln_s).exp() - off;
+                *g = scale * ((v - sh) - ln_s).fast_exp() - off;
             }
             g[t] = g[t] - on;
         }
@@ -228,17 +228,19 @@ pub(super) fn cross_entropy_backward<E: Dtype>(
 /// `max(x, 0) - x·y + ln(1 + e^{-|x|})`: never overflows.
 #[inline(always)]
 fn bce<E: Dtype>(x: E, y: E) -> E {
-    x.max(E::zero()) - x * y + (-x.abs()).exp().ln_1p()
+    x.max(E::zero()) - x * y + (-x.abs()).fast_exp().ln_1p()
 }
 
 /// Logistic function without overflow for large `|x|`.
 #[inline(always)]
 fn sigmoid<E: Dtype>(x: E) -> E {
+    // e^-|x| never overflows; branch-free, so loops over it vectorise.
+    let e = (-x.abs()).fast_exp();
+    let s = E::one() / (E::one() + e);
     if x >= E::zero() {
-        E::one() / (E::one() + (-x).exp())
+        s
     } else {
-        let e = x.exp();
-        e / (E::one() + e)
+        e * s
     }
 }
 

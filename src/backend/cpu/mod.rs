@@ -13,7 +13,9 @@ mod movement;
 mod norm;
 mod optim;
 pub(crate) mod par;
+mod pool;
 mod reduce;
+mod simd;
 pub(crate) mod strides;
 mod unary;
 

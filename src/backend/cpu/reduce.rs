@@ -10,8 +10,10 @@
 //! outputs); the split does not depend on timing, so results are
 //! deterministic for a given thread count.
 
+use super::par::output_vec;
 #[cfg(feature = "std")]
 use super::par::PAR_THRESHOLD;
+use super::simd::wide_fn;
 use super::Cpu;
 use crate::dtype::Dtype;
 use crate::ops::reduce::{CrossEntropySpec, ReduceKernel, ReduceOp};
@@ -20,6 +22,7 @@ use crate::shape::MAX_RANK;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::mem::MaybeUninit;
 
 // ----------------------------------------------------------------- helpers
 
@@ -151,6 +154,7 @@ fn min_e<E: Dtype>(a: E, b: E) -> E {
 }
 
 /// Fold a slice with a NaN-propagating binary `pick` (max or min), 8 lanes.
+#[inline(always)]
 fn pick_lanes<E: Dtype>(x: &[E], init: E, pick: impl Fn(E, E) -> E) -> E {
     let mut acc = [init; 8];
     let mut it = x.chunks_exact(8);
@@ -229,7 +233,7 @@ fn row_reduce<E: Dtype>(op: ReduceOp, x: &[E], par: bool) -> E {
         ReduceOp::LogSumExp => {
             let m = max_slice(x, par);
             let sh = finite_or_zero(m);
-            lse_finish(m, sum_slice_by(x, par, move |v| (v - sh).exp()))
+            lse_finish(m, sum_slice_by(x, par, move |v| (v - sh).fast_exp()))
         }
     }
 }
@@ -352,7 +356,7 @@ fn reduce<E: Dtype>(op: ReduceOp, x: &[E], dims: &[usize], axis: Option<usize>) 
                 x,
                 shape,
                 |_| E::zero(),
-                |a, v, oi| a + (v - finite_or_zero(m[oi])).exp(),
+                |a, v, oi| a + (v - finite_or_zero(m[oi])).fast_exp(),
             );
             m.iter().zip(&s).map(|(&m, &s)| lse_finish(m, s)).collect()
         }
@@ -471,7 +475,7 @@ fn reduce_backward<E: Dtype>(
             if y[oi] == E::neg_infinity() {
                 E::zero()
             } else {
-                gy[oi] * (v - y[oi]).exp()
+                gy[oi] * (v - y[oi]).fast_exp()
             }
         }),
     }
@@ -533,30 +537,83 @@ fn sum_to<E: Dtype>(x: &[E], from: &[usize], to: &[usize]) -> Vec<E> {
 
 // ----------------------------------------------------------------- softmax
 
-/// Softmax (or log-softmax) of one contiguous row into `y`.
-fn softmax_row<E: Dtype>(x: &[E], y: &mut [E], log: bool) {
-    let m = max_slice(x, false);
+/// The maximum of a row for softmax's shift, in lanes with a plain
+/// comparison (a vector max). A NaN may or may not win here: either way
+/// it reaches the row's sum through `e^(NaN - m)`, and the whole row is
+/// NaN, as `torch.softmax` gives.
+#[inline(always)]
+fn row_max<E: Dtype>(x: &[E]) -> E {
+    // 64 lanes: four vectors of f32, so four independent max chains.
+    const L: usize = 64;
+    let mut acc = [E::neg_infinity(); L];
+    let mut it = x.chunks_exact(L);
+    for c in &mut it {
+        for k in 0..L {
+            acc[k] = if c[k] > acc[k] { c[k] } else { acc[k] };
+        }
+    }
+    let mut m = E::neg_infinity();
+    for &v in it.remainder().iter().chain(acc.iter()) {
+        m = if v > m { v } else { m };
+    }
+    m
+}
+
+/// Softmax (or log-softmax) of one contiguous row into `y`, writing every
+/// element of `y` (which may start uninitialised): the maximum, then
+/// `e^(x - m)` written and summed in one vectorised pass, then one scaling
+/// pass, all over a row that stays in cache.
+#[inline(always)]
+fn softmax_row<const FMA: bool, E: Dtype>(x: &[E], y: &mut [MaybeUninit<E>], log: bool) {
+    let m = row_max(x);
     if log {
-        let lse = m.is_finite().then(|| sum_by(x, |v| (v - m).exp()).ln());
+        let lse = m
+            .is_finite()
+            .then(|| sum_by(x, |v| (v - m).fast_exp_with::<FMA>()).ln());
         for (y, &v) in y.iter_mut().zip(x) {
             // (x - m) - ln Σ exp(x - m); a non-finite max gives NaN as torch.
-            *y = match lse {
+            y.write(match lse {
                 Some(l) => (v - m) - l,
                 None => v - m,
-            };
+            });
         }
-    } else {
-        let mut s = E::zero();
-        for (y, &v) in y.iter_mut().zip(x) {
-            *y = (v - m).exp();
-            s = s + *y;
+        return;
+    }
+    // 16 independent sums (a vector register of f32), combined pairwise.
+    const L: usize = 16;
+    let mut acc = [E::zero(); L];
+    let mut yc = y.chunks_exact_mut(L);
+    let mut xc = x.chunks_exact(L);
+    for (yk, xk) in (&mut yc).zip(&mut xc) {
+        for k in 0..L {
+            let e = (xk[k] - m).fast_exp_with::<FMA>();
+            yk[k].write(e);
+            acc[k] = acc[k] + e;
         }
-        let inv = E::one() / s;
-        y.iter_mut().for_each(|y| *y = *y * inv);
+    }
+    let mut rest = E::zero();
+    for (y, &v) in yc.into_remainder().iter_mut().zip(xc.remainder()) {
+        rest = rest + *y.write((v - m).fast_exp_with::<FMA>());
+    }
+    let mut w = L;
+    while w > 1 {
+        w /= 2;
+        for k in 0..w {
+            acc[k] = acc[k] + acc[k + w];
+        }
+    }
+    let inv = E::one() / (acc[0] + rest);
+    for y in y.iter_mut() {
+        // SAFETY: the loops above wrote every element of `y` (the exact
+        // chunks and their remainder cover it: `x` and `y` have the same
+        // length), so it is initialised.
+        let e = unsafe { y.assume_init() };
+        y.write(e * inv);
     }
 }
 
 /// Softmax (or log-softmax) along the middle axis of one `(n, inner)` block.
+#[inline(always)]
 fn softmax_block<E: Dtype>(
     x: &[E],
     y: &mut [E],
@@ -579,7 +636,7 @@ fn softmax_block<E: Dtype>(
             &mut y[j * inner..(j + 1) * inner],
         );
         for (((y, &v), &m), s) in yr.iter_mut().zip(xr).zip(m.iter()).zip(s.iter_mut()) {
-            let e = (v - m).exp();
+            let e = (v - m).fast_exp();
             *s = *s + e;
             if !log {
                 *y = e;
@@ -609,6 +666,33 @@ fn softmax_block<E: Dtype>(
     }
 }
 
+wide_fn! {
+    /// Softmax of the `(n, inner)` blocks of the chunk `yc` of the output
+    /// (which starts at element `s`), writing every element; compiled for
+    /// the CPU's widest vectors (the `exp` loops vectorise).
+    fn softmax_chunk<E: Dtype>(x: &[E], yc: &mut [MaybeUninit<E>], s: usize, n: usize, inner: usize, log: bool) -> () {
+        let block = n * inner;
+        if inner == 1 {
+            for (k, yb) in yc.chunks_mut(block).enumerate() {
+                softmax_row::<FMA, E>(&x[s + k * block..s + (k + 1) * block], yb, log);
+            }
+            return;
+        }
+        for y in yc.iter_mut() {
+            y.write(E::zero());
+        }
+        // SAFETY: every element was initialised just above, and
+        // `MaybeUninit<E>` has the layout of `E`.
+        let yc: &mut [E] = unsafe { core::slice::from_raw_parts_mut(yc.as_mut_ptr().cast::<E>(), yc.len()) };
+        let mut m = vec![E::zero(); inner];
+        let mut sums = m.clone();
+        for (k, yb) in yc.chunks_mut(block).enumerate() {
+            let xb = &x[s + k * block..s + (k + 1) * block];
+            softmax_block(xb, yb, n, inner, log, &mut m, &mut sums);
+        }
+    }
+}
+
 fn softmax<E: Dtype>(x: &[E], dims: &[usize], axis: usize, log: bool) -> Vec<E> {
     let (_, n, inner) = split(dims, Some(axis));
     assert_eq!(
@@ -617,23 +701,23 @@ fn softmax<E: Dtype>(x: &[E], dims: &[usize], axis: usize, log: bool) -> Vec<E> 
         "softmax: buffer of {} elements for dims {dims:?}",
         x.len()
     );
-    let mut y = vec![E::zero(); x.len()];
+    // Written once by the kernel, never zero-filled first.
+    let mut y = output_vec(x.len());
     if x.is_empty() {
         return y;
     }
     let block = n * inner;
-    par_chunks(&mut y, block, x.len(), |s, yc| {
-        let mut m = vec![E::zero(); if inner == 1 { 0 } else { inner }];
-        let mut sums = m.clone();
-        for (k, yb) in yc.chunks_mut(block).enumerate() {
-            let xb = &x[s + k * block..s + (k + 1) * block];
-            if inner == 1 {
-                softmax_row(xb, yb, log);
-            } else {
-                softmax_block(xb, yb, n, inner, log, &mut m, &mut sums);
-            }
-        }
-    });
+    par_chunks(
+        &mut y.spare_capacity_mut()[..x.len()],
+        block,
+        x.len(),
+        |s, yc| softmax_chunk(x, yc, s, n, inner, log),
+    );
+    // SAFETY: `par_chunks` called `softmax_chunk` on chunks covering all
+    // `x.len()` elements of the spare capacity (it hands out every chunk
+    // of the slice, and the slice is non-empty), and `softmax_chunk`
+    // writes every element of its chunk.
+    unsafe { y.set_len(x.len()) };
     y
 }
 
@@ -680,7 +764,11 @@ fn softmax_backward<E: Dtype>(y: &[E], gy: &[E], dims: &[usize], axis: usize, lo
                     .zip(&gyb[r])
                     .zip(acc.iter())
                 {
-                    *o = if log { g - yv.exp() * a } else { yv * (g - a) };
+                    *o = if log {
+                        g - yv.fast_exp() * a
+                    } else {
+                        yv * (g - a)
+                    };
                 }
             }
         }

@@ -2,7 +2,9 @@
 //! monomorphised here (the `match` on the op is outside the loop).
 
 use super::par::{map1, map2};
+use super::simd::wide_fn;
 use super::Cpu;
+use crate::dtype::Dtype;
 use crate::ops::unary::{UnaryKernel, UnaryOp};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -67,11 +69,25 @@ macro_rules! dispatch {
     };
 }
 
+wide_fn! {
+    /// `f` over `x`, compiled for the CPU's widest vectors.
+    fn unary<E: Dtype>(op: UnaryOp<E>, x: &[E]) -> Vec<E> {
+        dispatch!(op, |o| map1(x, move |v| o.f(v)))
+    }
+}
+
+wide_fn! {
+    /// `gy · f'(saved)`, compiled for the CPU's widest vectors.
+    fn unary_backward<E: Dtype>(op: UnaryOp<E>, saved: &[E], gy: &[E]) -> Vec<E> {
+        dispatch!(op, |o| map2(saved, gy, move |s, g| g * o.df_saved(s)))
+    }
+}
+
 macro_rules! unary_impl {
     ($($e:ty),*) => {$(
         impl UnaryKernel<$e> for Cpu {
             fn unary(&self, op: UnaryOp<$e>, x: &Arc<Vec<$e>>) -> Arc<Vec<$e>> {
-                Arc::new(dispatch!(op, |o| map1(x, move |v| o.f(v))))
+                Arc::new(unary(op, x))
             }
             fn unary_backward(
                 &self,
@@ -79,7 +95,7 @@ macro_rules! unary_impl {
                 saved: &Arc<Vec<$e>>,
                 gy: &Arc<Vec<$e>>,
             ) -> Arc<Vec<$e>> {
-                Arc::new(dispatch!(op, |o| map2(saved, gy, move |s, g| g * o.df_saved(s))))
+                Arc::new(unary_backward(op, saved, gy))
             }
         }
     )*};

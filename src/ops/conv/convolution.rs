@@ -79,7 +79,8 @@ fn plan(
             out[a] = conv_out_size(size[a], kernel[a], s, pad, d).ok_or(Error::KernelTooLarge {
                 op,
                 axis: sp_axis(a),
-                padded: size[a].saturating_add(pad.saturating_mul(2)),
+                input: size[a],
+                padding: pad,
                 kernel: d.saturating_mul(kernel[a] - 1).saturating_add(1),
             })?;
         }
@@ -290,7 +291,7 @@ impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// let x: Tensor<(u!(1), u!(2), Dyn, Dyn)> = Tensor::zeros((Default::default(), Default::default(), Dyn(2), Dyn(9)), &dev);
     /// let w: Tensor<(u!(4), u!(2), u!(3), u!(3))> = Tensor::zeros(Default::default(), &dev);
     /// let e = x.try_conv2d(&w, None, ConvSpec::plain()).unwrap_err();
-    /// assert_eq!(e.to_string(), "conv2d: kernel larger than padded input on axis 2: padded input size 2, effective kernel size 3");
+    /// assert_eq!(e.to_string(), "conv2d: kernel larger than padded input on axis 2: input size 2 + 2 x padding 0 < effective kernel size 3");
     /// ```
     #[allow(clippy::type_complexity)]
     // The checks on the signature's first line: one line of note in errors.

@@ -18,11 +18,13 @@ pub(super) fn tanh_df<E: Dtype>(_x: E, y: E) -> E {
 /// Stable for large |x|: never evaluates `e^x` for large positive x.
 #[inline(always)]
 pub(super) fn sigmoid_f<E: Dtype>(x: E) -> E {
+    // e^-|x| never overflows; branch-free, so loops over it vectorise.
+    let e = (-x.abs()).fast_exp();
+    let s = E::one() / (E::one() + e);
     if x >= E::zero() {
-        E::one() / (E::one() + (-x).exp())
+        s
     } else {
-        let e = x.exp();
-        e / (E::one() + e)
+        e * s
     }
 }
 #[inline(always)]

@@ -1,0 +1,371 @@
+//! CPU kernels for window pooling: direct loops over each plane, with the
+//! in-bounds part of every window computed once per output row/column (no
+//! bounds test in the inner loop, no allocation per pixel). Planes are
+//! split over rayon threads when the work is large.
+
+use super::Cpu;
+use crate::dtype::Dtype;
+use crate::ops::pool::{PoolKernel, PoolParams};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// The in-bounds part of one window along one axis: the window's first
+/// input position (`start`, may be negative through padding) and the range
+/// `lo..hi` of kernel taps that land inside the input.
+#[derive(Copy, Clone, Debug)]
+struct Span {
+    start: isize,
+    lo: usize,
+    hi: usize,
+}
+
+/// The [`Span`] of every output position along axis `a`.
+fn spans(p: &PoolParams, a: usize) -> Vec<Span> {
+    let (n, k, s, pad, d) = (
+        p.input[a] as isize,
+        p.kernel[a],
+        p.stride[a] as isize,
+        p.padding[a] as isize,
+        p.dilation[a] as isize,
+    );
+    (0..p.output[a] as isize)
+        .map(|o| {
+            let start = o * s - pad;
+            // First tap with start + j·d >= 0, first tap with start + j·d >= n.
+            let first_in = |bound: isize| -> usize {
+                if start >= bound {
+                    0
+                } else {
+                    ((bound - start + d - 1) / d).min(k as isize) as usize
+                }
+            };
+            let lo = first_in(0);
+            let hi = first_in(n).max(lo);
+            Span { start, lo, hi }
+        })
+        .collect()
+}
+
+/// Calls `f(first_plane, chunk)` over chunks of whole planes of `out`
+/// (`plane` elements each); in parallel when `work` is large.
+fn for_planes<T: Send>(
+    out: &mut [T],
+    plane: usize,
+    work: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
+    if out.is_empty() || plane == 0 {
+        return;
+    }
+    #[cfg(feature = "std")]
+    {
+        let t = rayon::current_num_threads();
+        let planes = out.len() / plane;
+        if t > 1 && planes > 1 && work >= super::par::PAR_THRESHOLD {
+            use rayon::prelude::*;
+            let per = planes.div_ceil(4 * t).max(1);
+            out.par_chunks_mut(per * plane)
+                .enumerate()
+                .for_each(|(i, c)| f(i * per, c));
+            return;
+        }
+    }
+    let _ = work;
+    f(0, out);
+}
+
+/// [`for_planes`] over two outputs of the same length, split alike.
+fn for_planes2<A: Send, B: Send>(
+    a: &mut [A],
+    b: &mut [B],
+    plane: usize,
+    work: usize,
+    f: impl Fn(usize, &mut [A], &mut [B]) + Sync + Send,
+) {
+    debug_assert_eq!(a.len(), b.len());
+    if a.is_empty() || plane == 0 {
+        return;
+    }
+    #[cfg(feature = "std")]
+    {
+        let t = rayon::current_num_threads();
+        let planes = a.len() / plane;
+        if t > 1 && planes > 1 && work >= super::par::PAR_THRESHOLD {
+            use rayon::prelude::*;
+            let per = planes.div_ceil(4 * t).max(1);
+            a.par_chunks_mut(per * plane)
+                .zip(b.par_chunks_mut(per * plane))
+                .enumerate()
+                .for_each(|(i, (ca, cb))| f(i * per, ca, cb));
+            return;
+        }
+    }
+    let _ = work;
+    f(0, a, b);
+}
+
+/// Work estimate of a pooling pass (window taps visited).
+fn work(p: &PoolParams) -> usize {
+    p.output_len()
+        .saturating_mul(p.kernel[0])
+        .saturating_mul(p.kernel[1])
+}
+
+/// Max pooling of one plane: values into `y`, argmax positions into `idx`
+/// when given. First maximum in window order wins; NaN propagates (the
+/// last NaN's position is kept), as PyTorch's CPU kernel.
+fn max_plane<E: Dtype>(
+    p: &PoolParams,
+    sh: &[Span],
+    sw: &[Span],
+    x: &[E],
+    y: &mut [E],
+    mut idx: Option<&mut [usize]>,
+) {
+    let (w_in, ow) = (p.input[1], p.output[1]);
+    let (dh, dw) = (p.dilation[0], p.dilation[1]);
+    for (oh, h) in sh.iter().enumerate() {
+        for (ox, w) in sw.iter().enumerate() {
+            let mut best = E::neg_infinity();
+            let mut at = usize::MAX;
+            if h.lo < h.hi && w.lo < w.hi {
+                let ih0 = (h.start + (h.lo * dh) as isize) as usize;
+                let iw0 = (w.start + (w.lo * dw) as isize) as usize;
+                at = ih0 * w_in + iw0;
+                for kh in h.lo..h.hi {
+                    let ih = (h.start + (kh * dh) as isize) as usize;
+                    let row = &x[ih * w_in..(ih + 1) * w_in];
+                    for kw in w.lo..w.hi {
+                        let iw = (w.start + (kw * dw) as isize) as usize;
+                        let v = row[iw];
+                        if v > best || v.is_nan() {
+                            best = v;
+                            at = ih * w_in + iw;
+                        }
+                    }
+                }
+            }
+            y[oh * ow + ox] = best;
+            if let Some(idx) = idx.as_deref_mut() {
+                idx[oh * ow + ox] = at;
+            }
+        }
+    }
+}
+
+/// Average pooling of one plane.
+fn avg_plane<E: Dtype>(
+    p: &PoolParams,
+    sh: &[Span],
+    sw: &[Span],
+    x: &[E],
+    y: &mut [E],
+    include_pad: bool,
+) {
+    let (w_in, ow) = (p.input[1], p.output[1]);
+    let (dh, dw) = (p.dilation[0], p.dilation[1]);
+    let full = E::from_f64((p.kernel[0] * p.kernel[1]) as f64);
+    for (oh, h) in sh.iter().enumerate() {
+        for (ox, w) in sw.iter().enumerate() {
+            let mut s = E::zero();
+            for kh in h.lo..h.hi {
+                let ih = (h.start + (kh * dh) as isize) as usize;
+                let row = &x[ih * w_in..(ih + 1) * w_in];
+                for kw in w.lo..w.hi {
+                    s = s + row[(w.start + (kw * dw) as isize) as usize];
+                }
+            }
+            let div = if include_pad {
+                full
+            } else {
+                E::from_f64(((h.hi - h.lo) * (w.hi - w.lo)) as f64)
+            };
+            y[oh * ow + ox] = s / div;
+        }
+    }
+}
+
+/// Gradient of [`avg_plane`]: each output's gradient, divided like the
+/// forward, is added to every input element of its window.
+fn avg_plane_backward<E: Dtype>(
+    p: &PoolParams,
+    sh: &[Span],
+    sw: &[Span],
+    gy: &[E],
+    gx: &mut [E],
+    include_pad: bool,
+) {
+    let (w_in, ow) = (p.input[1], p.output[1]);
+    let (dh, dw) = (p.dilation[0], p.dilation[1]);
+    let full = E::from_f64((p.kernel[0] * p.kernel[1]) as f64);
+    for (oh, h) in sh.iter().enumerate() {
+        for (ox, w) in sw.iter().enumerate() {
+            let div = if include_pad {
+                full
+            } else {
+                E::from_f64(((h.hi - h.lo) * (w.hi - w.lo)) as f64)
+            };
+            let g = gy[oh * ow + ox] / div;
+            for kh in h.lo..h.hi {
+                let ih = (h.start + (kh * dh) as isize) as usize;
+                let row = &mut gx[ih * w_in..(ih + 1) * w_in];
+                for kw in w.lo..w.hi {
+                    let iw = (w.start + (kw * dw) as isize) as usize;
+                    row[iw] = row[iw] + g;
+                }
+            }
+        }
+    }
+}
+
+fn check(p: &PoolParams, x_len: usize, what: &str) {
+    assert_eq!(
+        x_len,
+        p.input_len(),
+        "{what}: buffer of {x_len} elements for {p:?}"
+    );
+}
+
+fn max_pool<E: Dtype>(p: &PoolParams, x: &[E], want_idx: bool) -> (Vec<E>, Option<Vec<usize>>) {
+    check(p, x.len(), "max_pool");
+    let (ip, op) = (p.input[0] * p.input[1], p.output[0] * p.output[1]);
+    let (sh, sw) = (spans(p, 0), spans(p, 1));
+    let mut y = vec![E::zero(); p.output_len()];
+    if !want_idx {
+        for_planes(&mut y, op, work(p), |first, yc| {
+            for (k, yp) in yc.chunks_mut(op).enumerate() {
+                let c = first + k;
+                max_plane(p, &sh, &sw, &x[c * ip..(c + 1) * ip], yp, None);
+            }
+        });
+        return (y, None);
+    }
+    let mut idx = vec![0usize; p.output_len()];
+    for_planes2(&mut y, &mut idx, op, work(p), |first, yc, ic| {
+        for (k, (yp, ipl)) in yc.chunks_mut(op).zip(ic.chunks_mut(op)).enumerate() {
+            let c = first + k;
+            max_plane(p, &sh, &sw, &x[c * ip..(c + 1) * ip], yp, Some(ipl));
+        }
+    });
+    (y, Some(idx))
+}
+
+fn max_pool_backward<E: Dtype>(p: &PoolParams, idx: &[usize], gy: &[E]) -> Vec<E> {
+    assert_eq!(
+        idx.len(),
+        p.output_len(),
+        "max_pool_backward: {} indices for {p:?}",
+        idx.len()
+    );
+    assert_eq!(
+        gy.len(),
+        p.output_len(),
+        "max_pool_backward: gradient of {} elements for {p:?}",
+        gy.len()
+    );
+    let (ip, op) = (p.input[0] * p.input[1], p.output[0] * p.output[1]);
+    let mut gx = vec![E::zero(); p.input_len()];
+    for_planes(&mut gx, ip, p.output_len(), |first, gc| {
+        for (k, gp) in gc.chunks_mut(ip).enumerate() {
+            let c = first + k;
+            let (ic, gyc) = (&idx[c * op..(c + 1) * op], &gy[c * op..(c + 1) * op]);
+            for (&i, &g) in ic.iter().zip(gyc) {
+                // usize::MAX: a window without input elements.
+                if let Some(v) = gp.get_mut(i) {
+                    *v = *v + g;
+                }
+            }
+        }
+    });
+    gx
+}
+
+fn avg_pool<E: Dtype>(p: &PoolParams, x: &[E], include_pad: bool) -> Vec<E> {
+    check(p, x.len(), "avg_pool");
+    let (ip, op) = (p.input[0] * p.input[1], p.output[0] * p.output[1]);
+    let (sh, sw) = (spans(p, 0), spans(p, 1));
+    let mut y = vec![E::zero(); p.output_len()];
+    for_planes(&mut y, op, work(p), |first, yc| {
+        for (k, yp) in yc.chunks_mut(op).enumerate() {
+            let c = first + k;
+            avg_plane(p, &sh, &sw, &x[c * ip..(c + 1) * ip], yp, include_pad);
+        }
+    });
+    y
+}
+
+fn avg_pool_backward<E: Dtype>(p: &PoolParams, gy: &[E], include_pad: bool) -> Vec<E> {
+    assert_eq!(
+        gy.len(),
+        p.output_len(),
+        "avg_pool_backward: gradient of {} elements for {p:?}",
+        gy.len()
+    );
+    let (ip, op) = (p.input[0] * p.input[1], p.output[0] * p.output[1]);
+    let (sh, sw) = (spans(p, 0), spans(p, 1));
+    let mut gx = vec![E::zero(); p.input_len()];
+    for_planes(&mut gx, ip, work(p), |first, gc| {
+        for (k, gp) in gc.chunks_mut(ip).enumerate() {
+            let c = first + k;
+            avg_plane_backward(p, &sh, &sw, &gy[c * op..(c + 1) * op], gp, include_pad);
+        }
+    });
+    gx
+}
+
+macro_rules! pool_impl {
+    ($($e:ty),*) => {$(
+        impl PoolKernel<$e> for Cpu {
+            fn max_pool(&self, p: &PoolParams, x: &Arc<Vec<$e>>, indices: bool) -> (Arc<Vec<$e>>, Option<Arc<Vec<usize>>>) {
+                let (y, i) = max_pool(p, x, indices);
+                (Arc::new(y), i.map(Arc::new))
+            }
+            fn max_pool_backward(&self, p: &PoolParams, indices: &Arc<Vec<usize>>, gy: &Arc<Vec<$e>>) -> Arc<Vec<$e>> {
+                Arc::new(max_pool_backward(p, indices, gy))
+            }
+            fn avg_pool(&self, p: &PoolParams, x: &Arc<Vec<$e>>, count_include_pad: bool) -> Arc<Vec<$e>> {
+                Arc::new(avg_pool(p, x, count_include_pad))
+            }
+            fn avg_pool_backward(&self, p: &PoolParams, gy: &Arc<Vec<$e>>, count_include_pad: bool) -> Arc<Vec<$e>> {
+                Arc::new(avg_pool_backward(p, gy, count_include_pad))
+            }
+        }
+    )*};
+}
+pool_impl!(f32, f64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Spans agree with a direct bounds test for every tap.
+    #[test]
+    fn spans_match_bounds() {
+        for n in 1..7 {
+            for k in 1..4 {
+                for s in 1..3 {
+                    for pad in 0..=k / 2 {
+                        for d in 1..3 {
+                            let Some(p) =
+                                PoolParams::new(1, [1, n], [1, k], [1, s], [0, pad], [1, d])
+                            else {
+                                continue;
+                            };
+                            for (o, sp) in spans(&p, 1).iter().enumerate() {
+                                let inside: Vec<usize> = (0..k)
+                                    .filter(|&j| {
+                                        let i = (o * s + j * d) as isize - pad as isize;
+                                        (0..n as isize).contains(&i)
+                                    })
+                                    .collect();
+                                let got: Vec<usize> = (sp.lo..sp.hi).collect();
+                                assert_eq!(got, inside, "n={n} k={k} s={s} p={pad} d={d} o={o}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
