@@ -9,7 +9,8 @@ use crate::nn::{
     BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, MaxPool2d, Module, ParamKind, ParamPath, Params,
     ReLU,
 };
-use crate::shape::{Dim, StaticDim};
+use crate::nn::{Summary, SummaryRows};
+use crate::shape::{Dim, Error, Shape, StaticDim};
 use core::ops::Add;
 use typenum::{U0, U1, U1000, U1024, U128, U2, U2048, U256, U3, U512, U64, U7};
 
@@ -431,4 +432,105 @@ fn torchvision_init<E: Dtype, D: Backend, M: Params<E, D>>(mut model: M) -> M {
         }
     });
     model
+}
+
+// Summaries (rows per convolution and normalisation, in the order the
+// forward runs them; the ReLUs and the sum keep the shape).
+
+type SOut<M, S, E, D> = <M as Summary<S, E, D>>::Output;
+
+impl<C: Dim, E: Dtype, D: Backend, S: Shape> Summary<S, E, D> for BasicBlock<C, E, D>
+where
+    Conv3x3<C, C, U1, E, D>: Summary<S, E, D, Output = S>,
+    BatchNorm2d<C, E, D>: Summary<S, E, D, Output = S>,
+{
+    type Output = S;
+    fn summarize(&self, x: S, rows: &mut SummaryRows) -> Result<S, Error> {
+        let h = rows.child("conv1", &self.conv1, x)?;
+        let h = rows.child("bn1", &self.bn1, h)?;
+        let h = rows.child("conv2", &self.conv2, h)?;
+        rows.child("bn2", &self.bn2, h)
+    }
+}
+
+impl<CI: Dim, CO: Dim, St, E: Dtype, D: Backend, S: Shape> Summary<S, E, D>
+    for BasicBlockDown<CI, CO, St, E, D>
+where
+    Conv3x3<CI, CO, St, E, D>: Summary<S, E, D>,
+    BatchNorm2d<CO, E, D>: Summary<
+        SOut<Conv3x3<CI, CO, St, E, D>, S, E, D>,
+        E,
+        D,
+        Output = SOut<Conv3x3<CI, CO, St, E, D>, S, E, D>,
+    >,
+    Conv3x3<CO, CO, U1, E, D>: Summary<
+        SOut<Conv3x3<CI, CO, St, E, D>, S, E, D>,
+        E,
+        D,
+        Output = SOut<Conv3x3<CI, CO, St, E, D>, S, E, D>,
+    >,
+    Downsample<CI, CO, St, E, D>:
+        Summary<S, E, D, Output = SOut<Conv3x3<CI, CO, St, E, D>, S, E, D>>,
+{
+    type Output = SOut<Conv3x3<CI, CO, St, E, D>, S, E, D>;
+    fn summarize(&self, x: S, rows: &mut SummaryRows) -> Result<Self::Output, Error> {
+        let h = rows.child("conv1", &self.conv1, x)?;
+        let h = rows.child("bn1", &self.bn1, h)?;
+        let h = rows.child("conv2", &self.conv2, h)?;
+        let h = rows.child("bn2", &self.bn2, h)?;
+        let shortcut = rows.child("downsample", &self.downsample, x)?;
+        debug_assert_eq!(&*h.dims(), &*shortcut.dims());
+        Ok(h)
+    }
+}
+
+type B1<C, W, E, D, S> = SOut<Conv1x1<C, W, U1, E, D>, S, E, D>;
+
+impl<C: Dim, W: Dim, E: Dtype, D: Backend, S: Shape> Summary<S, E, D> for Bottleneck<C, W, E, D>
+where
+    Conv1x1<C, W, U1, E, D>: Summary<S, E, D>,
+    BatchNorm2d<W, E, D>: Summary<B1<C, W, E, D, S>, E, D, Output = B1<C, W, E, D, S>>,
+    Conv3x3<W, W, U1, E, D>: Summary<B1<C, W, E, D, S>, E, D, Output = B1<C, W, E, D, S>>,
+    Conv1x1<W, C, U1, E, D>: Summary<B1<C, W, E, D, S>, E, D, Output = S>,
+    BatchNorm2d<C, E, D>: Summary<S, E, D, Output = S>,
+{
+    type Output = S;
+    fn summarize(&self, x: S, rows: &mut SummaryRows) -> Result<S, Error> {
+        let h = rows.child("conv1", &self.conv1, x)?;
+        let h = rows.child("bn1", &self.bn1, h)?;
+        let h = rows.child("conv2", &self.conv2, h)?;
+        let h = rows.child("bn2", &self.bn2, h)?;
+        let h = rows.child("conv3", &self.conv3, h)?;
+        rows.child("bn3", &self.bn3, h)
+    }
+}
+
+type T1<CI, W, E, D, S> = SOut<Conv1x1<CI, W, U1, E, D>, S, E, D>;
+type T2<CI, W, St, E, D, S> = SOut<Conv3x3<W, W, St, E, D>, T1<CI, W, E, D, S>, E, D>;
+type T3<CI, W, CO, St, E, D, S> = SOut<Conv1x1<W, CO, U1, E, D>, T2<CI, W, St, E, D, S>, E, D>;
+
+impl<CI: Dim, W: Dim, CO: Dim, St, E: Dtype, D: Backend, S: Shape> Summary<S, E, D>
+    for BottleneckDown<CI, W, CO, St, E, D>
+where
+    Conv1x1<CI, W, U1, E, D>: Summary<S, E, D>,
+    BatchNorm2d<W, E, D>: Summary<T1<CI, W, E, D, S>, E, D, Output = T1<CI, W, E, D, S>>
+        + Summary<T2<CI, W, St, E, D, S>, E, D, Output = T2<CI, W, St, E, D, S>>,
+    Conv3x3<W, W, St, E, D>: Summary<T1<CI, W, E, D, S>, E, D>,
+    Conv1x1<W, CO, U1, E, D>: Summary<T2<CI, W, St, E, D, S>, E, D>,
+    BatchNorm2d<CO, E, D>:
+        Summary<T3<CI, W, CO, St, E, D, S>, E, D, Output = T3<CI, W, CO, St, E, D, S>>,
+    Downsample<CI, CO, St, E, D>: Summary<S, E, D, Output = T3<CI, W, CO, St, E, D, S>>,
+{
+    type Output = T3<CI, W, CO, St, E, D, S>;
+    fn summarize(&self, x: S, rows: &mut SummaryRows) -> Result<Self::Output, Error> {
+        let h = rows.child("conv1", &self.conv1, x)?;
+        let h = rows.child("bn1", &self.bn1, h)?;
+        let h = rows.child("conv2", &self.conv2, h)?;
+        let h = rows.child("bn2", &self.bn2, h)?;
+        let h = rows.child("conv3", &self.conv3, h)?;
+        let h = rows.child("bn3", &self.bn3, h)?;
+        let shortcut = rows.child("downsample", &self.downsample, x)?;
+        debug_assert_eq!(&*h.dims(), &*shortcut.dims());
+        Ok(h)
+    }
 }

@@ -12,7 +12,7 @@
 
 use super::chain::{FeatureMap, Opaque};
 use super::init::{FanMode, Init, Nonlinearity};
-use super::{Module, ParamMut, ParamPath, ParamRef, Params};
+use super::{Module, ParamMut, ParamPath, ParamRef, Params, Summary, SummaryRows};
 use crate::autograd::Tracking;
 use crate::backend::{Backend, Cpu, Device};
 use crate::dtype::Dtype;
@@ -138,6 +138,20 @@ macro_rules! conv_layer {
             #[track_caller]
             fn forward(&self, x: Tensor<X, E, D, T>) -> Self::Output {
                 X::run(x, &self.weight, self.bias.as_ref(), $geo).unwrap_or_else(|e| panic!("{e}"))
+            }
+        }
+
+        /// One row: the output shape by the forward's own rule and checks.
+        impl<CI: Dim, CO: Dim, K: Dim + Unsigned, $($P: Unsigned,)* G: Groups<CI, CO>, E: Dtype, D: Device<E>, X>
+            Summary<X, E, D> for $Name<CI, CO, K, $($P,)* G, E, D>
+        where
+            X: ConvChecked<CI, CO, $Win, $Sp>,
+        {
+            type Output = <X as ConvChecked<CI, CO, $Win, $Sp>>::Output;
+            fn summarize(&self, input: X, rows: &mut SummaryRows) -> Result<Self::Output, Error> {
+                let bias = self.bias.as_ref().map(|b| b.shape.0.size());
+                let dims = crate::ops::conv::output_dims($geo, &input.dims(), &self.weight.dims(), bias)?;
+                rows.row_from_dims(self.num_params(), &dims)
             }
         }
 

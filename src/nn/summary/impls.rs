@@ -222,3 +222,8 @@ summary_tuple!(M0, M1 1 M0, M2 2 M1, M3 3 M2, M4 4 M3, M5 5 M4, M6 6 M5, M7 7 M6
 summary_tuple!(M0, M1 1 M0, M2 2 M1, M3 3 M2, M4 4 M3, M5 5 M4, M6 6 M5, M7 7 M6, M8 8 M7, M9 9 M8, M10 10 M9, M11 11 M10, M12 12 M11, M13 13 M12 => M13);
 summary_tuple!(M0, M1 1 M0, M2 2 M1, M3 3 M2, M4 4 M3, M5 5 M4, M6 6 M5, M7 7 M6, M8 8 M7, M9 9 M8, M10 10 M9, M11 11 M10, M12 12 M11, M13 13 M12, M14 14 M13 => M14);
 summary_tuple!(M0, M1 1 M0, M2 2 M1, M3 3 M2, M4 4 M3, M5 5 M4, M6 6 M5, M7 7 M6, M8 8 M7, M9 9 M8, M10 10 M9, M11 11 M10, M12 12 M11, M13 13 M12, M14 14 M13, M15 15 M14 => M15);
+
+summary_keeps_shape!(crate::nn::Dropout1d);
+summary_keeps_shape!(crate::nn::Dropout2d);
+summary_keeps_shape!(crate::nn::BatchNorm<C, K, E, D>; C: Dim, K);
+summary_keeps_shape!(crate::nn::LayerNormNd<N, E, D>; N: Shape);

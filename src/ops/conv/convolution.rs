@@ -14,6 +14,32 @@ use crate::shape::{
 use crate::tensor::{op_result, Tensor};
 use typenum::Unsigned;
 
+/// The output dims of a conv layer with weight dims `wd` (and a bias of
+/// `bias_len`) on an input of dims `dims`, checked as the forward checks
+/// them: the model summary's shape rule (no kernel runs).
+pub(crate) fn output_dims(
+    geo: ConvGeometry,
+    dims: &[usize],
+    wd: &[usize],
+    bias_len: Option<usize>,
+) -> Result<crate::shape::Dims, Error> {
+    let rank = dims.len();
+    let spatial = wd.len() - 2;
+    let ch = rank - spatial - 1;
+    let batch = dims[..ch].iter().product();
+    let size = if spatial == 1 {
+        [1, dims[rank - 1]]
+    } else {
+        [dims[rank - 2], dims[rank - 1]]
+    };
+    let (_, c_out, out) = plan(geo, (batch, dims[ch], size), rank, wd, bias_len)?;
+    let mut o = [0usize; crate::shape::MAX_RANK];
+    o[..rank].copy_from_slice(dims);
+    o[ch] = c_out;
+    o[ch + 1..rank].copy_from_slice(&out[2 - spatial..]);
+    Ok(crate::shape::Dims::new(&o[..rank]))
+}
+
 /// Checked runtime sizes of a conv call: the kernel's parameters (in the
 /// convolution's orientation) and the output channels and spatial sizes.
 fn plan(

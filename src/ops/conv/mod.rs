@@ -18,6 +18,7 @@
 
 mod conv_transpose;
 mod convolution;
+pub(crate) use convolution::output_dims;
 mod shape;
 
 pub use shape::{
