@@ -14,6 +14,7 @@ pub mod dtype;
 pub mod io;
 pub mod linalg;
 pub mod loss;
+pub mod models;
 pub mod nn;
 pub mod ops;
 pub mod optim;

@@ -91,6 +91,9 @@ pub(crate) struct Input {
     pub generics: Generics,
     pub fields: Vec<Field>,
     pub sequential: bool,
+    /// `#[module(summary_row)]`: the model summary shows the struct as one
+    /// row.
+    pub summary_row: bool,
     /// The path of the `typegrad` crate (`::typegrad` unless
     /// `#[module(crate = ...)]`).
     pub krate: TokenStream,
@@ -212,7 +215,10 @@ fn field_opts(attrs: &[syn::Attribute]) -> Result<(bool, Option<String>)> {
                         "#[module(rename = ...)] needs a string, e.g. #[module(rename = \"fc1\")]",
                     ))
                 }
-                m if m.path().is_ident("sequential") || m.path().is_ident("crate") => {
+                m if m.path().is_ident("sequential")
+                    || m.path().is_ident("summary_row")
+                    || m.path().is_ident("crate") =>
+                {
                     return Err(Error::new(
                         m.path().span(),
                         format!(
@@ -242,11 +248,11 @@ fn field_opts(attrs: &[syn::Attribute]) -> Result<(bool, Option<String>)> {
     Ok((skip, rename))
 }
 
-const STRUCT_OPTIONS: &str = "expected `sequential` (fields run in order as forward) or `crate = path` (the path of a renamed typegrad dependency)";
+const STRUCT_OPTIONS: &str = "expected `sequential` (fields run in order as forward), `summary_row` (one row in the model summary) or `crate = path` (the path of a renamed typegrad dependency)";
 
-/// `(sequential, crate path)` of the struct.
-fn struct_opts(attrs: &[syn::Attribute]) -> Result<(bool, TokenStream)> {
-    let (mut sequential, mut krate) = (false, quote!(::typegrad));
+/// `(sequential, summary_row, crate path)` of the struct.
+fn struct_opts(attrs: &[syn::Attribute]) -> Result<(bool, bool, TokenStream)> {
+    let (mut sequential, mut summary_row, mut krate) = (false, false, quote!(::typegrad));
     for (span, items) in module_attrs(attrs)? {
         let Some(items) = items.filter(|i| !i.is_empty()) else {
             return Err(Error::new(
@@ -257,6 +263,7 @@ fn struct_opts(attrs: &[syn::Attribute]) -> Result<(bool, TokenStream)> {
         for item in items {
             match &item {
                 Meta::Path(p) if p.is_ident("sequential") => sequential = true,
+                Meta::Path(p) if p.is_ident("summary_row") => summary_row = true,
                 Meta::NameValue(nv) if nv.path.is_ident("crate") => {
                     let path: Path =
                         match &nv.value {
@@ -292,7 +299,7 @@ fn struct_opts(attrs: &[syn::Attribute]) -> Result<(bool, TokenStream)> {
             }
         }
     }
-    Ok((sequential, krate))
+    Ok((sequential, summary_row, krate))
 }
 
 /// Last path segment of each trait bound.
@@ -345,7 +352,7 @@ fn find_dtype_device(generics: &Generics) -> Option<(Ident, Ident)> {
 
 fn parse(input: TokenStream) -> Result<Input> {
     let input: DeriveInput = syn::parse2(input)?;
-    let (sequential, krate) = struct_opts(&input.attrs)?;
+    let (sequential, summary_row, krate) = struct_opts(&input.attrs)?;
     let data = match input.data {
         Data::Struct(s) => s,
         Data::Enum(e) => {
@@ -396,6 +403,7 @@ fn parse(input: TokenStream) -> Result<Input> {
         generics: input.generics,
         fields,
         sequential,
+        summary_row,
         krate,
         dtype_device,
     })
@@ -454,6 +462,11 @@ pub fn expand(input: TokenStream) -> Result<TokenStream> {
     let mut out = params_impl(&inp);
     if inp.sequential {
         out.extend(crate::chain::sequential(&inp));
+    }
+    if inp.summary_row {
+        out.extend(crate::summary::row(&inp));
+    } else if inp.sequential {
+        out.extend(crate::summary::sequential(&inp));
     }
     Ok(out)
 }

@@ -22,6 +22,7 @@ extern crate proc_macro;
 mod chain;
 mod derive;
 mod num;
+mod summary;
 
 use proc_macro::TokenStream;
 
@@ -86,6 +87,11 @@ pub fn dims(input: TokenStream) -> TokenStream {
 ///   size that does not chain is a compile error at the struct's
 ///   definition naming the struct, the field and both sizes; see
 ///   `typegrad::nn::chain`.
+/// - `#[module(summary_row)]`: the model summary (`typegrad::nn::Summary`)
+///   shows the struct as one row, its output shape taken from its `Module`
+///   impl (static shapes only). Without it, a `#[module(sequential)]`
+///   struct gets a row per field, and other structs no `Summary` impl (write
+///   one that lists the children in the order `forward` runs them).
 /// - `#[module(crate = path)]`: the path of the `typegrad` crate, for a
 ///   dependency renamed in `Cargo.toml` (`tg = { package = "typegrad" }`:
 ///   `#[module(crate = tg)]`); the default is `::typegrad`.

@@ -70,6 +70,21 @@ pub enum StatUpdate<E: Dtype, D: Backend> {
         /// Added to every element.
         amount: f64,
     },
+    /// A cumulative (equal-weight) average of every batch seen:
+    /// `buffer ← buffer + (value - buffer) / n`, where `n` is the value of
+    /// the counter buffer `counter` at the time this update is applied
+    /// (after the counter's own updates recorded before this one). This is
+    /// PyTorch's `BatchNorm(momentum=None)`, whose factor is
+    /// `1 / num_batches_tracked`; it is read when the update is applied, not
+    /// when it is recorded, so several batches recorded before one optimizer
+    /// step are weighted exactly as PyTorch weights them.
+    CumulativeAverage {
+        /// The id of the counter buffer (`num_batches_tracked`), which must
+        /// belong to the same model.
+        counter: crate::autograd::TensorId,
+        /// The batch's statistic, same length as the buffer.
+        value: D::Storage<E>,
+    },
 }
 
 impl<E: Dtype, D: Backend> Clone for StatUpdate<E, D> {
@@ -80,6 +95,10 @@ impl<E: Dtype, D: Backend> Clone for StatUpdate<E, D> {
                 value: value.clone(),
             },
             StatUpdate::Add { amount } => StatUpdate::Add { amount: *amount },
+            StatUpdate::CumulativeAverage { counter, value } => StatUpdate::CumulativeAverage {
+                counter: *counter,
+                value: value.clone(),
+            },
         }
     }
 }

@@ -63,8 +63,10 @@ pub trait Device<E: Dtype>:
     + crate::ops::matmul::LinearKernel<E>
     + crate::ops::movement::MovementKernel<E>
     + crate::ops::index::IndexKernel<E>
+    + crate::ops::norm::NormKernel<E>
     + crate::ops::pool::PoolKernel<E>
     + crate::optim::OptimKernel<E>
+    + crate::ops::conv::ConvKernel<E>
 {
 }
 
@@ -77,7 +79,9 @@ impl<E: Dtype, D> Device<E> for D where
         + crate::ops::matmul::LinearKernel<E>
         + crate::ops::movement::MovementKernel<E>
         + crate::ops::index::IndexKernel<E>
+        + crate::ops::norm::NormKernel<E>
         + crate::ops::pool::PoolKernel<E>
         + crate::optim::OptimKernel<E>
+        + crate::ops::conv::ConvKernel<E>
 {
 }

@@ -48,7 +48,7 @@
 
 use crate::backend::Backend;
 use crate::dtype::Dtype;
-use crate::nn::{ParamPath, Params};
+use crate::nn::{ParamKind, ParamPath, Params};
 use alloc::collections::btree_map::Entry;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
@@ -288,6 +288,8 @@ impl LoadOptions {
 enum Codec {
     F32,
     F64,
+    /// A counter ([`ParamKind::Counter`]) stored as PyTorch stores it.
+    I64,
     F16,
     BF16,
 }
@@ -299,6 +301,7 @@ impl Codec {
         match (found, want) {
             (SafeDtype::F32, SafeDtype::F32) => Some(Codec::F32),
             (SafeDtype::F64, SafeDtype::F64) => Some(Codec::F64),
+            (SafeDtype::I64, SafeDtype::I64) => Some(Codec::I64),
             (SafeDtype::F16, SafeDtype::F32 | SafeDtype::F64) if opts.convert_half => {
                 Some(Codec::F16)
             }
@@ -327,6 +330,14 @@ impl Codec {
                     ]))
                 })
                 .collect(),
+            Codec::I64 => bytes
+                .chunks_exact(8)
+                .map(|c| {
+                    E::from_f64(
+                        i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f64,
+                    )
+                })
+                .collect(),
             Codec::F16 => bytes
                 .chunks_exact(2)
                 .map(|c| E::from_f64(half::f16::from_le_bytes([c[0], c[1]]).to_f64()))
@@ -336,6 +347,16 @@ impl Codec {
                 .map(|c| E::from_f64(half::bf16::from_le_bytes([c[0], c[1]]).to_f64()))
                 .collect(),
         }
+    }
+}
+
+/// The dtype a tensor of kind `kind` has in a file written by a model of
+/// dtype `model`: the model's own, except for counters, which PyTorch
+/// stores as `I64` (`num_batches_tracked`).
+fn file_dtype(kind: ParamKind, model: SafeDtype) -> SafeDtype {
+    match kind {
+        ParamKind::Counter => SafeDtype::I64,
+        ParamKind::Param | ParamKind::Buffer => model,
     }
 }
 
@@ -638,13 +659,15 @@ fn diagnose(header: &[u8], data: &[u8]) -> Option<SafetensorsError> {
 /// One parameter to write: its name, shape and a handle to its buffer.
 struct Saved<E: Dtype, D: Backend> {
     name: String,
+    /// The file's dtype: the model's, or `I64` for a counter.
+    dtype: SafeDtype,
     dims: Vec<usize>,
     data: D::Storage<E>,
     device: D,
 }
 
-/// The parameters of `model` sorted by name (the reference writer's order:
-/// by dtype, then name), with the safetensors header that describes them,
+/// The parameters of `model` in the reference writer's order (by dtype,
+/// larger alignment first, then by name), with the safetensors header that describes them,
 /// padded with spaces to a multiple of 8 as the reference writer pads it.
 #[allow(clippy::type_complexity)]
 fn plan_save<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
@@ -663,6 +686,7 @@ fn plan_save<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
         }
         params.push(Saved {
             name,
+            dtype: file_dtype(p.kind, dtype),
             dims: p.dims.to_vec(),
             data: p.data.clone(),
             device: p.device.clone(),
@@ -671,16 +695,15 @@ fn plan_save<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
     if let Some(name) = dup {
         return Err(SafetensorsError::DuplicateParam { name });
     }
-    params.sort_by(|a, b| a.name.cmp(&b.name));
-    let size = dtype.bitsize() / 8;
+    params.sort_by(|a, b| b.dtype.cmp(&a.dtype).then_with(|| a.name.cmp(&b.name)));
     let mut offset = 0usize;
     let mut infos = Vec::with_capacity(params.len());
     for p in &params {
-        let len = p.dims.iter().product::<usize>() * size;
+        let len = p.dims.iter().product::<usize>() * (p.dtype.bitsize() / 8);
         infos.push((
             p.name.clone(),
             TensorInfo {
-                dtype,
+                dtype: p.dtype,
                 shape: p.dims.clone(),
                 data_offsets: (offset, offset + len),
             },
@@ -709,7 +732,12 @@ fn write_file<E: Dtype, D: Backend, W>(
         let values = p.device.download(&p.data);
         for chunk in values.chunks(1 << 13) {
             buf.clear();
-            if f32s {
+            if p.dtype == SafeDtype::I64 {
+                // A counter: a whole number kept as a float in memory.
+                for v in chunk {
+                    buf.extend_from_slice(&(libm::round(Dtype::to_f64(*v)) as i64).to_le_bytes());
+                }
+            } else if f32s {
                 for v in chunk {
                     buf.extend_from_slice(&(Dtype::to_f64(*v) as f32).to_le_bytes());
                 }
@@ -824,10 +852,11 @@ pub fn load_from_bytes_with<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
             });
             return;
         };
-        let Some(codec) = Codec::new(t.dtype, want, opts) else {
+        let expected = file_dtype(p.kind, want);
+        let Some(codec) = Codec::new(t.dtype, expected, opts) else {
             err = Some(SafetensorsError::DtypeMismatch {
                 name,
-                expected: want,
+                expected,
                 found: t.dtype,
             });
             return;

@@ -24,12 +24,31 @@ use core::ops::Deref;
 /// assert_eq!(running_mean.buffer_names().len(), 1);
 /// ```
 #[derive(Clone, Debug)]
-pub struct Buffer<S: Shape, E: Dtype = f32, D: Backend = crate::backend::Cpu>(Tensor<S, E, D>);
+pub struct Buffer<S: Shape, E: Dtype = f32, D: Backend = crate::backend::Cpu>(
+    Tensor<S, E, D>,
+    ParamKind,
+);
 
 impl<S: Shape, E: Dtype, D: Backend> Buffer<S, E, D> {
     /// Wrap a tensor (its id is kept).
     pub fn new(t: Tensor<S, E, D>) -> Self {
-        Buffer(t)
+        Buffer(t, ParamKind::Buffer)
+    }
+    /// Wrap a tensor holding a whole count ([`ParamKind::Counter`]), such
+    /// as BatchNorm's `num_batches_tracked`: checkpoints store it as an
+    /// `I64`, as PyTorch does.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// use typegrad::nn::{Buffer, Params, ParamKind, ParamPath};
+    /// let n: Buffer<(), f32> = Buffer::counter(Tensor::zeros((), &Cpu::default()));
+    /// let mut kinds = Vec::new();
+    /// n.visit_params(&mut ParamPath::default(), &mut |_, p| kinds.push(p.kind));
+    /// assert_eq!(kinds, [ParamKind::Counter]);
+    /// assert_eq!(n.buffer_names().len(), 1);
+    /// ```
+    pub fn counter(t: Tensor<S, E, D>) -> Self {
+        Buffer(t, ParamKind::Counter)
     }
     /// The tensor.
     pub fn tensor(&self) -> &Tensor<S, E, D> {
@@ -54,14 +73,14 @@ impl<S: Shape, E: Dtype, D: Backend> Params<E, D> for Buffer<S, E, D> {
         path: &mut ParamPath,
         f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>),
     ) {
-        self.0.visit_as(ParamKind::Buffer, path, f)
+        self.0.visit_as(self.1, path, f)
     }
     fn visit_params_mut(
         &mut self,
         path: &mut ParamPath,
         f: &mut dyn FnMut(&ParamPath, ParamMut<'_, E, D>),
     ) {
-        self.0.visit_as_mut(ParamKind::Buffer, path, f)
+        self.0.visit_as_mut(self.1, path, f)
     }
     fn move_to_device(&mut self, device: &D) {
         self.0.move_to_device(device)

@@ -3,12 +3,13 @@
 //! device instance.
 
 use super::params::{ParamKind, ParamPath, Params};
-use crate::autograd::{Gradients, StatUpdate};
+use crate::autograd::{Gradients, StatUpdate, TensorId};
 use crate::backend::{Backend, Device};
 use crate::dtype::Dtype;
 use crate::ops::binary::BinaryOp;
 use crate::ops::unary::UnaryOp;
 use crate::shape::Dims;
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -223,34 +224,75 @@ pub trait ModuleExt<E: Dtype, D: Backend>: Params<E, D> {
         if grads.updates.is_empty() {
             return 0;
         }
+        // The counters read by cumulative averages, as they are before this
+        // step (their own `Add`s are replayed in order below).
+        let mut counters: BTreeMap<TensorId, f64> = grads
+            .updates
+            .iter()
+            .filter_map(|(_, u)| match u {
+                StatUpdate::CumulativeAverage { counter, .. } => Some((*counter, f64::NAN)),
+                _ => None,
+            })
+            .collect();
+        if !counters.is_empty() {
+            self.visit_params(&mut ParamPath::default(), &mut |_, p| {
+                if let Some(v) = counters.get_mut(&p.id) {
+                    *v = p
+                        .device
+                        .download(p.data)
+                        .first()
+                        .map_or(0.0, |c| Dtype::to_f64(*c));
+                }
+            });
+        }
+        // `n` of each cumulative average: the counter after the updates
+        // recorded before it.
+        let mut factors: Vec<Option<f64>> = Vec::with_capacity(grads.updates.len());
+        for (id, update) in grads.updates.iter() {
+            if let (Some(c), StatUpdate::Add { amount }) = (counters.get_mut(id), update) {
+                *c += amount;
+            }
+            factors.push(match update {
+                StatUpdate::CumulativeAverage { counter, .. } => counters
+                    .get(counter)
+                    .filter(|n| n.is_finite() && **n > 0.0)
+                    .map(|n| 1.0 / n),
+                _ => None,
+            });
+        }
         let mut applied = 0;
         self.visit_params_mut(&mut ParamPath::default(), &mut |_, p| {
-            if p.kind != ParamKind::Buffer {
+            if p.kind == ParamKind::Param {
                 return;
             }
             let n = p.dims.numel();
-            for (id, update) in grads.updates.iter() {
+            for ((id, update), factor) in grads.updates.iter().zip(&factors) {
                 if *id != p.id {
                     continue;
                 }
                 let dims = [n];
                 let dev = p.device;
+                let ema = |momentum: f64, value: &D::Storage<E>, data: &D::Storage<E>| {
+                    assert_eq!(
+                        dev.len(value),
+                        n,
+                        "running-statistics update: {} values for a buffer of {n}",
+                        dev.len(value)
+                    );
+                    let kept = dev.unary(UnaryOp::MulScalar(E::from_f64(1.0 - momentum)), data);
+                    let new = dev.unary(UnaryOp::MulScalar(E::from_f64(momentum)), value);
+                    dev.binary(BinaryOp::Add, &kept, &dims, &new, &dims, &dims)
+                };
                 let next = match update {
-                    StatUpdate::Ema { momentum, value } => {
-                        assert_eq!(
-                            dev.len(value),
-                            n,
-                            "running-statistics update: {} values for a buffer of {n}",
-                            dev.len(value)
-                        );
-                        let kept =
-                            dev.unary(UnaryOp::MulScalar(E::from_f64(1.0 - momentum)), p.data);
-                        let new = dev.unary(UnaryOp::MulScalar(E::from_f64(*momentum)), value);
-                        dev.binary(BinaryOp::Add, &kept, &dims, &new, &dims, &dims)
-                    }
+                    StatUpdate::Ema { momentum, value } => ema(*momentum, value, p.data),
                     StatUpdate::Add { amount } => {
                         dev.unary(UnaryOp::AddScalar(E::from_f64(*amount)), p.data)
                     }
+                    StatUpdate::CumulativeAverage { value, .. } => match factor {
+                        Some(f) => ema(*f, value, p.data),
+                        // The counter is not in this model: nothing to weigh by.
+                        None => continue,
+                    },
                 };
                 *p.data = next;
                 applied += 1;

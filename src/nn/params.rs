@@ -103,6 +103,25 @@ pub enum ParamKind {
     Param,
     /// Not trained; saved and loaded with the model.
     Buffer,
+    /// A buffer holding a whole count (BatchNorm's `num_batches_tracked`):
+    /// not trained, kept as `E` in memory (exact up to 2²⁴ in `f32`), and
+    /// stored in checkpoints as an `I64`, PyTorch's dtype for it, so a
+    /// PyTorch `state_dict` loads and a saved file loads back into PyTorch
+    /// with `strict=True`. See [`Buffer::counter`](crate::nn::Buffer::counter).
+    Counter,
+}
+
+impl ParamKind {
+    /// `true` for [`ParamKind::Buffer`] and [`ParamKind::Counter`]: state
+    /// that is saved but not trained.
+    ///
+    /// ```
+    /// use typegrad::nn::ParamKind;
+    /// assert!(ParamKind::Counter.is_buffer() && !ParamKind::Param.is_buffer());
+    /// ```
+    pub fn is_buffer(self) -> bool {
+        !matches!(self, ParamKind::Param)
+    }
 }
 
 /// Read access to one parameter during a traversal.
@@ -236,7 +255,7 @@ pub trait Params<E: Dtype, D: Backend> {
     fn buffer_names(&self) -> Vec<(String, Dims)> {
         let mut out = Vec::new();
         self.visit_params(&mut ParamPath::default(), &mut |path, p| {
-            if p.kind == ParamKind::Buffer {
+            if p.kind.is_buffer() {
                 out.push((path.name(), p.dims))
             }
         });

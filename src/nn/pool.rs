@@ -5,11 +5,12 @@
 //! [`crate::ops::pool`]), generic over the tape.
 
 use super::chain::{FeatureMap, Opaque};
-use super::{Module, ParamMut, ParamPath, ParamRef, Params};
+use super::{Module, ParamMut, ParamPath, ParamRef, Params, Summary, SummaryRows};
 use crate::autograd::Tracking;
 use crate::backend::{Backend, Device};
 use crate::dtype::Dtype;
 use crate::ops::pool::{GlobalPoolShape, Pool1dShape, Pool2dShape};
+use crate::shape::{Error, Shape};
 use crate::tensor::Tensor;
 use core::fmt;
 use core::marker::PhantomData;
@@ -97,6 +98,23 @@ macro_rules! max_pool {
             type Output = Tensor<<Sh as $shape<K, S, P, L>>::Output, E, D, T>;
             fn forward(&self, x: Tensor<Sh, E, D, T>) -> Self::Output {
                 x.$method::<K, S, P, L>()
+            }
+        }
+
+        /// One row: the pooled shape by the forward's own rule and checks.
+        impl<K, S, P, L, Sh, E, D> Summary<Sh, E, D> for $name<K, S, P, L>
+        where
+            K: Unsigned,
+            S: Unsigned,
+            P: Unsigned,
+            L: Unsigned,
+            Sh: $shape<K, S, P, L>,
+            E: Dtype,
+            D: Backend,
+        {
+            type Output = <Sh as $shape<K, S, P, L>>::Output;
+            fn summarize(&self, input: Sh, rows: &mut SummaryRows) -> Result<Self::Output, Error> {
+                pooled_row::<K, S, P, L, _>(stringify!($method), &input.dims(), rows)
             }
         }
     };
@@ -190,6 +208,22 @@ macro_rules! avg_pool {
                 x.$method::<K, S, P>(self.count_include_pad)
             }
         }
+
+        /// One row: the pooled shape by the forward's own rule and checks.
+        impl<K, S, P, Sh, E, D> Summary<Sh, E, D> for $name<K, S, P>
+        where
+            K: Unsigned,
+            S: Unsigned,
+            P: Unsigned,
+            Sh: $shape<K, S, P, U1>,
+            E: Dtype,
+            D: Backend,
+        {
+            type Output = <Sh as $shape<K, S, P, U1>>::Output;
+            fn summarize(&self, input: Sh, rows: &mut SummaryRows) -> Result<Self::Output, Error> {
+                pooled_row::<K, S, P, U1, _>(stringify!($method), &input.dims(), rows)
+            }
+        }
     };
 }
 
@@ -249,6 +283,14 @@ macro_rules! global_pool {
                 x.$method()
             }
         }
+
+        /// One row: the kept leading axes.
+        impl<Sh: GlobalPoolShape<$n>, E: Dtype, D: Backend> Summary<Sh, E, D> for $name {
+            type Output = <Sh as GlobalPoolShape<$n>>::Output;
+            fn summarize(&self, input: Sh, rows: &mut SummaryRows) -> Result<Self::Output, Error> {
+                Ok(rows.row(0, input.global_pool_shape()))
+            }
+        }
     };
 }
 
@@ -285,3 +327,21 @@ global_pool!(
     global_avg_pool2d,
     2
 );
+
+/// The summary row of a pooling layer: the output dims computed and
+/// checked as the forward does (`geometry`), converted to the typed shape.
+fn pooled_row<K: Unsigned, S: Unsigned, P: Unsigned, L: Unsigned, Out: Shape>(
+    op: &'static str,
+    dims: &crate::shape::Dims,
+    rows: &mut SummaryRows,
+) -> Result<Out, Error> {
+    let spatial = if op.ends_with("1d") { 1 } else { 2 };
+    let w = crate::ops::pool::Window {
+        kernel: K::USIZE,
+        stride: S::USIZE,
+        padding: P::USIZE,
+        dilation: L::USIZE,
+    };
+    let (_, out) = crate::ops::pool::geometry(op, dims, spatial, w)?;
+    rows.row_from_dims(0, &out)
+}

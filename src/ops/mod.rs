@@ -6,9 +6,11 @@
 //! [`Tensor`]: crate::tensor::Tensor
 
 pub mod binary;
+pub mod conv;
 pub mod index;
 pub mod matmul;
 pub mod movement;
+pub mod norm;
 pub mod pool;
 pub mod reduce;
 pub mod unary;

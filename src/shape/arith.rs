@@ -198,6 +198,128 @@ type FitsExp<H, K, P, D> = <<Padded<H, P> as IsGreaterOrEqual<Effective<K, D>>>:
     Effective<K, D>,
 >>::Exp;
 
+// ----------------------------------------------------------------- transposed conv
+
+/// Never implemented: a transposed convolution whose padding removes its
+/// whole output.
+#[diagnostic::on_unimplemented(
+    message = "transposed conv padding too large: the unpadded output has size {Self}, the padding removes {Removed}",
+    label = "`(H-1)S + L(K-1) + OP + 1` must exceed twice the padding",
+    note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"
+)]
+pub trait PaddingRemovesOutput<Removed> {}
+#[diagnostic::do_not_recommend]
+impl PaddingRemovesOutput<Agree> for Agree {}
+
+super::same::dim_checked! {
+    /// [`PaddingRemovesOutput`] as a projection (see
+    /// [`super::DimsChecked`]): a transposed conv output dim is named
+    /// through it.
+    PaddingChecked: PaddingRemovesOutput<Removed>,
+    "transposed conv padding too large: the unpadded output has size {Self}, the padding removes {Removed}",
+    "`(H-1)S + L(K-1) + OP + 1` must exceed twice the padding"
+}
+
+/// Output size of a transposed convolution along one axis:
+/// `(H - 1)S - 2P + L(K - 1) + OP + 1`, with kernel `K`, stride `S`,
+/// padding `P`, output padding `OP` and dilation `L` (all static). It is
+/// the input size of the convolution whose gradient the transposed
+/// convolution is. Padding that removes the whole output is a compile
+/// error for a static `H` and a runtime error for [`Dyn`].
+pub trait ConvTransposeOut<K, S, P, OP, L>: Dim {
+    /// The output dim.
+    type Output: Dim;
+}
+
+/// The output dim of a transposed conv: see [`ConvTransposeOut`].
+pub type ConvTransposeOutDim<H, K, S, P, OP, L> = <H as ConvTransposeOut<K, S, P, OP, L>>::Output;
+
+/// Runtime form of [`ConvTransposeOut`]: `None` when the padding removes
+/// the whole output, the input or kernel is empty, the stride is 0, or the
+/// sizes overflow `usize`.
+///
+/// ```
+/// use typegrad::shape::conv_transpose_out_size;
+/// assert_eq!(conv_transpose_out_size(12, 5, 2, 1, 1, 1), Some(26));
+/// assert_eq!(conv_transpose_out_size(1, 1, 1, 1, 0, 1), None);
+/// ```
+pub fn conv_transpose_out_size(
+    h: usize,
+    k: usize,
+    s: usize,
+    p: usize,
+    op: usize,
+    l: usize,
+) -> Option<usize> {
+    if s == 0 {
+        return None;
+    }
+    let full = h
+        .checked_sub(1)?
+        .checked_mul(s)?
+        .checked_add(l.checked_mul(k.checked_sub(1)?)?)?
+        .checked_add(op)?
+        .checked_add(1)?;
+    full.checked_sub(p.checked_mul(2)?).filter(|&o| o > 0)
+}
+
+// Not offered as an alternative in errors about a static dim.
+#[diagnostic::do_not_recommend]
+impl<K, S, P, OP, L> ConvTransposeOut<K, S, P, OP, L> for Dyn {
+    type Output = Dyn;
+}
+
+/// `(H-1)S + L(K-1) + OP + 1`: the transposed conv's output before padding.
+type TFull<H, K, S, OP, L> = <<<<<H as Sub<U1>>::Output as Mul<S>>::Output as Add<
+    <L as Mul<<K as Sub<U1>>::Output>>::Output,
+>>::Output as Add<OP>>::Output as Add<U1>>::Output;
+/// `2P`.
+type Twice<P> = <P as Add<P>>::Output;
+/// `TFull > 2P`, as a typenum bit.
+type TFits<H, K, S, P, OP, L> = <TFull<H, K, S, OP, L> as typenum::IsGreater<Twice<P>>>::Output;
+
+impl<H: StaticDim, K, S, P, OP, L> ConvTransposeOut<K, S, P, OP, L> for H
+where
+    H: Sub<U1>,
+    <H as Sub<U1>>::Output: Mul<S>,
+    K: Sub<U1>,
+    L: Mul<<K as Sub<U1>>::Output>,
+    <<H as Sub<U1>>::Output as Mul<S>>::Output: Add<<L as Mul<<K as Sub<U1>>::Output>>::Output>,
+    <<<H as Sub<U1>>::Output as Mul<S>>::Output as Add<
+        <L as Mul<<K as Sub<U1>>::Output>>::Output,
+    >>::Output: Add<OP>,
+    <<<<H as Sub<U1>>::Output as Mul<S>>::Output as Add<
+        <L as Mul<<K as Sub<U1>>::Output>>::Output,
+    >>::Output as Add<OP>>::Output: Add<U1>,
+    P: Add<P>,
+    TFull<H, K, S, OP, L>: typenum::IsGreater<Twice<P>>,
+    TFits<H, K, S, P, OP, L>:
+        TransposeFits<TFull<H, K, S, OP, L>, Twice<P>> + Pick<TFull<H, K, S, OP, L>, Twice<P>>,
+    // The check itself, through a projection (see `ConvOut`).
+    <TFits<H, K, S, P, OP, L> as Pick<TFull<H, K, S, OP, L>, Twice<P>>>::Got:
+        PaddingChecked<<TFits<H, K, S, P, OP, L> as Pick<TFull<H, K, S, OP, L>, Twice<P>>>::Exp>,
+{
+    type Output = <<TFits<H, K, S, P, OP, L> as Pick<TFull<H, K, S, OP, L>, Twice<P>>>::Got as PaddingChecked<
+        <TFits<H, K, S, P, OP, L> as Pick<TFull<H, K, S, OP, L>, Twice<P>>>::Exp,
+    >>::Then<<TFits<H, K, S, P, OP, L> as TransposeFits<TFull<H, K, S, OP, L>, Twice<P>>>::Output>;
+}
+
+/// Dispatch on `full > 2P` for [`ConvTransposeOut`].
+pub trait TransposeFits<Full, TwiceP> {
+    /// The output dim.
+    type Output: Dim;
+}
+impl<Full: Sub<TwiceP>, TwiceP> TransposeFits<Full, TwiceP> for B1
+where
+    <Full as Sub<TwiceP>>::Output: StaticDim,
+{
+    type Output = <Full as Sub<TwiceP>>::Output;
+}
+impl<Full, TwiceP> TransposeFits<Full, TwiceP> for B0 {
+    // Never used: the verdict must also agree (see `ConvFits`).
+    type Output = typenum::U0;
+}
+
 /// `Self / S`, with fast paths for strides 1 and 2 (typenum's general
 /// division costs ~50 ms of compile time per distinct size).
 pub trait StrideDiv<S> {
@@ -272,6 +394,66 @@ impl<D, H> Divides<D, H> for B0 {
     // placeholder keeps the one real error from cascading into
     // `Dyn: Default` noise.
     type Output = typenum::U0;
+}
+
+// ----------------------------------------------------------------- groups
+
+/// Never implemented: a channel count that the number of groups of a
+/// convolution does not divide.
+#[diagnostic::on_unimplemented(
+    message = "groups do not divide the channels: {Self} channels are not a multiple of {Groups} groups",
+    label = "the input and output channels must be multiples of the groups",
+    note = "static dims are printed digit by digit: N<_4, _0, _0> is 400"
+)]
+pub trait GroupsDoNotDivide<Groups> {}
+#[diagnostic::do_not_recommend]
+impl GroupsDoNotDivide<Agree> for Agree {}
+
+/// Channels per group, `Self / G` rounded down (a static dim for a static
+/// `Self`, [`Dyn`] for `Dyn`). Whether `G` divides `Self` is a separate
+/// verdict, [`GroupVerdict`], checked by the constructors and ops that take
+/// groups (a bound of a method fails with a short message, a bound of a
+/// struct with a chain of notes in typenum's binary form).
+pub trait GroupDiv<G>: Dim {
+    /// The channels of one group.
+    type Output: Dim;
+}
+/// The channels per group of `C` channels in `G` groups.
+pub type PerGroup<C, G> = <C as GroupDiv<G>>::Output;
+
+// Not offered as an alternative in errors about a static dim.
+#[diagnostic::do_not_recommend]
+impl<G> GroupDiv<G> for Dyn {
+    type Output = Dyn;
+}
+impl<C: StaticDim + Div<G>, G> GroupDiv<G> for C
+where
+    <C as Div<G>>::Output: StaticDim,
+{
+    type Output = <C as Div<G>>::Output;
+}
+
+/// The verdict on `G` dividing `Self` (static channels): both halves
+/// [`Agree`] when it does (or `Self` is [`Dyn`], checked at run time), else
+/// `Self` and `G` in decimal, for [`GroupsDoNotDivide`].
+pub trait GroupVerdict<G>: Dim {
+    /// [`Agree`], or the channels in decimal.
+    type Got;
+    /// [`Agree`], or the groups in decimal.
+    type Exp;
+}
+impl<G> GroupVerdict<G> for Dyn {
+    type Got = Agree;
+    type Exp = Agree;
+}
+impl<C: StaticDim, G> GroupVerdict<G> for C
+where
+    C: Rem<G>,
+    <C as Rem<G>>::Output: IsEqual<U0>,
+    <<C as Rem<G>>::Output as IsEqual<U0>>::Output: Pick<C, G>,
+{
+    type Got = <<<C as Rem<G>>::Output as IsEqual<U0>>::Output as Pick<C, G>>::Got;
+    type Exp = <<<C as Rem<G>>::Output as IsEqual<U0>>::Output as Pick<C, G>>::Exp;
 }
 
 // ----------------------------------------------------------------- numel

@@ -201,7 +201,9 @@ pub fn gradcheck_with<S: Shape, S2: Shape, D: Device<f64>>(
 /// Check a module's gradients against central finite differences at `x`,
 /// with the default [`Tolerance`]: the input's gradient and the gradient of
 /// **every parameter** the [`Params`] traversal visits (looked up by the
-/// parameter's id in the [`Gradients`] of one backward pass).
+/// parameter's id in the [`Gradients`] of one backward pass). Buffers
+/// (running statistics, [`ParamKind::Buffer`](crate::nn::ParamKind)) are
+/// not trained and have no gradient: they are skipped.
 ///
 /// As in [`gradcheck`], the output is contracted with the fixed
 /// [`cotangent`]. Parameters are perturbed in place one element at a time
@@ -268,13 +270,17 @@ where
     }
 
     // Every parameter, in traversal order: (name, dims, id's gradient).
+    // Buffers (running statistics) are not trained: they have no gradient.
     let mut params = Vec::new();
     module.visit_params(&mut ParamPath::default(), &mut |path, p| {
         let analytic = grads.by_id(p.id).map(|g| p.device.download(g));
-        params.push((path.name(), p.dims.to_vec(), analytic));
+        params.push((path.name(), p.dims.to_vec(), analytic, p.kind.is_buffer()));
     });
     let loss = |m: &M| -> f64 { dot(&m.forward(x.clone().trace()).to_vec(), &w) };
-    for (k, (name, dims, analytic)) in params.into_iter().enumerate() {
+    for (k, (name, dims, analytic, buffer)) in params.into_iter().enumerate() {
+        if buffer {
+            continue;
+        }
         let n: usize = dims.iter().product();
         let missing = analytic.is_none();
         let analytic = analytic.unwrap_or_else(|| alloc::vec![0.0; n]);

@@ -21,6 +21,7 @@ mod common {
 }
 
 mod binary;
+mod conv;
 mod index;
 mod matmul;
 mod movement;

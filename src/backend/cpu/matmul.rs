@@ -242,7 +242,27 @@ pub(crate) fn matmul<E: CpuFloat>(p: MatmulParams, a: &[E], b: &[E], c: &mut [E]
     matmul_with(Engine::DEFAULT, p, a, b, c);
 }
 
+/// [`matmul`] on the calling thread only: for kernels that already run
+/// one product per rayon task (conv over a batch) or whose products are
+/// too small to pay for waking other threads.
+pub(crate) fn matmul_serial<E: CpuFloat>(p: MatmulParams, a: &[E], b: &[E], c: &mut [E]) {
+    matmul_threads(Engine::DEFAULT, p, a, b, c, false);
+}
+
 fn matmul_with<E: CpuFloat>(engine: Engine, p: MatmulParams, a: &[E], b: &[E], c: &mut [E]) {
+    matmul_threads(engine, p, a, b, c, true);
+}
+
+fn matmul_threads<E: CpuFloat>(
+    engine: Engine,
+    p: MatmulParams,
+    a: &[E],
+    b: &[E],
+    c: &mut [E],
+    allow_threads: bool,
+) {
+    #[cfg(not(feature = "std"))]
+    let _ = allow_threads;
     let MatmulParams {
         batch,
         m,
@@ -365,7 +385,7 @@ fn matmul_with<E: CpuFloat>(engine: Engine, p: MatmulParams, a: &[E], b: &[E], c
     {
         let threads = rayon::current_num_threads();
         let work = mn.saturating_mul(k);
-        if threads > 1 && engine == Engine::Gemm {
+        if allow_threads && threads > 1 && engine == Engine::Gemm {
             if work >= PAR_MIN_WORK {
                 // Large products: gemm threads inside each one.
                 for (i, ci) in c.chunks_exact_mut(mn).enumerate() {

@@ -2,6 +2,7 @@
 //! loops (rayon-parallel above a size threshold with `std`) and `gemm`.
 
 mod binary;
+mod conv;
 mod index;
 mod linear;
 mod loss;
@@ -9,6 +10,7 @@ mod loss;
 pub mod matmul;
 mod matmul_kernel;
 mod movement;
+mod norm;
 mod optim;
 pub(crate) mod par;
 mod pool;

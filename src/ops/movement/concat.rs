@@ -120,6 +120,27 @@ where
         G: ConcatMismatch<X>,
         <T as Merge<T2>>::Output: Tracking<E, D>,
     {
+        self.try_concat_unchecked::<I, S2, T2, G, X>(other)
+    }
+}
+
+impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
+    /// [`ConcatOp::try_concat`] without the static verdict bound, for
+    /// callers that check the dims off the axis their own way (a U-Net skip
+    /// names its own error).
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn try_concat_unchecked<const I: usize, S2: Shape, T2: Tracking<E, D>, G, X>(
+        self,
+        other: Tensor<S2, E, D, T2>,
+    ) -> Result<
+        Tensor<<S as ConcatShape<S2, I, G, X>>::Output, E, D, <T as Merge<T2>>::Output>,
+        Error,
+    >
+    where
+        S: ConcatShape<S2, I, G, X>,
+        T: Merge<T2>,
+        <T as Merge<T2>>::Output: Tracking<E, D>,
+    {
         let out_shape = self.shape.concat_shape(&other.shape)?;
         let (ad, bd, od) = (self.shape.dims(), other.shape.dims(), out_shape.dims());
         let y = self.device.concat(&self.data, &ad, &other.data, &bd, I);

@@ -1,0 +1,163 @@
+//! Convolutional workloads side by side with PyTorch (definitions:
+//! `benches/peers/torch_bench.py`, a copy of `../shared/peers/torch_bench.py`):
+//!
+//! - `lenet_train_b64`: LeNet-5 (6 and 16 channels of 5x5 convolutions,
+//!   ReLU, 2x2 max pooling, 256-120-84-10), batch 64, mean cross-entropy,
+//!   Adam(1e-3); one iteration = forward + loss + backward + update.
+//! - `resnet18_cifar_train_b16`: CIFAR-style ResNet-18 (3x3 stem, no max
+//!   pooling, four stages of two basic blocks, 10 classes), batch 16 of
+//!   3x32x32, batch normalisation in training mode, SGD(0.1, momentum 0.9).
+//! - `lenet_infer_b1`: LeNet-5 forward on one image, evaluation mode.
+//!
+//! The batch carries no gradient (`trace_no_grad()` here; PyTorch's default
+//! for a batch without `requires_grad`). typegrad runs in this binary; the
+//! PyTorch peer runs from it afterwards when a Python with PyTorch is found
+//! (`PEERS_PYTHON`, `PEERS_VENV`, or `~/.cache/peers-venv`; `PEERS=0` skips
+//! it) and the ratios of this run are printed. `CONV_BENCH=lenet_infer_b1`
+//! runs one workload.
+//!
+//! ```sh
+//! TYPEGRAD_THREADS=1 cargo bench --bench conv_train
+//! TYPEGRAD_THREADS=2 cargo bench --bench conv_train
+//! ```
+
+mod support;
+
+use typegrad::loss::cross_entropy;
+use typegrad::models::{BasicBlock, BasicBlockDown, LeNet5};
+use typegrad::nn::{BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, Module, ReLU};
+use typegrad::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use typegrad::prelude::*;
+
+/// The CIFAR variant of ResNet-18 in `torch_bench.py`: a 3x3 stem without
+/// max pooling, the library's residual blocks, 10 classes.
+#[derive(Module)]
+#[module(sequential)]
+struct CifarResNet18 {
+    conv1: Conv2d<u!(3), u!(64), u!(3), u!(1), u!(1)>,
+    bn1: BatchNorm2d<u!(64)>,
+    relu: ReLU,
+    layer1: (BasicBlock<u!(64)>, BasicBlock<u!(64)>),
+    layer2: (BasicBlockDown<u!(64), u!(128), u!(2)>, BasicBlock<u!(128)>),
+    layer3: (BasicBlockDown<u!(128), u!(256), u!(2)>, BasicBlock<u!(256)>),
+    layer4: (BasicBlockDown<u!(256), u!(512), u!(2)>, BasicBlock<u!(512)>),
+    pool: GlobalAvgPool2d,
+    fc: Linear<u!(512), u!(10)>,
+}
+
+impl CifarResNet18 {
+    fn new(dev: &Cpu) -> Self {
+        CifarResNet18 {
+            conv1: Conv2d::no_bias(dev),
+            bn1: BatchNorm2d::new(dev),
+            relu: ReLU,
+            layer1: (BasicBlock::new(dev), BasicBlock::new(dev)),
+            layer2: (BasicBlockDown::new(dev), BasicBlock::new(dev)),
+            layer3: (BasicBlockDown::new(dev), BasicBlock::new(dev)),
+            layer4: (BasicBlockDown::new(dev), BasicBlock::new(dev)),
+            pool: GlobalAvgPool2d,
+            fc: Linear::new(dev),
+        }
+    }
+}
+
+fn labels(n: usize) -> Vec<usize> {
+    (0..n).map(|i| (i * 7 + 3) % 10).collect()
+}
+
+fn lenet_train() -> support::Stats {
+    let dev = Cpu::seeded(0);
+    let mut model = LeNet5::new(&dev);
+    assert_eq!(model.num_params(), 44_426);
+    let x: Tensor<(u!(64), u!(1), u!(28), u!(28))> =
+        Tensor::randn(Default::default(), 0.0, 1.0, &dev);
+    let y: Tensor<(u!(64),), usize> = Tensor::from_vec_static(labels(64), &dev);
+    let mut opt = Adam::new(AdamConfig {
+        lr: 1e-3,
+        ..Default::default()
+    })
+    .unwrap();
+    support::measure(|| {
+        let loss = cross_entropy(model.forward(x.clone().trace_no_grad()), &y);
+        let grads = loss.backward();
+        opt.step(&mut model, &grads).unwrap();
+    })
+}
+
+fn resnet18_train() -> support::Stats {
+    let dev = Cpu::seeded(0);
+    let mut model = CifarResNet18::new(&dev);
+    assert_eq!(model.num_params(), 11_173_962);
+    let x: Tensor<(u!(16), u!(3), u!(32), u!(32))> =
+        Tensor::randn(Default::default(), 0.0, 1.0, &dev);
+    let y: Tensor<(u!(16),), usize> = Tensor::from_vec_static(labels(16), &dev);
+    let mut opt = Sgd::new(SgdConfig {
+        lr: 0.1,
+        momentum: 0.9,
+        ..Default::default()
+    })
+    .unwrap();
+    support::measure(|| {
+        let loss = cross_entropy(model.forward(x.clone().trace_no_grad()), &y);
+        let grads = loss.backward();
+        opt.step(&mut model, &grads).unwrap();
+    })
+}
+
+fn lenet_infer() -> support::Stats {
+    let dev = Cpu::seeded(0);
+    let model = LeNet5::new(&dev);
+    let x: Tensor<(u!(1), u!(1), u!(28), u!(28))> =
+        Tensor::randn(Default::default(), 0.0, 1.0, &dev);
+    let mut sink = 0.0f32;
+    let stats = support::measure(|| {
+        let logits = model.forward(x.clone());
+        sink += logits.to_vec()[0];
+    });
+    assert!(sink.is_finite());
+    stats
+}
+
+fn main() {
+    let threads = support::init_threads();
+    let only = std::env::var("CONV_BENCH").ok();
+    let workloads: [(&str, fn() -> support::Stats); 3] = [
+        ("lenet_train_b64", lenet_train),
+        ("resnet18_cifar_train_b16", resnet18_train),
+        ("lenet_infer_b1", lenet_infer),
+    ];
+    let t = threads.to_string();
+    let min_time = support::min_time().to_string();
+    let mut table = Vec::new();
+    for (name, run) in workloads {
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
+        let s = run();
+        println!(
+            "{{\"workload\": \"{name}\", \"peer\": \"typegrad\", \"threads\": {threads}, \"median_ms\": {:.4}, \"p10_ms\": {:.4}, \"p90_ms\": {:.4}, \"iters\": {}}}",
+            s.median_ms, s.p10_ms, s.p90_ms, s.iters
+        );
+        let torch = support::run_peer(
+            "torch_bench.py",
+            &["--only", name, "--threads", &t, "--min-time", &min_time],
+        )
+        .unwrap_or_default();
+        let pt = torch.iter().find_map(|l| {
+            (support::json_string(l, "workload").as_deref() == Some(name))
+                .then(|| support::json_number(l, "median_ms"))?
+        });
+        for l in &torch {
+            println!("{l}");
+        }
+        table.push((name, s.median_ms, pt));
+    }
+    println!("\nconv workloads, {threads} thread(s), median ms; ratio = PyTorch / typegrad (> 1: typegrad faster)");
+    println!("| workload | typegrad | PyTorch | PyTorch / typegrad |");
+    println!("|---|---|---|---|");
+    for (name, tg, pt) in table {
+        let cell = pt.map_or("n/a".to_string(), |v| format!("{v:.4}"));
+        let ratio = pt.map_or("n/a".to_string(), |v| format!("{:.2}x", v / tg));
+        println!("| {name} | {tg:.4} | {cell} | {ratio} |");
+    }
+}
