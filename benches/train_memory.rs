@@ -35,8 +35,9 @@ mod support;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use typegrad::loss::cross_entropy;
-use typegrad::nn::{Linear, Module, Params, ReLU};
-use typegrad::optim::{Adam, AdamConfig, Optimizer};
+use typegrad::models::{BasicBlock, BasicBlockDown};
+use typegrad::nn::{BatchNorm2d, Conv2d, GlobalAvgPool2d, Linear, Module, Params, ReLU};
+use typegrad::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use typegrad::prelude::*;
 
 // ------------------------------------------------------------ the counter
@@ -179,8 +180,75 @@ fn mlp20_w1024_b256() -> Report {
     })
 }
 
+/// The CIFAR ResNet-18 of `torch_bench.py`'s `resnet18_cifar_train_b16`:
+/// a 3x3 stem without max pooling, the library's residual blocks, 10
+/// classes.
+#[derive(Module)]
+#[module(sequential)]
+struct CifarResNet18 {
+    conv1: Conv2d<u!(3), u!(64), u!(3), u!(1), u!(1)>,
+    bn1: BatchNorm2d<u!(64)>,
+    relu: ReLU,
+    layer1: (BasicBlock<u!(64)>, BasicBlock<u!(64)>),
+    layer2: (BasicBlockDown<u!(64), u!(128), u!(2)>, BasicBlock<u!(128)>),
+    layer3: (BasicBlockDown<u!(128), u!(256), u!(2)>, BasicBlock<u!(256)>),
+    layer4: (BasicBlockDown<u!(256), u!(512), u!(2)>, BasicBlock<u!(512)>),
+    pool: GlobalAvgPool2d,
+    fc: Linear<u!(512), u!(10)>,
+}
+
+/// `resnet18_cifar_b64`: the CIFAR ResNet-18 above on a batch of 64
+/// standard-normal 3x32x32 images with fixed labels; batch normalisation
+/// in training mode; mean cross-entropy; SGD(0.1, momentum 0.9). The batch
+/// is traced with `trace_no_grad()`.
+fn resnet18_cifar_b64() -> Report {
+    const BATCH: usize = 64;
+    let dev = Cpu::seeded(0);
+    let mut model = CifarResNet18 {
+        conv1: Conv2d::no_bias(&dev),
+        bn1: BatchNorm2d::new(&dev),
+        relu: ReLU,
+        layer1: (BasicBlock::new(&dev), BasicBlock::new(&dev)),
+        layer2: (BasicBlockDown::new(&dev), BasicBlock::new(&dev)),
+        layer3: (BasicBlockDown::new(&dev), BasicBlock::new(&dev)),
+        layer4: (BasicBlockDown::new(&dev), BasicBlock::new(&dev)),
+        pool: GlobalAvgPool2d,
+        fc: Linear::new(&dev),
+    };
+    let x: Tensor<(Dyn, u!(3), u!(32), u!(32))> = Tensor::randn(
+        (
+            Dyn(BATCH),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+        ),
+        0.0,
+        1.0,
+        &dev,
+    );
+    let labels: Vec<usize> = (0..BATCH).map(|i| (i * 7 + 3) % 10).collect();
+    let y: Tensor<(Dyn,), usize> = Tensor::from_vec((Dyn(BATCH),), labels, &dev);
+    let mut opt = Sgd::new(SgdConfig {
+        lr: 0.1,
+        momentum: 0.9,
+        ..Default::default()
+    })
+    .unwrap();
+    let params = model.num_params();
+    measure_step(params, || {
+        let loss = cross_entropy(model.forward(x.clone().trace_no_grad()), &y);
+        let value = loss.item();
+        let grads = loss.backward();
+        opt.step(&mut model, &grads).unwrap();
+        (value, grads.len())
+    })
+}
+
 /// Every workload: its name (shared with the peer script) and its runner.
-const WORKLOADS: &[(&str, fn() -> Report)] = &[("mlp20_w1024_b256", mlp20_w1024_b256)];
+const WORKLOADS: &[(&str, fn() -> Report)] = &[
+    ("mlp20_w1024_b256", mlp20_w1024_b256),
+    ("resnet18_cifar_b64", resnet18_cifar_b64),
+];
 
 fn main() {
     let threads = support::init_threads();

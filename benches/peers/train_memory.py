@@ -7,6 +7,9 @@ Workloads (the same names and definitions as the Rust bench):
                     (20 Linear layers, 19,952,650 parameters, f32); batch
                     256 of torch.randn inputs (no requires_grad), labels in
                     0..10; mean cross-entropy; Adam(lr=1e-3).
+  resnet18_cifar_b64 torch_bench.py's CIFAR ResNet-18 (11,173,962
+                    parameters), batch 64 of 3x32x32, BatchNorm in
+                    training mode; mean cross-entropy; SGD(0.1, momentum 0.9).
 One step = forward + loss + backward + opt.step(), then
 opt.zero_grad(set_to_none=True): the gradients are freed at the end of the
 step, as typegrad's `Gradients` are, so they count in the step and not in
@@ -39,7 +42,7 @@ import json
 import os
 import time
 
-WORKLOADS = ["mlp20_w1024_b256"]
+WORKLOADS = ["mlp20_w1024_b256", "resnet18_cifar_b64"]
 
 p = argparse.ArgumentParser()
 p.add_argument("--threads", type=int, default=2)
@@ -113,8 +116,54 @@ def mlp20_w1024_b256():
     return model, step, last
 
 
+class BasicBlock(nn.Module):
+    """torch_bench.py's CIFAR ResNet-18 block."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + self.shortcut(x))
+
+
+def resnet18_cifar_b64():
+    """CIFAR ResNet-18 (torch_bench.py's definition), batch 64 of 3x32x32,
+    BatchNorm in training mode, mean cross-entropy, SGD(0.1, momentum 0.9)."""
+    torch.manual_seed(args.seed)
+    layers = [nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
+    cin = 64
+    for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+        layers += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
+        cin = cout
+    model = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 10))
+    x = torch.randn(64, 3, 32, 32)
+    y = torch.randint(0, 10, (64,))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    last = {}
+
+    def step():
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        last["loss"] = loss.item()
+
+    return model, step, last
+
+
 def run(name):
-    model, step, last = {"mlp20_w1024_b256": mlp20_w1024_b256}[name]()
+    model, step, last = {"mlp20_w1024_b256": mlp20_w1024_b256, "resnet18_cifar_b64": resnet18_cifar_b64}[name]()
     step()  # warm-up: Adam's state now exists
     rss = rss_step_above(step)
     peak, after, n = profiled_peak_above(step)

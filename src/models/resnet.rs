@@ -354,7 +354,7 @@ impl<E: Dtype, D: Backend> ResNet18<E, D> {
     /// use typegrad::prelude::*;
     /// let net: ResNet18 = ResNet18::new(&Cpu::seeded(0));
     /// assert_eq!(net.num_params(), 11_689_512);
-    /// assert_eq!(net.param_names()[5].0, "layer1.0.conv1.weight");
+    /// assert_eq!(net.param_names()[3].0, "layer1.0.conv1.weight");
     /// ```
     pub fn new(device: &D) -> Self {
         torchvision_init(ResNet18 {
