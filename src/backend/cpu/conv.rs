@@ -132,6 +132,8 @@ struct Geo {
 struct Plan {
     per: usize,
     chunks: usize,
+    // Only read by the threaded paths (`std`).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     par_chunks: bool,
     serial_gemm: bool,
 }
