@@ -613,3 +613,136 @@ fn conv_empty_batch() {
     assert_eq!(g.get(&w).unwrap().to_vec(), vec![0.0; 54]);
     assert_eq!(g.get(&b).unwrap().to_vec(), vec![0.0; 3]);
 }
+
+/// The gradients `(dx, dw)` of [`naive_conv`] for the output gradient
+/// `gy`, by the same loops: each product `x·w` sends `gy·w` to `dx` and
+/// `gy·x` to `dw`.
+fn naive_conv_grads(p: &ConvParams, x: &[f64], w: &[f64], gy: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let [oh, ow] = p.output().unwrap();
+    let (cig, cog) = (p.c_in / p.groups, p.c_out / p.groups);
+    let [h, wd] = p.input;
+    let [kh, kw] = p.kernel;
+    let mut gx = vec![0.0; x.len()];
+    let mut gw = vec![0.0; w.len()];
+    for n in 0..p.batch {
+        for o in 0..p.c_out {
+            let g = o / cog;
+            for i in 0..oh {
+                for j in 0..ow {
+                    let gv = gy[((n * p.c_out + o) * oh + i) * ow + j];
+                    for c in 0..cig {
+                        for ki in 0..kh {
+                            for kj in 0..kw {
+                                let ih = (i * p.stride[0] + ki * p.dilation[0]) as isize
+                                    - p.padding[0] as isize;
+                                let iw = (j * p.stride[1] + kj * p.dilation[1]) as isize
+                                    - p.padding[1] as isize;
+                                if ih < 0 || iw < 0 || ih as usize >= h || iw as usize >= wd {
+                                    continue;
+                                }
+                                let xi = ((n * p.c_in + g * cig + c) * h + ih as usize) * wd
+                                    + iw as usize;
+                                let wi = ((o * cig + c) * kh + ki) * kw + kj;
+                                gx[xi] += gv * w[wi];
+                                gw[wi] += gv * x[xi];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (gx, gw)
+}
+
+/// The CPU kernel on `p` (forward with and without a bias, input gradient
+/// with and without a bias, weight gradient) against the naive loops and
+/// the adjoint identities.
+fn check_kernel_against_naive(p: &ConvParams) {
+    let dev = Cpu::default();
+    let [oh, ow] = p.output().unwrap();
+    let hw = p.input[0] * p.input[1];
+    let nx = p.batch * p.c_in * hw;
+    let nw = p.c_out * (p.c_in / p.groups) * p.kernel[0] * p.kernel[1];
+    let ny = p.batch * p.c_out * oh * ow;
+    let x = cotangent(nx);
+    let w: Vec<f64> = cotangent(nw + 5).split_off(5);
+    let b: Vec<f64> = (0..p.c_out).map(|i| i as f64 * 0.25 - 0.5).collect();
+    let gy: Vec<f64> = cotangent(ny + 11).split_off(11);
+    let (xs, ws, gs) = (
+        dev.upload(x.clone()),
+        dev.upload(w.clone()),
+        dev.upload(gy.clone()),
+    );
+    let y = dev.download(&ConvKernel::<f64>::conv_forward(
+        &dev,
+        p,
+        &xs,
+        &ws,
+        Some(&dev.upload(b.clone())),
+    ));
+    assert_close!(&y, &naive_conv(p, &x, &w, Some(&b)), 1e-12);
+    let y0 = dev.download(&ConvKernel::<f64>::conv_forward(&dev, p, &xs, &ws, None));
+    assert_close!(&y0, &naive_conv(p, &x, &w, None), 1e-12);
+    let lhs = dot(&y0, &gy);
+    let gx = dev.download(&ConvKernel::<f64>::conv_input_grad(&dev, p, &ws, &gs, None));
+    assert!(
+        (dot(&x, &gx) - lhs).abs() < 1e-10 * lhs.abs().max(1.0),
+        "{p:?}"
+    );
+    let gw = dev.download(&ConvKernel::<f64>::conv_weight_grad(&dev, p, &xs, &gs));
+    assert!(
+        (dot(&w, &gw) - lhs).abs() < 1e-10 * lhs.abs().max(1.0),
+        "{p:?}"
+    );
+    // Elementwise, against the same loops run backwards.
+    let (gx_naive, gw_naive) = naive_conv_grads(p, &x, &w, &gy);
+    assert_close!(&gx, &gx_naive, 1e-12);
+    assert_close!(&gw, &gw_naive, 1e-12);
+    let bi: Vec<f64> = (0..p.c_in).map(|i| i as f64).collect();
+    let gxb = dev.download(&ConvKernel::<f64>::conv_input_grad(
+        &dev,
+        p,
+        &ws,
+        &gs,
+        Some(&dev.upload(bi.clone())),
+    ));
+    for (i, (a, b0)) in gxb.iter().zip(&gx).enumerate() {
+        assert!((a - b0 - bi[(i / hw) % p.c_in]).abs() < 1e-10, "{p:?}");
+    }
+}
+
+/// The batch-folding paths of the CPU kernel: one image per product (big
+/// feature maps, `x`/`gy` read in place, 1x1 without im2col), several
+/// images per product with a shorter last chunk, gathered 1x1 and stride-2
+/// products, a whole batch in one product; on 1, 2 and 3 threads (chunks
+/// split over threads, or gemm threading one product).
+#[test]
+fn kernel_batch_folding_matches_naive() {
+    let cases = [
+        // L = 24·24 >= 512 output pixels: one image per product.
+        ConvParams::conv2d(3, 2, 4, 1, [28, 28], [5, 5], [1, 1], [0, 0], [1, 1]),
+        // 1x1, stride 1, one image per product: the input is the columns.
+        ConvParams::conv2d(3, 4, 8, 2, [24, 24], [1, 1], [1, 1], [0, 0], [1, 1]),
+        // L = 100: 6 images per product (4 + 3 when split over threads).
+        ConvParams::conv2d(7, 8, 16, 2, [10, 10], [3, 3], [1, 1], [1, 1], [1, 1]),
+        // Folded 1x1 (gathered), stride-2 1x1 and 3x3.
+        ConvParams::conv2d(9, 4, 6, 1, [5, 5], [1, 1], [1, 1], [0, 0], [1, 1]),
+        ConvParams::conv2d(5, 4, 8, 1, [9, 9], [1, 1], [2, 2], [0, 0], [1, 1]),
+        // L = 16: the whole batch of 17 in one product.
+        ConvParams::conv2d(17, 8, 16, 1, [8, 8], [3, 3], [2, 2], [1, 1], [1, 1]),
+        // Dilation and unequal strides, folded.
+        ConvParams::conv2d(6, 3, 4, 1, [11, 9], [3, 2], [2, 1], [2, 1], [2, 3]),
+    ];
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            for p in &cases {
+                check_kernel_against_naive(p);
+            }
+        });
+    }
+}

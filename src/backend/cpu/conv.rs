@@ -1,20 +1,27 @@
-//! CPU [`ConvKernel`]: im2col + gemm, per batch element and group.
+//! CPU [`ConvKernel`]: im2col + gemm, with the batch folded into the products.
 //!
-//! - Forward: `cols = im2col(x[n, group])` (`(C/G)·KH·KW × OH·OW`), then
-//!   `y[n, group] (+)= W[group] · cols` (one gemm, the bias written into
-//!   `y` first and accumulated onto).
-//! - Input gradient: `gcols = W[group]ᵀ · gy[n, group]` (transpose read
-//!   through the gemm's flags), scattered back by col2im.
-//! - Weight gradient: `gW[group] += gy[n, group] · colsᵀ`, accumulated over
-//!   the batch inside the gemm.
+//! The batch is taken in chunks of images, enough that a chunk has at
+//! least [`FOLD_COLS`] output pixels (`cnt·L`, `L = OH·OW`): for small
+//! feature maps (a ResNet's last stage is 4x4) one product per image
+//! would be a gemm with 16 columns, all edge kernels and weight repacking.
+//! Per chunk and group (`K = (C/G)·KH·KW`):
 //!
-//! A 1x1 kernel with stride 1 and no padding skips im2col (the input is its
-//! own column matrix). One column buffer per call (or per rayon task),
-//! reused across batch elements and groups: no per-pixel allocation.
-//! Parallelism: over the batch when the whole call is large enough
-//! ([`PAR_WORK`]) and the batch has more than one element, with each gemm
-//! on its task's thread; a single large image lets gemm thread itself;
-//! small calls stay on the calling thread (no wake-up cost).
+//! - Forward: `cols = im2col(x[chunk, group])` (`K × cnt·L`, image `i` in
+//!   columns `i·L..`), `t = W[group] · cols` (`C_out/G × cnt·L`), copied
+//!   to NCHW with the bias added.
+//! - Input gradient: `gy'` = the chunk's `gy` gathered to `C_out × cnt·L`,
+//!   `gcols = W[group]ᵀ · gy'[group]` (transpose read through the gemm's
+//!   flags), scattered back by col2im.
+//! - Weight gradient: `gW[group] += gy'[group] · colsᵀ`, the sum over the
+//!   chunk's pixels inside the gemm.
+//!
+//! A chunk of one image reads `x`/`gy` in place (no gather), and a 1x1
+//! kernel with stride 1 and no padding then skips im2col too. Column
+//! buffers come from a per-thread scratch reused across calls (with `std`).
+//! Parallelism: over chunks when the call is large enough ([`PAR_WORK`])
+//! and has at least as many chunks as threads (each gemm on its task's
+//! thread); otherwise a large call lets gemm thread itself; small calls
+//! stay on the calling thread (no wake-up cost).
 
 use super::matmul::{self as gemm_kernel, CpuFloat};
 use super::Cpu;
@@ -24,9 +31,72 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
-/// Multiply-adds of a whole call from which the batch is split over
-/// threads (and below which every gemm stays on the calling thread).
+/// Multiply-adds of a whole call from which it is split over threads (and
+/// below which every gemm stays on the calling thread).
 const PAR_WORK: usize = 1 << 18;
+
+/// Output pixels per folded product: images are grouped until a chunk has
+/// at least this many (gemm's AVX-512 f32 kernels are 64 rows tall).
+const FOLD_COLS: usize = 512;
+
+/// Scratch buffers up to this many bytes stay allocated on their thread
+/// between calls; larger ones are freed after the call.
+#[cfg(feature = "std")]
+const SCRATCH_KEEP_BYTES: usize = 32 << 20;
+
+/// Element types of the conv kernels: the gemm's, with a per-thread
+/// scratch buffer.
+trait ConvFloat: CpuFloat + Dtype {
+    /// `f(buf)` on a scratch buffer of `len` elements (contents
+    /// unspecified: callers overwrite what they read).
+    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
+}
+
+macro_rules! conv_float {
+    ($t:ty, $key:ident) => {
+        #[cfg(feature = "std")]
+        std::thread_local! {
+            static $key: core::cell::Cell<Vec<$t>> = const { core::cell::Cell::new(Vec::new()) };
+        }
+        impl ConvFloat for $t {
+            fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
+                #[cfg(feature = "std")]
+                {
+                    // Taken out of the cell for the call, so a nested call on
+                    // this thread (a rayon task stolen while a gemm waits)
+                    // gets its own buffer instead of aliasing this one.
+                    let mut buf = $key.take();
+                    if buf.len() < len {
+                        buf.resize(len, 0.0);
+                    }
+                    let r = f(&mut buf[..len]);
+                    if buf.len() * core::mem::size_of::<$t>() <= SCRATCH_KEEP_BYTES {
+                        $key.set(buf);
+                    }
+                    r
+                }
+                #[cfg(not(feature = "std"))]
+                {
+                    f(&mut vec![0.0; len])
+                }
+            }
+        }
+    };
+}
+conv_float!(f32, SCRATCH_F32);
+conv_float!(f64, SCRATCH_F64);
+
+/// Threads available to a call.
+fn threads() -> usize {
+    #[cfg(feature = "std")]
+    {
+        rayon::current_num_threads()
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        1
+    }
+}
 
 /// Derived sizes of one call.
 #[derive(Copy, Clone, Debug)]
@@ -54,6 +124,18 @@ struct Geo {
     l: usize,
     /// Input pixels: `h·w`.
     hw: usize,
+}
+
+/// How a call walks its batch: chunks of `per` images (the last may be
+/// shorter), in parallel over chunks or not, gemms threaded or not.
+#[derive(Copy, Clone, Debug)]
+struct Plan {
+    per: usize,
+    chunks: usize,
+    // Only read by the threaded paths (`std`).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    par_chunks: bool,
+    serial_gemm: bool,
 }
 
 impl Geo {
@@ -93,20 +175,37 @@ impl Geo {
         self.kh == 1 && self.kw == 1 && self.sh == 1 && self.sw == 1 && self.ph == 0 && self.pw == 0
     }
 
-    fn cols_len(&self) -> usize {
-        if self.pointwise() {
-            0
-        } else {
-            self.kc * self.l
-        }
-    }
-
     /// Multiply-adds of the whole call (one of its three products).
     fn work(&self) -> usize {
         self.batch
             .saturating_mul(self.co)
             .saturating_mul(self.kc)
             .saturating_mul(self.l)
+    }
+
+    fn plan(&self) -> Plan {
+        let batch = self.batch.max(1);
+        let mut per = if self.l == 0 {
+            batch
+        } else {
+            FOLD_COLS.div_ceil(self.l).min(batch)
+        };
+        let mut chunks = batch.div_ceil(per);
+        let threads = threads();
+        let large = self.work() >= PAR_WORK && threads > 1;
+        let par_chunks = large && chunks >= threads;
+        if par_chunks {
+            // A multiple of `threads` chunks, so no thread idles at the end
+            // (3 natural chunks on 2 threads become 4 smaller ones).
+            per = batch.div_ceil(chunks.next_multiple_of(threads).min(batch));
+            chunks = batch.div_ceil(per);
+        }
+        Plan {
+            per,
+            chunks,
+            par_chunks,
+            serial_gemm: !large || par_chunks,
+        }
     }
 
     /// The output columns `[lo, hi)` whose input column
@@ -136,14 +235,16 @@ impl Geo {
     }
 }
 
-/// `cols[(c, ki, kj), (o_h, o_w)] = x[c, o_h·sh + ki·dh - ph, o_w·sw + kj·dw - pw]`
-/// (0 in the padding), for the `cig` planes of one group of one image.
-fn im2col<E: CpuFloat>(g: &Geo, src: &[E], cols: &mut [E]) {
-    let mut rows = cols.chunks_exact_mut(g.l);
+/// `cols[(c, ki, kj), col0 + (o_h, o_w)] = x[c, o_h·sh + ki·dh - ph, o_w·sw + kj·dw - pw]`
+/// (0 in the padding), for the `cig` planes of one group of one image;
+/// `cols` has rows of `ld` elements.
+fn im2col<E: ConvFloat>(g: &Geo, src: &[E], cols: &mut [E], ld: usize, col0: usize) {
+    let mut r_idx = 0;
     for plane in src.chunks_exact(g.hw).take(g.cig) {
         for ki in 0..g.kh {
             for kj in 0..g.kw {
-                let row = rows.next().expect("im2col: cols too short");
+                let row = &mut cols[r_idx * ld + col0..][..g.l];
+                r_idx += 1;
                 let (lo, hi, off) = g.valid_cols(kj);
                 for (o, r) in row.chunks_exact_mut(g.ow).enumerate() {
                     let Some(ih) = g.in_row(o, ki) else {
@@ -174,24 +275,25 @@ fn im2col<E: CpuFloat>(g: &Geo, src: &[E], cols: &mut [E]) {
     }
 }
 
-/// The adjoint of [`im2col`]: adds each column entry into the input pixel
-/// it was read from.
-fn col2im<E: CpuFloat + Dtype>(g: &Geo, cols: &[E], dst: &mut [E]) {
-    let mut rows = cols.chunks_exact(g.l);
+/// The adjoint of [`im2col`]: adds each column entry (from columns
+/// `col0..col0 + L` of rows of `ld`) into the input pixel it was read from.
+fn col2im<E: ConvFloat>(g: &Geo, cols: &[E], ld: usize, col0: usize, dst: &mut [E]) {
+    let mut r_idx = 0;
     for plane in dst.chunks_exact_mut(g.hw).take(g.cig) {
         for ki in 0..g.kh {
             for kj in 0..g.kw {
-                let row = rows.next().expect("col2im: cols too short");
+                let row = &cols[r_idx * ld + col0..][..g.l];
+                r_idx += 1;
                 let (lo, hi, off) = g.valid_cols(kj);
+                if lo == hi {
+                    continue;
+                }
+                let start = (lo as isize * g.sw as isize + off) as usize;
                 for (o, r) in row.chunks_exact(g.ow).enumerate() {
                     let Some(ih) = g.in_row(o, ki) else {
                         continue;
                     };
-                    if lo == hi {
-                        continue;
-                    }
                     let dst_row = &mut plane[ih * g.w..(ih + 1) * g.w];
-                    let start = (lo as isize * g.sw as isize + off) as usize;
                     if g.sw == 1 {
                         for (d, s) in dst_row[start..start + (hi - lo)].iter_mut().zip(&r[lo..hi]) {
                             *d = *d + *s;
@@ -239,183 +341,307 @@ fn gemm<E: CpuFloat>(
     }
 }
 
-/// `f(n, out[n], cols, serial)` for each batch element `n` (chunks of
-/// `chunk` elements of `out`), in parallel over the batch for large calls.
-fn over_batch<E: CpuFloat>(
-    g: &Geo,
-    out: &mut [E],
-    chunk: usize,
-    f: impl Fn(usize, &mut [E], &mut [E], bool) + Sync + Send,
-) {
-    if out.is_empty() || chunk == 0 {
-        return;
-    }
-    let work = g.work();
-    #[cfg(feature = "std")]
-    {
-        use rayon::prelude::*;
-        if g.batch > 1 && work >= PAR_WORK && rayon::current_num_threads() > 1 {
-            out.par_chunks_mut(chunk).enumerate().for_each_init(
-                || vec![E::ZERO; g.cols_len()],
-                |cols, (n, on)| f(n, on, cols, true),
-            );
-            return;
+/// `gy` of images `n0..n0 + cnt` as `C_out × cnt·L` (image `i` in columns
+/// `i·L..`), into `dst`.
+fn gather_gy<E: ConvFloat>(g: &Geo, gy: &[E], n0: usize, cnt: usize, dst: &mut [E]) {
+    let ld = cnt * g.l;
+    for i in 0..cnt {
+        let img = &gy[(n0 + i) * g.co * g.l..][..g.co * g.l];
+        for (co, src) in img.chunks_exact(g.l).enumerate() {
+            dst[co * ld + i * g.l..][..g.l].copy_from_slice(src);
         }
     }
-    let mut cols = vec![E::ZERO; g.cols_len()];
-    for (n, on) in out.chunks_mut(chunk).enumerate() {
-        f(n, on, &mut cols, work < PAR_WORK);
-    }
+}
+
+/// The output of images `n0..n0 + cnt` as `t = C_out × cnt·L`, through
+/// `emit(channel, row of L)` in NCHW order.
+fn forward_chunk<E: ConvFloat>(
+    g: &Geo,
+    x: &[E],
+    w: &[E],
+    n0: usize,
+    cnt: usize,
+    serial: bool,
+    mut emit: impl FnMut(usize, &[E]),
+) {
+    let ld = cnt * g.l;
+    let direct = g.pointwise() && cnt == 1;
+    let cols_len = if direct { 0 } else { g.kc * ld };
+    E::with_scratch(cols_len + g.co * ld, |buf| {
+        let (cols, t) = buf.split_at_mut(cols_len);
+        for gi in 0..g.groups {
+            let a = &w[gi * g.cog * g.kc..][..g.cog * g.kc];
+            let c = &mut t[gi * g.cog * ld..][..g.cog * ld];
+            let bm: &[E] = if direct {
+                &x[(n0 * g.ci + gi * g.cig) * g.hw..][..g.cig * g.hw]
+            } else {
+                for i in 0..cnt {
+                    let xs = &x[((n0 + i) * g.ci + gi * g.cig) * g.hw..][..g.cig * g.hw];
+                    im2col(g, xs, cols, ld, i * g.l);
+                }
+                cols
+            };
+            gemm(g.cog, g.kc, ld, a, false, bm, false, c, false, serial);
+        }
+        for i in 0..cnt {
+            for co in 0..g.co {
+                emit(co, &t[co * ld + i * g.l..][..g.l]);
+            }
+        }
+    });
 }
 
 /// `y = conv(x, w) (+ b)`.
-fn forward<E: CpuFloat + Dtype>(p: &ConvParams, x: &[E], w: &[E], b: Option<&[E]>) -> Vec<E> {
+fn forward<E: ConvFloat>(p: &ConvParams, x: &[E], w: &[E], b: Option<&[E]>) -> Vec<E> {
     let g = Geo::new(p);
-    let mut y = match b {
-        Some(b) => {
-            let mut y = super::par::output_vec(g.batch * g.co * g.l);
-            for _ in 0..g.batch {
-                for &bc in b {
-                    y.extend(core::iter::repeat_n(bc, g.l));
-                }
-            }
-            y
-        }
-        None => vec![E::ZERO; g.batch * g.co * g.l],
-    };
-    let acc = b.is_some();
-    over_batch(&g, &mut y, g.co * g.l, |n, yn, cols, serial| {
-        for gi in 0..g.groups {
-            let xs = &x[(n * g.ci + gi * g.cig) * g.hw..][..g.cig * g.hw];
-            let a = &w[gi * g.cog * g.kc..][..g.cog * g.kc];
-            let c = &mut yn[gi * g.cog * g.l..][..g.cog * g.l];
-            let bm: &[E] = if g.pointwise() {
-                xs
-            } else {
-                im2col(&g, xs, cols);
-                cols
-            };
-            gemm(g.cog, g.kc, g.l, a, false, bm, false, c, acc, serial);
-        }
-    });
+    let len = g.batch * g.co * g.l;
+    if len == 0 {
+        return Vec::new();
+    }
+    let plan = g.plan();
+    #[cfg(feature = "std")]
+    if plan.par_chunks {
+        use rayon::prelude::*;
+        let mut y = vec![E::ZERO; len];
+        y.par_chunks_mut(plan.per * g.co * g.l)
+            .enumerate()
+            .for_each(|(c, yc)| {
+                let cnt = yc.len() / (g.co * g.l);
+                let mut rows = yc.chunks_exact_mut(g.l);
+                forward_chunk(&g, x, w, c * plan.per, cnt, true, |co, r| {
+                    let d = rows.next().expect("conv forward: rows match");
+                    match b {
+                        Some(b) => {
+                            for (d, &v) in d.iter_mut().zip(r) {
+                                *d = v + b[co];
+                            }
+                        }
+                        None => d.copy_from_slice(r),
+                    }
+                });
+            });
+        return y;
+    }
+    // Serial over chunks: `y` is written once, in order, never zero-filled.
+    let mut y = super::par::output_vec(len);
+    for c in 0..plan.chunks {
+        let n0 = c * plan.per;
+        let cnt = plan.per.min(g.batch - n0);
+        forward_chunk(&g, x, w, n0, cnt, plan.serial_gemm, |co, r| match b {
+            Some(b) => y.extend(r.iter().map(|&v| v + b[co])),
+            None => y.extend_from_slice(r),
+        });
+    }
     y
 }
 
-/// `dx = conv input gradient of gy (+ b per input channel)`.
-fn input_grad<E: CpuFloat + Dtype>(p: &ConvParams, w: &[E], gy: &[E], b: Option<&[E]>) -> Vec<E> {
-    let g = Geo::new(p);
-    let mut gx = match b {
-        Some(b) => {
-            let mut v = super::par::output_vec(g.batch * g.ci * g.hw);
-            for _ in 0..g.batch {
+/// Adds the input gradient of images `n0..n0 + cnt` onto `dst` (their
+/// `cnt·C_in·H·W` elements).
+fn input_grad_chunk<E: ConvFloat>(
+    g: &Geo,
+    w: &[E],
+    gy: &[E],
+    n0: usize,
+    cnt: usize,
+    dst: &mut [E],
+    serial: bool,
+) {
+    let ld = cnt * g.l;
+    let gather = cnt > 1;
+    let direct = g.pointwise() && cnt == 1;
+    let gy_len = if gather { g.co * ld } else { 0 };
+    let cols_len = if direct { 0 } else { g.kc * ld };
+    E::with_scratch(gy_len + cols_len, |buf| {
+        let (gyb, cols) = buf.split_at_mut(gy_len);
+        let gys: &[E] = if gather {
+            gather_gy(g, gy, n0, cnt, gyb);
+            gyb
+        } else {
+            &gy[n0 * g.co * g.l..][..g.co * g.l]
+        };
+        for gi in 0..g.groups {
+            let a = &w[gi * g.cog * g.kc..][..g.cog * g.kc];
+            let gyg = &gys[gi * g.cog * ld..][..g.cog * ld];
+            if direct {
+                let d = &mut dst[gi * g.cig * g.hw..][..g.cig * g.hw];
+                gemm(g.kc, g.cog, ld, a, true, gyg, false, d, true, serial);
+                continue;
+            }
+            gemm(g.kc, g.cog, ld, a, true, gyg, false, cols, false, serial);
+            for i in 0..cnt {
+                let d = &mut dst[(i * g.ci + gi * g.cig) * g.hw..][..g.cig * g.hw];
+                col2im(g, cols, ld, i * g.l, d);
+            }
+        }
+    });
+}
+
+/// Appends `cnt` images of `C_in × H × W`, each channel filled with its
+/// bias (or 0).
+fn push_init<E: ConvFloat>(g: &Geo, v: &mut Vec<E>, cnt: usize, b: Option<&[E]>) {
+    for _ in 0..cnt {
+        match b {
+            Some(b) => {
                 for &bc in b {
                     v.extend(core::iter::repeat_n(bc, g.hw));
                 }
             }
-            v
+            None => v.resize(v.len() + g.ci * g.hw, E::ZERO),
         }
-        None => vec![E::ZERO; g.batch * g.ci * g.hw],
-    };
-    over_batch(&g, &mut gx, g.ci * g.hw, |n, gxn, cols, serial| {
-        for gi in 0..g.groups {
-            let gys = &gy[(n * g.co + gi * g.cog) * g.l..][..g.cog * g.l];
-            let a = &w[gi * g.cog * g.kc..][..g.cog * g.kc];
-            let dst = &mut gxn[gi * g.cig * g.hw..][..g.cig * g.hw];
-            if g.pointwise() {
-                gemm(g.kc, g.cog, g.l, a, true, gys, false, dst, true, serial);
-            } else {
-                gemm(g.kc, g.cog, g.l, a, true, gys, false, cols, false, serial);
-                col2im(&g, cols, dst);
-            }
-        }
-    });
+    }
+}
+
+/// `dx = conv input gradient of gy (+ b per input channel)`.
+fn input_grad<E: ConvFloat>(p: &ConvParams, w: &[E], gy: &[E], b: Option<&[E]>) -> Vec<E> {
+    let g = Geo::new(p);
+    let len = g.batch * g.ci * g.hw;
+    if len == 0 {
+        return Vec::new();
+    }
+    let mut gx = super::par::output_vec(len);
+    if g.l == 0 || g.co == 0 {
+        // Nothing flows back: only the bias (or zeros).
+        push_init(&g, &mut gx, g.batch, b);
+        return gx;
+    }
+    let plan = g.plan();
+    let img = g.ci * g.hw;
+    #[cfg(feature = "std")]
+    if plan.par_chunks {
+        use rayon::prelude::*;
+        push_init(&g, &mut gx, g.batch, b);
+        gx.par_chunks_mut(plan.per * img)
+            .enumerate()
+            .for_each(|(c, d)| {
+                input_grad_chunk(&g, w, gy, c * plan.per, d.len() / img, d, true);
+            });
+        return gx;
+    }
+    for c in 0..plan.chunks {
+        let n0 = c * plan.per;
+        let cnt = plan.per.min(g.batch - n0);
+        push_init(&g, &mut gx, cnt, b);
+        input_grad_chunk(&g, w, gy, n0, cnt, &mut gx[n0 * img..], plan.serial_gemm);
+    }
     gx
 }
 
-/// `dW[group] = Σ_n gy[n, group] · im2col(x[n, group])ᵀ` for the images
-/// `range`, accumulated onto `gw`.
-fn weight_grad_part<E: CpuFloat + Dtype>(
+/// `gw[group] += Σ gy[n, group] · im2col(x[n, group])ᵀ` over the images of
+/// chunks `chunks` (of `per` images each).
+fn weight_grad_part<E: ConvFloat>(
     g: &Geo,
     x: &[E],
     gy: &[E],
-    range: core::ops::Range<usize>,
+    per: usize,
+    chunks: core::ops::Range<usize>,
     gw: &mut [E],
-    cols: &mut [E],
     serial: bool,
 ) {
-    for n in range {
-        for gi in 0..g.groups {
-            let xs = &x[(n * g.ci + gi * g.cig) * g.hw..][..g.cig * g.hw];
-            let gys = &gy[(n * g.co + gi * g.cog) * g.l..][..g.cog * g.l];
-            let c = &mut gw[gi * g.cog * g.kc..][..g.cog * g.kc];
-            let bm: &[E] = if g.pointwise() {
-                xs
+    for c in chunks {
+        let n0 = c * per;
+        let cnt = per.min(g.batch - n0);
+        let ld = cnt * g.l;
+        let gather = cnt > 1;
+        let direct = g.pointwise() && cnt == 1;
+        let gy_len = if gather { g.co * ld } else { 0 };
+        let cols_len = if direct { 0 } else { g.kc * ld };
+        E::with_scratch(gy_len + cols_len, |buf| {
+            let (gyb, cols) = buf.split_at_mut(gy_len);
+            let gys: &[E] = if gather {
+                gather_gy(g, gy, n0, cnt, gyb);
+                gyb
             } else {
-                im2col(g, xs, cols);
-                cols
+                &gy[n0 * g.co * g.l..][..g.co * g.l]
             };
-            gemm(g.cog, g.l, g.kc, gys, false, bm, true, c, true, serial);
-        }
+            for gi in 0..g.groups {
+                let gyg = &gys[gi * g.cog * ld..][..g.cog * ld];
+                let bm: &[E] = if direct {
+                    &x[(n0 * g.ci + gi * g.cig) * g.hw..][..g.cig * g.hw]
+                } else {
+                    for i in 0..cnt {
+                        let xs = &x[((n0 + i) * g.ci + gi * g.cig) * g.hw..][..g.cig * g.hw];
+                        im2col(g, xs, cols, ld, i * g.l);
+                    }
+                    cols
+                };
+                let c = &mut gw[gi * g.cog * g.kc..][..g.cog * g.kc];
+                gemm(g.cog, ld, g.kc, gyg, false, bm, true, c, true, serial);
+            }
+        });
     }
 }
 
 /// `dW`, summed over the batch.
-fn weight_grad<E: CpuFloat + Dtype>(p: &ConvParams, x: &[E], gy: &[E]) -> Vec<E> {
+fn weight_grad<E: ConvFloat>(p: &ConvParams, x: &[E], gy: &[E]) -> Vec<E> {
     let g = Geo::new(p);
     let len = g.co * g.kc;
     let mut gw = vec![E::ZERO; len];
-    if len == 0 || g.batch == 0 {
+    if len == 0 || g.batch == 0 || g.l == 0 {
         return gw;
     }
-    let work = g.work();
+    let plan = g.plan();
     #[cfg(feature = "std")]
-    {
+    if plan.par_chunks {
         use rayon::prelude::*;
-        let threads = rayon::current_num_threads();
-        if g.batch > 1 && work >= PAR_WORK && threads > 1 {
-            // One partial gradient per part of the batch, summed at the end.
-            let parts = threads.min(g.batch);
-            let per = g.batch.div_ceil(parts);
-            let partials: Vec<Vec<E>> = (0..parts)
-                .into_par_iter()
-                .map(|t| {
-                    let mut part = vec![E::ZERO; len];
-                    let mut cols = vec![E::ZERO; g.cols_len()];
-                    let range = t * per..((t + 1) * per).min(g.batch);
-                    weight_grad_part(&g, x, gy, range, &mut part, &mut cols, true);
-                    part
-                })
-                .collect();
-            for part in partials {
-                for (a, v) in gw.iter_mut().zip(part) {
-                    *a = *a + v;
-                }
+        // One partial gradient per thread's share of the chunks, summed at
+        // the end.
+        let parts = threads().min(plan.chunks);
+        let per_part = plan.chunks.div_ceil(parts);
+        let partials: Vec<Vec<E>> = (0..parts)
+            .into_par_iter()
+            .map(|t| {
+                let mut part = vec![E::ZERO; len];
+                let range = t * per_part..((t + 1) * per_part).min(plan.chunks);
+                weight_grad_part(&g, x, gy, plan.per, range, &mut part, true);
+                part
+            })
+            .collect();
+        for part in partials {
+            for (a, v) in gw.iter_mut().zip(part) {
+                *a = *a + v;
             }
-            return gw;
         }
+        return gw;
     }
-    let mut cols = vec![E::ZERO; g.cols_len()];
-    weight_grad_part(&g, x, gy, 0..g.batch, &mut gw, &mut cols, work < PAR_WORK);
+    weight_grad_part(
+        &g,
+        x,
+        gy,
+        plan.per,
+        0..plan.chunks,
+        &mut gw,
+        plan.serial_gemm,
+    );
     gw
 }
 
 /// `out[c] = Σ_{n, s} v[n, c, s]`.
-fn channel_sum<E: CpuFloat + Dtype>(
-    batch: usize,
-    channels: usize,
-    spatial: usize,
-    v: &[E],
-) -> Vec<E> {
+fn channel_sum<E: ConvFloat>(batch: usize, channels: usize, spatial: usize, v: &[E]) -> Vec<E> {
     let mut out = vec![E::ZERO; channels];
     if channels == 0 || spatial == 0 {
         return out;
     }
     for img in v.chunks_exact(channels * spatial).take(batch) {
         for (acc, plane) in out.iter_mut().zip(img.chunks_exact(spatial)) {
-            *acc = *acc + plane.iter().fold(E::ZERO, |s, &x| s + x);
+            *acc = *acc + plane_sum(plane);
         }
     }
     out
+}
+
+/// `Σ v` in 8 interleaved partial sums (so the loop vectorises).
+#[inline]
+fn plane_sum<E: ConvFloat>(v: &[E]) -> E {
+    let mut lanes = [E::ZERO; 8];
+    let mut it = v.chunks_exact(8);
+    for c in &mut it {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l = *l + x;
+        }
+    }
+    let tail = it.remainder().iter().fold(E::ZERO, |s, &x| s + x);
+    let [a, b, c, d, e, f, g, h] = lanes;
+    ((a + b) + (c + d)) + ((e + f) + (g + h)) + tail
 }
 
 macro_rules! conv_impl {
