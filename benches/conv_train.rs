@@ -118,9 +118,74 @@ fn lenet_infer() -> support::Stats {
     stats
 }
 
+/// `CONV_BENCH=lenet_infer_layers`: the median time of each layer of the
+/// `lenet_infer_b1` forward on its own input (not part of the table).
+fn lenet_infer_layers() {
+    let dev = Cpu::seeded(0);
+    let m = LeNet5::new(&dev);
+    let x: Tensor<(u!(1), u!(1), u!(28), u!(28))> =
+        Tensor::randn(Default::default(), 0.0, 1.0, &dev);
+    let row = |name: &str, s: support::Stats| {
+        println!(
+            "{{\"layer\": \"{name}\", \"median_us\": {:.2}}}",
+            s.median_ms * 1e3
+        );
+    };
+    let c1 = m.conv1.forward(x.clone());
+    row(
+        "conv1",
+        support::measure(|| drop(m.conv1.forward(x.clone()))),
+    );
+    let a1 = m.act1.forward(c1.clone());
+    row(
+        "relu1",
+        support::measure(|| drop(m.act1.forward(c1.clone()))),
+    );
+    let p1 = m.pool1.forward(a1.clone());
+    row(
+        "pool1",
+        support::measure(|| drop(m.pool1.forward(a1.clone()))),
+    );
+    let c2 = m.conv2.forward(p1.clone());
+    row(
+        "conv2",
+        support::measure(|| drop(m.conv2.forward(p1.clone()))),
+    );
+    let a2 = m.act2.forward(c2.clone());
+    row(
+        "relu2",
+        support::measure(|| drop(m.act2.forward(c2.clone()))),
+    );
+    let p2 = m.pool2.forward(a2.clone());
+    row(
+        "pool2",
+        support::measure(|| drop(m.pool2.forward(a2.clone()))),
+    );
+    let f = m.flatten.forward(p2.clone());
+    row(
+        "flatten",
+        support::measure(|| drop(m.flatten.forward(p2.clone()))),
+    );
+    let h1 = m.fc1.forward(f.clone());
+    row("fc1", support::measure(|| drop(m.fc1.forward(f.clone()))));
+    let r1 = m.act3.forward(h1.clone());
+    row(
+        "relu3",
+        support::measure(|| drop(m.act3.forward(h1.clone()))),
+    );
+    let h2 = m.fc2.forward(r1.clone());
+    row("fc2", support::measure(|| drop(m.fc2.forward(r1.clone()))));
+    let r2 = m.act4.forward(h2.clone());
+    row("fc3", support::measure(|| drop(m.fc3.forward(r2.clone()))));
+    row("whole", support::measure(|| drop(m.forward(x.clone()))));
+}
+
 fn main() {
     let threads = support::init_threads();
     let only = std::env::var("CONV_BENCH").ok();
+    if only.as_deref() == Some("lenet_infer_layers") {
+        return lenet_infer_layers();
+    }
     let workloads: [(&str, fn() -> support::Stats); 3] = [
         ("lenet_train_b64", lenet_train),
         ("resnet18_cifar_train_b16", resnet18_train),

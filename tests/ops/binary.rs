@@ -142,6 +142,29 @@ fn same_tensor_on_both_sides_accumulates() {
     assert_eq!(grads.get(&x).unwrap().to_vec(), vec![2.0, -4.0, 6.0]);
 }
 
+/// Add and sub hand the same gradient buffer to both operands: a later
+/// accumulation into one of them must not change the other's, in either
+/// order of the backward steps.
+#[test]
+fn shared_gradient_buffers_stay_separate() {
+    let (a, b) = (vec1(vec![1.0, 2.0, 3.0]), vec1(vec![-1.0, 0.5, 4.0]));
+    let seed = || vec1(vec![1.0, 2.0, 3.0]);
+    let tape = Tape::default();
+    let (at, bt) = (a.clone().trace_into(&tape), b.clone().trace_into(&tape));
+    // The add's backward runs first (it was recorded last), then a's product.
+    let y = at.clone() * 3.0 + (at.clone() + bt.clone());
+    let g = y.backward_from(seed());
+    assert_eq!(g.get(&a).unwrap().to_vec(), vec![4.0, 8.0, 12.0]);
+    assert_eq!(g.get(&b).unwrap().to_vec(), vec![1.0, 2.0, 3.0]);
+    // The other order, and sub (the left side shares the buffer).
+    let tape = Tape::default();
+    let (at, bt) = (a.clone().trace_into(&tape), b.clone().trace_into(&tape));
+    let y = (at.clone() - bt.clone()) + at * 3.0 + bt * 2.0;
+    let g = y.backward_from(seed());
+    assert_eq!(g.get(&a).unwrap().to_vec(), vec![4.0, 8.0, 12.0]);
+    assert_eq!(g.get(&b).unwrap().to_vec(), vec![1.0, 2.0, 3.0]);
+}
+
 #[test]
 fn separate_tapes_merge() {
     let (a, b) = (vec1(vec![1.0, 2.0]), vec1(vec![3.0, 4.0]));

@@ -734,3 +734,45 @@ fn matches_pytorch() {
         }
     }
 }
+
+/// The fast path for windows inside the input (no padding, dilation 1,
+/// LeNet's 2x2/2 among them) agrees with the naive loops, with ties, NaN
+/// and `-inf` windows, for several window and stride combinations.
+#[test]
+fn inside_windows_fast_path_matches_naive() {
+    let dev = Cpu::default();
+    for (k, s, h, w) in [
+        ([2, 2], [2, 2], 24, 24),
+        ([2, 2], [2, 2], 7, 9),
+        ([2, 2], [1, 1], 5, 6),
+        ([3, 3], [3, 3], 9, 10),
+        ([3, 2], [1, 2], 6, 7),
+        ([1, 1], [1, 1], 3, 4),
+    ] {
+        let p = PoolParams::new(5, [h, w], k, s, [0, 0], [1, 1]).unwrap();
+        let mut x: Vec<f64> = (0..p.input_len())
+            .map(|i| ((i * 7919 % 23) as f64) / 4.0 - 2.0)
+            .collect();
+        // Ties (equal values repeat), NaN in one window, an all -inf plane.
+        x[3] = f64::NAN;
+        let ip = h * w;
+        for v in &mut x[2 * ip..3 * ip] {
+            *v = f64::NEG_INFINITY;
+        }
+        let gy: Vec<f64> = (0..p.output_len()).map(|i| (i % 5) as f64 - 2.0).collect();
+        let xs: Arc<Vec<f64>> = dev.upload(x.clone());
+        let (y, idx) = dev.max_pool(&p, &xs, true);
+        let (ry, ridx, _) = naive(&p, &x, true, true);
+        let same = |a: &[f64], b: &[f64]| {
+            a.iter()
+                .zip(b)
+                .all(|(u, v)| u == v || (u.is_nan() && v.is_nan()))
+        };
+        assert!(same(&y, &ry), "k={k:?} s={s:?}");
+        assert_eq!(&idx.clone().unwrap()[..], &ridx[..], "k={k:?} s={s:?}");
+        let (y2, _) = dev.max_pool(&p, &xs, false);
+        assert!(same(&y2, &ry));
+        let gx = dev.max_pool_backward(&p, &idx.unwrap(), &dev.upload(gy.clone()));
+        assert_close!(&gx[..], &naive_backward(&p, &x, &gy, true, true)[..], 1e-12);
+    }
+}

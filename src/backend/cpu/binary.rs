@@ -121,6 +121,15 @@ macro_rules! binary_impl {
                 gy: &Arc<Vec<$e>>,
                 want: (bool, bool),
             ) -> (Option<Arc<Vec<$e>>>, Option<Arc<Vec<$e>>>) {
+                // Add (both sides) and the left side of Sub pass the
+                // gradient through: share its buffer instead of copying it
+                // (a later accumulation copies only if it must write).
+                let pass = |d: &[usize]| if d == od { gy.clone() } else { self.sum_to(gy, od, d) };
+                match op {
+                    BinaryOp::Add => return (want.0.then(|| pass(ad)), want.1.then(|| pass(bd))),
+                    BinaryOp::Sub if !want.1 => return (want.0.then(|| pass(ad)), None),
+                    _ => {}
+                }
                 let (a, b): (&[$e], &[$e]) = match (a, b) {
                     (Some(a), Some(b)) => (a, b),
                     _ => {

@@ -10,13 +10,14 @@
 //! Values within a row are summed in eight lanes (vectorised), rows in
 //! `f64`. Large inputs run on rayon threads (channels, or chunks of rows).
 
-use super::par::chunk_for;
+use super::par::{chunk_for, output_vec};
 use super::Cpu;
 use crate::dtype::Dtype;
 use crate::ops::norm::{BatchNormParams, LayerNormParams, NormGrads, NormKernel, NormWant};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::mem::MaybeUninit;
 
 #[cfg(feature = "std")]
 use super::par::PAR_THRESHOLD;
@@ -111,34 +112,60 @@ fn bn_stats<E: Dtype>(p: BatchNormParams, x: &[E]) -> (Vec<E>, Vec<E>) {
 }
 
 /// A buffer of `rows` rows of `len` values, each row written by
-/// `row(row_index, out_row)`, in parallel chunks of rows when large.
+/// `row(row_index, out_row)`, in parallel chunks of rows when large. The
+/// buffer is not zero-filled first (at ResNet sizes that fill was a third
+/// of the forward): `row` must write every element of its row.
 fn for_rows<E: Dtype>(
     rows: usize,
     len: usize,
-    row: impl Fn(usize, &mut [E]) + Sync + Send,
+    row: impl Fn(usize, &mut [MaybeUninit<E>]) + Sync + Send,
 ) -> Vec<E> {
-    let mut out = vec![E::zero(); rows * len];
+    let n = rows * len;
+    let mut out: Vec<E> = output_vec(n);
     if len == 0 {
         return out;
     }
-    let per = (chunk_for(rows * len) / len).max(1);
-    let chunk = |i: usize, o: &mut [E]| {
+    let per = (chunk_for(n) / len).max(1);
+    let chunk = |i: usize, o: &mut [MaybeUninit<E>]| {
         for (j, r) in o.chunks_mut(len).enumerate() {
             row(i * per + j, r);
         }
     };
+    let slots = &mut out.spare_capacity_mut()[..n];
     #[cfg(feature = "std")]
-    if parallel(rows * len) {
+    let done = parallel(n) && {
         use rayon::prelude::*;
-        out.par_chunks_mut(per * len)
+        slots
+            .par_chunks_mut(per * len)
             .enumerate()
             .for_each(|(i, o)| chunk(i, o));
-        return out;
+        true
+    };
+    #[cfg(not(feature = "std"))]
+    let done = false;
+    if !done {
+        slots
+            .chunks_mut(per * len)
+            .enumerate()
+            .for_each(|(i, o)| chunk(i, o));
     }
-    out.chunks_mut(per * len)
-        .enumerate()
-        .for_each(|(i, o)| chunk(i, o));
+    // SAFETY: the chunks above cover all `n` spare slots (chunks of whole
+    // rows of `len`), every row is passed to `row`, and both callers'
+    // `row` closures write each element of their row (they zip the row
+    // with an input row of the same length `len`, checked by
+    // `check_rows`). So the first `n` elements are initialised.
+    unsafe { out.set_len(n) };
     out
+}
+
+/// The input rows that [`for_rows`] callers zip with have the full length
+/// (a short input would leave output elements unwritten).
+#[inline]
+fn check_rows(what: &str, p: BatchNormParams, lens: &[usize]) {
+    let n = p.batch * p.channels * p.inner;
+    for &l in lens {
+        assert_eq!(l, n, "{what}: buffer of {l} elements for {p:?}");
+    }
 }
 
 /// Per-channel `scale = w / √(var + eps)` (as f64).
@@ -172,12 +199,13 @@ fn bn_forward<E: Dtype>(
             (E::from_f64(s), E::from_f64(shift))
         })
         .unzip();
+    check_rows("batch_norm_forward", p, &[x.len()]);
     for_rows(p.batch * p.channels, p.inner, |r, out| {
         let c = r % p.channels;
         let (s, t) = (scale[c], shift[c]);
         let xr = &x[r * p.inner..(r + 1) * p.inner];
         for (o, &v) in out.iter_mut().zip(xr) {
-            *o = v * s + t;
+            o.write(v * s + t);
         }
     })
 }
@@ -238,11 +266,12 @@ fn bn_backward<E: Dtype>(
                 )
             })
             .collect();
+        check_rows("batch_norm_backward", p, &[x.len(), gy.len()]);
         for_rows(p.batch * p.channels, p.inner, |r, out| {
             let (a, bc, d) = coef[r % p.channels];
             let at = r * p.inner..(r + 1) * p.inner;
             for ((o, &g), &v) in out.iter_mut().zip(&gy[at.clone()]).zip(&x[at]) {
-                *o = a * g + bc * v + d;
+                o.write(a * g + bc * v + d);
             }
         })
     });
@@ -545,3 +574,80 @@ macro_rules! norm_impl {
     )*};
 }
 norm_impl!(f32, f64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every element of a [`for_rows`] buffer is written, on one thread and
+    /// on several (the sizes reach the parallel path), whole rows at a time.
+    #[test]
+    fn for_rows_writes_every_element() {
+        let run = || {
+            for (rows, len) in [(0, 3), (3, 0), (1, 1), (7, 5), (3000, 33), (64, 1 << 12)] {
+                let out: Vec<f64> = for_rows(rows, len, |r, o| {
+                    assert_eq!(o.len(), len);
+                    for (j, v) in o.iter_mut().enumerate() {
+                        v.write((r * len + j) as f64);
+                    }
+                });
+                assert_eq!(out.len(), rows * len);
+                assert!(out.iter().enumerate().all(|(i, &v)| v == i as f64));
+            }
+        };
+        run();
+        #[cfg(feature = "std")]
+        for threads in [1, 2, 3] {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(run);
+        }
+    }
+
+    /// Batch norm forward and backward give the same values whether the
+    /// rows run on one thread or several.
+    #[cfg(feature = "std")]
+    #[test]
+    fn batch_norm_same_on_any_number_of_threads() {
+        let p = BatchNormParams {
+            batch: 4,
+            channels: 16,
+            inner: 1 << 10,
+        };
+        let n = p.batch * p.channels * p.inner;
+        let x: Vec<f32> = (0..n).map(|i| ((i * 7919 % 1013) as f32) / 300.0).collect();
+        let gy: Vec<f32> = (0..n)
+            .map(|i| ((i * 31 % 97) as f32) / 50.0 - 1.0)
+            .collect();
+        let w: Vec<f32> = (0..16).map(|c| 0.5 + c as f32 / 8.0).collect();
+        let want = NormWant {
+            input: true,
+            weight: true,
+            bias: true,
+        };
+        let run = || {
+            let (m, v) = bn_stats(p, &x);
+            let y = bn_forward(p, 1e-5, &x, &m, &v, Some(&w), None);
+            let g = bn_backward(p, 1e-5, true, &x, &m, &v, Some(&w), &gy, want);
+            (y, g)
+        };
+        let pool = |t| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap()
+        };
+        let one = pool(1).install(run);
+        let two = pool(2).install(run);
+        assert_eq!(one, two);
+        // Spot check against the formula: y = (x - mean)·w/σ.
+        let (y, _) = one;
+        let (m, v) = bn_stats(p, &x);
+        let c = 3;
+        let i = (2 * p.channels + c) * p.inner + 5;
+        let expect = (x[i] - m[c]) / (v[c] + 1e-5).sqrt() * w[c];
+        assert!((y[i] - expect).abs() < 1e-4, "{} vs {expect}", y[i]);
+    }
+}

@@ -192,6 +192,73 @@ fn max_plane<const IDX: bool, E: Dtype>(
     }
 }
 
+/// [`max_plane`] when every window lies inside the input (no padding,
+/// dilation 1): no spans, and the running maximum is updated without a
+/// branch (random data mispredicts half of them), which the compiler turns
+/// into selects. `#[inline(always)]` so that a literal `k` (2x2 windows)
+/// unrolls the window loops. Same rule as [`max_plane`]: the first maximum
+/// in window order wins, NaN propagates, an all `-inf` window points at its
+/// first element.
+#[inline(always)]
+fn max_plane_inside<E: Dtype, const IDX: bool>(
+    p: &PoolParams,
+    k: [usize; 2],
+    x: &[E],
+    y: &mut [E],
+    idx: &mut [usize],
+) {
+    let (w_in, ow) = (p.input[1], p.output[1]);
+    let (sh, sw) = (p.stride[0], p.stride[1]);
+    for (oh, yr) in y.chunks_exact_mut(ow).enumerate() {
+        let ih0 = oh * sh;
+        for (ox, yv) in yr.iter_mut().enumerate() {
+            let iw0 = ox * sw;
+            let mut best = E::neg_infinity();
+            let mut at = ih0 * w_in + iw0;
+            for kh in 0..k[0] {
+                let base = (ih0 + kh) * w_in + iw0;
+                let row = &x[base..base + k[1]];
+                for (kw, &v) in row.iter().enumerate() {
+                    #[allow(clippy::eq_op)]
+                    let take = v > best || v != v;
+                    best = if take { v } else { best };
+                    if IDX {
+                        at = if take { base + kw } else { at };
+                    }
+                }
+            }
+            *yv = best;
+            if IDX {
+                idx[oh * ow + ox] = at;
+            }
+        }
+    }
+}
+
+/// Max pooling of one plane: the fast path when every window lies inside
+/// the input, [`max_plane`] otherwise.
+fn max_plane_any<E: Dtype>(
+    p: &PoolParams,
+    sh: &[Span],
+    sw: &[Span],
+    x: &[E],
+    y: &mut [E],
+    idx: Option<&mut [usize]>,
+) {
+    if p.padding != [0, 0] || p.dilation != [1, 1] || p.output[1] == 0 {
+        return match idx {
+            Some(i) => max_plane::<true, E>(p, sh, sw, x, y, i),
+            None => max_plane::<false, E>(p, sh, sw, x, y, &mut []),
+        };
+    }
+    match (p.kernel, idx) {
+        ([2, 2], Some(i)) => max_plane_inside::<E, true>(p, [2, 2], x, y, i),
+        ([2, 2], None) => max_plane_inside::<E, false>(p, [2, 2], x, y, &mut []),
+        (k, Some(i)) => max_plane_inside::<E, true>(p, k, x, y, i),
+        (k, None) => max_plane_inside::<E, false>(p, k, x, y, &mut []),
+    }
+}
+
 /// Average pooling of one plane.
 fn avg_plane<E: Dtype>(
     p: &PoolParams,
@@ -274,7 +341,7 @@ fn max_pool<E: Dtype>(p: &PoolParams, x: &[E], want_idx: bool) -> (Vec<E>, Optio
         for_planes(&mut y, op, work(p), |first, yc| {
             for (k, yp) in yc.chunks_mut(op).enumerate() {
                 let c = first + k;
-                max_plane::<false, E>(p, &sh, &sw, &x[c * ip..(c + 1) * ip], yp, &mut []);
+                max_plane_any(p, &sh, &sw, &x[c * ip..(c + 1) * ip], yp, None);
             }
         });
         return (y, None);
@@ -283,7 +350,7 @@ fn max_pool<E: Dtype>(p: &PoolParams, x: &[E], want_idx: bool) -> (Vec<E>, Optio
     for_planes2(&mut y, &mut idx, op, work(p), |first, yc, ic| {
         for (k, (yp, ipl)) in yc.chunks_mut(op).zip(ic.chunks_mut(op)).enumerate() {
             let c = first + k;
-            max_plane::<true, E>(p, &sh, &sw, &x[c * ip..(c + 1) * ip], yp, ipl);
+            max_plane_any(p, &sh, &sw, &x[c * ip..(c + 1) * ip], yp, Some(ipl));
         }
     });
     (y, Some(idx))
