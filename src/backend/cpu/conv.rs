@@ -31,6 +31,9 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
+#[path = "conv_direct.rs"]
+mod direct;
+
 /// Multiply-adds of a whole call from which it is split over threads (and
 /// below which every gemm stays on the calling thread).
 const PAR_WORK: usize = 1 << 18;
@@ -50,6 +53,8 @@ trait ConvFloat: CpuFloat + Dtype {
     /// `f(buf)` on a scratch buffer of `len` elements (contents
     /// unspecified: callers overwrite what they read).
     fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
+    /// `a · b + c`, fused when `FMA` (code compiled with the extension).
+    fn madd<const FMA: bool>(a: Self, b: Self, c: Self) -> Self;
 }
 
 macro_rules! conv_float {
@@ -59,6 +64,14 @@ macro_rules! conv_float {
             static $key: core::cell::Cell<Vec<$t>> = const { core::cell::Cell::new(Vec::new()) };
         }
         impl ConvFloat for $t {
+            #[inline(always)]
+            fn madd<const FMA: bool>(a: Self, b: Self, c: Self) -> Self {
+                #[cfg(feature = "std")]
+                if FMA {
+                    return a.mul_add(b, c);
+                }
+                a * b + c
+            }
             fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
                 #[cfg(feature = "std")]
                 {
@@ -398,6 +411,9 @@ fn forward<E: ConvFloat>(p: &ConvParams, x: &[E], w: &[E], b: Option<&[E]>) -> V
     if len == 0 {
         return Vec::new();
     }
+    if direct::applies(&g) {
+        return direct::forward(&g, x, w, b);
+    }
     let plan = g.plan();
     #[cfg(feature = "std")]
     if plan.par_chunks {
@@ -504,6 +520,9 @@ fn input_grad<E: ConvFloat>(p: &ConvParams, w: &[E], gy: &[E], b: Option<&[E]>) 
         push_init(&g, &mut gx, g.batch, b);
         return gx;
     }
+    if direct::applies(&g) {
+        return direct::input_grad(&g, w, gy, b);
+    }
     let plan = g.plan();
     let img = g.ci * g.hw;
     #[cfg(feature = "std")]
@@ -578,6 +597,9 @@ fn weight_grad<E: ConvFloat>(p: &ConvParams, x: &[E], gy: &[E]) -> Vec<E> {
     let mut gw = vec![E::ZERO; len];
     if len == 0 || g.batch == 0 || g.l == 0 {
         return gw;
+    }
+    if direct::applies(&g) {
+        return direct::weight_grad(&g, x, gy);
     }
     let plan = g.plan();
     #[cfg(feature = "std")]
