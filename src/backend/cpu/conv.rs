@@ -520,7 +520,7 @@ fn input_grad<E: ConvFloat>(p: &ConvParams, w: &[E], gy: &[E], b: Option<&[E]>) 
         push_init(&g, &mut gx, g.batch, b);
         return gx;
     }
-    if direct::applies(&g) {
+    if direct::applies_input_grad(&g) {
         return direct::input_grad(&g, w, gy, b);
     }
     let plan = g.plan();
@@ -597,9 +597,6 @@ fn weight_grad<E: ConvFloat>(p: &ConvParams, x: &[E], gy: &[E]) -> Vec<E> {
     let mut gw = vec![E::ZERO; len];
     if len == 0 || g.batch == 0 || g.l == 0 {
         return gw;
-    }
-    if direct::applies(&g) {
-        return direct::weight_grad(&g, x, gy);
     }
     let plan = g.plan();
     #[cfg(feature = "std")]

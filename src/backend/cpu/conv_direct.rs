@@ -14,26 +14,37 @@
 //! - Input gradient: `src` = the wide `gy` (garbage columns zero) behind a
 //!   margin of the largest tap offset, taps over `(c_out, ki, kj)` at
 //!   `margin - off`, giving the padded input gradient.
-//! - Weight gradient: `gw[o][t] = Σ_p gy_wide[o][p] · x_pad[p + off[t]]`.
+//!
+//! The weight gradient stays on im2col + gemm: a direct version (blocked
+//! dot products over the wide planes) measured 20-50% slower on LeNet.
 
 use super::{ConvFloat, Geo};
 use alloc::vec::Vec;
 
-/// Output pixels per register block.
-const B: usize = 16;
-/// Output planes per register block.
-const CB: usize = 4;
+/// Zeros past each padded plane, so the last block of positions (at most
+/// 128 wide) reads inside the buffer.
+const SLACK: usize = 128;
 
-/// Whether the direct kernel takes this call: one group, stride 1, few
-/// channels (measured faster than im2col + gemm there).
+/// Whether the direct forward takes this call: one group, stride 1, few
+/// channels (measured faster than im2col + gemm there, see
+/// `docs/DECISIONS.md`).
 pub(super) fn applies(g: &Geo) -> bool {
-    g.groups == 1
-        && g.sh == 1
-        && g.sw == 1
-        && g.kc <= 160
-        && g.co <= 32
-        && g.co * g.kh * g.kw <= 800
-        && g.l > 0
+    g.groups == 1 && g.sh == 1 && g.sw == 1 && g.kc <= 160 && g.co <= 32 && g.l > 0
+}
+
+/// Whether the direct input gradient takes this call: as [`applies`], and
+/// its full correlation (all padded input positions, every tap, planes
+/// rounded up to the block) is at most twice the multiply-adds of the
+/// gemm (`C_out·K·L`). LeNet's first layer: 1.6x, and 20% faster than
+/// im2col + gemm; its second: 3x, and 30% slower.
+pub(super) fn applies_input_grad(g: &Geo) -> bool {
+    if !applies(g) {
+        return false;
+    }
+    let wd = Wide::new(g);
+    let (cb, bl) = block_shape(g.ci, wd.plane);
+    let direct = g.ci.next_multiple_of(cb) * wd.plane.next_multiple_of(bl) * g.co * g.kh * g.kw;
+    direct <= 2 * g.co * g.kc * g.l
 }
 
 /// Sizes of the wide layout of one call.
@@ -42,7 +53,7 @@ struct Wide {
     wp: usize,
     /// Padded plane size `Hp·Wp`.
     plane: usize,
-    /// Output positions computed (`(OH-1)·Wp + OW`, rounded up to `B`).
+    /// Output positions holding the output (`(OH-1)·Wp + OW`).
     len: usize,
     /// Largest tap offset inside a plane.
     max_off: usize,
@@ -56,15 +67,14 @@ impl Wide {
         Wide {
             wp,
             plane: hp * wp,
-            len: ((oh - 1) * wp + g.ow).next_multiple_of(B),
+            len: (oh - 1) * wp + g.ow,
             max_off: (g.kh - 1) * g.dh * wp + (g.kw - 1) * g.dw,
         }
     }
 
-    /// Stride of a padded input plane: `B` zeros of slack past the plane,
-    /// so a block of the last output positions reads inside.
+    /// Stride of a padded input plane, [`SLACK`] zeros past the plane.
     fn xs(&self) -> usize {
-        self.plane + B
+        self.plane + SLACK
     }
 
     /// Offsets of the taps `(ki, kj)` inside a plane, row-major.
@@ -96,11 +106,19 @@ impl Wide {
         }
     }
 
-    /// `dst` (`co` planes of stride `margin + len + B`) = the wide `gy` of
-    /// one image after `margin` zeros, garbage columns and tail zero.
-    fn widen_gy<E: ConvFloat>(&self, g: &Geo, gy: &[E], margin: usize, dst: &mut [E]) {
-        let stride = margin + self.len + B;
-        dst[..g.co * stride].fill(E::ZERO);
+    /// `dst` (`n >= co` planes of `stride`) = the wide `gy` of one image,
+    /// each plane after `margin` zeros; garbage columns, tails and the
+    /// planes past `co` zero.
+    fn widen_gy<E: ConvFloat>(
+        &self,
+        g: &Geo,
+        gy: &[E],
+        margin: usize,
+        stride: usize,
+        n: usize,
+        dst: &mut [E],
+    ) {
+        dst[..n * stride].fill(E::ZERO);
         for (plane, d) in gy.chunks_exact(g.l).zip(dst.chunks_exact_mut(stride)) {
             for (o, row) in plane.chunks_exact(g.ow).enumerate() {
                 d[margin + o * self.wp..][..g.ow].copy_from_slice(row);
@@ -109,46 +127,82 @@ impl Wide {
     }
 }
 
-super::super::simd::wide_fn! {
-    /// `out[k][p] = Σ_t wt[t·nk + k] · src[p + offs[t]]` for `nk` (a
-    /// multiple of `CB`) planes of `len` (a multiple of `B`) positions.
-    fn correlate<E: ConvFloat>(src: &[E], offs: &[usize], wt: &[E], nk: usize, len: usize, out: &mut [E]) -> () {
-        for kb in (0..nk).step_by(CB) {
-            for p0 in (0..len).step_by(B) {
-                let mut acc = [[E::ZERO; B]; CB];
-                for (t, &off) in offs.iter().enumerate() {
-                    let xs: &[E; B] = src[off + p0..][..B].try_into().expect("B elements");
-                    let ws: &[E; CB] = wt[t * nk + kb..][..CB].try_into().expect("CB elements");
-                    for (a, &wv) in acc.iter_mut().zip(ws) {
-                        for (a, &xv) in a.iter_mut().zip(xs) {
-                            *a = E::madd::<FMA>(wv, xv, *a);
-                        }
+/// `out[k][p] = Σ_t wt[t·nk + k] · src[p + offs[t]]` for planes
+/// `k < nk` (a multiple of `CB`) and positions `p < len` (a multiple of
+/// `BL`): blocks of `CB × BL` sums in registers, one load of `src` per tap
+/// for `CB` of them. `CB·BL = 128` keeps eight AVX-512 accumulators, enough
+/// to hide the multiply-add latency. (`CB = 8` with `BL = 16` made LLVM
+/// vectorise across the planes, with gathers: 25x slower.)
+#[inline(always)]
+fn correlate_blk<const FMA: bool, E: ConvFloat, const CB: usize, const BL: usize>(
+    src: &[E],
+    offs: &[usize],
+    wt: &[E],
+    nk: usize,
+    len: usize,
+    out: &mut [E],
+) {
+    // Every read below is inside: checked once here instead of per tap.
+    let max_off = offs.iter().copied().max().unwrap_or(0);
+    assert!(
+        nk.is_multiple_of(CB)
+            && len.is_multiple_of(BL)
+            && max_off + len <= src.len()
+            && offs.len() * nk <= wt.len()
+            && nk * len <= out.len(),
+        "conv direct kernel: buffers too short"
+    );
+    for kb in (0..nk).step_by(CB) {
+        for p0 in (0..len).step_by(BL) {
+            let mut acc = [[E::ZERO; BL]; CB];
+            for (t, &off) in offs.iter().enumerate() {
+                // SAFETY: `off + p0 + BL <= max_off + len <= src.len()` and
+                // `t·nk + kb + CB <= offs.len()·nk <= wt.len()` (asserted
+                // above; `p0 + BL <= len`, `kb + CB <= nk`), and the
+                // element types are plain floats, so the `[E; N]` casts of
+                // these in-bounds pointers are valid reads.
+                let (xs, ws) = unsafe {
+                    (
+                        &*(src.as_ptr().add(off + p0) as *const [E; BL]),
+                        &*(wt.as_ptr().add(t * nk + kb) as *const [E; CB]),
+                    )
+                };
+                for (a, &wv) in acc.iter_mut().zip(ws) {
+                    for (a, &xv) in a.iter_mut().zip(xs) {
+                        *a = E::madd::<FMA>(wv, xv, *a);
                     }
                 }
-                for (k, a) in acc.iter().enumerate() {
-                    out[(kb + k) * len + p0..][..B].copy_from_slice(a);
-                }
+            }
+            for (k, a) in acc.iter().enumerate() {
+                out[(kb + k) * len + p0..][..BL].copy_from_slice(a);
             }
         }
     }
 }
 
+/// The `(CB, BL)` block shape for `n` planes of `len` positions: the one
+/// computing the fewest padded sums (planes rounded up to `CB`, positions
+/// to `BL`), the widest `CB` on ties.
+fn block_shape(n: usize, len: usize) -> (usize, usize) {
+    let mut best = (4, 32);
+    let mut cost = usize::MAX;
+    for cb in [4, 2, 1] {
+        let bl = 128 / cb;
+        let c = n.next_multiple_of(cb) * len.next_multiple_of(bl);
+        if c < cost {
+            (best, cost) = ((cb, bl), c);
+        }
+    }
+    best
+}
+
 super::super::simd::wide_fn! {
-    /// `gw[o·nt + t] += Σ_p gy[o·gs + p] · x[p + offs[t]]` over `p < len`.
-    fn wgrad_dots<E: ConvFloat>(gy: &[E], gs: usize, co: usize, x: &[E], offs: &[usize], len: usize, gw: &mut [E]) -> () {
-        let nt = offs.len();
-        for o in 0..co {
-            let gyo = &gy[o * gs..][..len];
-            for (t, &off) in offs.iter().enumerate() {
-                let xo = &x[off..][..len];
-                let mut acc = [E::ZERO; B];
-                for (gc, xc) in gyo.chunks_exact(B).zip(xo.chunks_exact(B)) {
-                    for ((a, &gv), &xv) in acc.iter_mut().zip(gc).zip(xc) {
-                        *a = E::madd::<FMA>(gv, xv, *a);
-                    }
-                }
-                gw[o * nt + t] = gw[o * nt + t] + super::plane_sum(&acc);
-            }
+    /// [`correlate_blk`] with `cb` planes per block (1, 2 or 4).
+    fn correlate<E: ConvFloat>(cb: usize, src: &[E], offs: &[usize], wt: &[E], nk: usize, len: usize, out: &mut [E]) -> () {
+        match cb {
+            1 => correlate_blk::<FMA, E, 1, 128>(src, offs, wt, nk, len, out),
+            2 => correlate_blk::<FMA, E, 2, 64>(src, offs, wt, nk, len, out),
+            _ => correlate_blk::<FMA, E, 4, 32>(src, offs, wt, nk, len, out),
         }
     }
 }
@@ -156,7 +210,9 @@ super::super::simd::wide_fn! {
 /// `y = conv(x, w) (+ b)` by the direct kernel.
 pub(super) fn forward<E: ConvFloat>(g: &Geo, x: &[E], w: &[E], b: Option<&[E]>) -> Vec<E> {
     let wd = Wide::new(g);
-    let nk = g.co.next_multiple_of(CB);
+    let (cb, bl) = block_shape(g.co, wd.len);
+    let nk = g.co.next_multiple_of(cb);
+    let len = wd.len.next_multiple_of(bl);
     // Taps over (c_in, ki, kj), the weights transposed to `[tap][c_out]`.
     let taps = wd.input_taps(g);
     let mut wt = alloc::vec![E::ZERO; g.kc * nk];
@@ -168,13 +224,13 @@ pub(super) fn forward<E: ConvFloat>(g: &Geo, x: &[E], w: &[E], b: Option<&[E]>) 
     let img_in = g.ci * g.hw;
     let per_image = |n: usize, y: &mut [E]| {
         let xlen = g.ci * wd.xs();
-        E::with_scratch(xlen + nk * wd.len, |buf| {
+        E::with_scratch(xlen + nk * len, |buf| {
             let (xp, out) = buf.split_at_mut(xlen);
             wd.pad_input(g, &x[n * img_in..][..img_in], g.ci, xp);
-            correlate(xp, &taps, &wt, nk, wd.len, out);
+            correlate(cb, xp, &taps, &wt, nk, len, out);
             for (o, yo) in y.chunks_exact_mut(g.l).enumerate() {
                 let bias = b.map_or(E::ZERO, |b| b[o]);
-                let src = &out[o * wd.len..];
+                let src = &out[o * len..];
                 for (r, yr) in yo.chunks_exact_mut(g.ow).enumerate() {
                     for (d, &s) in yr.iter_mut().zip(&src[r * wd.wp..][..g.ow]) {
                         *d = s + bias;
@@ -192,12 +248,16 @@ pub(super) fn forward<E: ConvFloat>(g: &Geo, x: &[E], w: &[E], b: Option<&[E]>) 
 /// kernel.
 pub(super) fn input_grad<E: ConvFloat>(g: &Geo, w: &[E], gy: &[E], b: Option<&[E]>) -> Vec<E> {
     let wd = Wide::new(g);
-    let nk = g.ci.next_multiple_of(CB);
-    let margin = wd.max_off;
-    let stride = margin + wd.len + B;
+    let (cb, bl) = block_shape(g.ci, wd.plane);
+    let nk = g.ci.next_multiple_of(cb);
     // Positions of the padded input gradient computed.
-    let out_len = wd.plane.next_multiple_of(B);
-    // Taps over (c_out, ki, kj): gx_pad[q] reads gy_wide[q - off].
+    let out_len = wd.plane.next_multiple_of(bl);
+    // Each wide `gy` plane sits behind `margin` zeros, so
+    // `gx_pad[q] = Σ w · gy_wide[margin + q - off]` never reads before its
+    // plane; `stride = margin + len + SLACK = plane + SLACK`, so the last
+    // block (`q < plane + 128`) reads zeros, not the next plane's data.
+    let margin = wd.max_off;
+    let stride = margin + wd.len + SLACK;
     let per: Vec<usize> = wd.taps(g).collect();
     let taps: Vec<usize> = (0..g.co)
         .flat_map(|o| per.iter().map(move |&off| o * stride + margin - off))
@@ -211,15 +271,14 @@ pub(super) fn input_grad<E: ConvFloat>(g: &Geo, w: &[E], gy: &[E], b: Option<&[E
             }
         }
     }
-    // The reads of the last block stay inside: `margin + q - off` with
-    // `q < out_len <= plane + B` is below `stride`... plus the slack.
-    let gy_len = g.co * stride + out_len;
+    // One zero plane more: the reads of the last plane's last block.
+    let gy_len = (g.co + 1) * stride;
     let per_image = |n: usize, gx: &mut [E]| {
         E::with_scratch(gy_len + nk * out_len, |buf| {
             let (gw, out) = buf.split_at_mut(gy_len);
-            wd.widen_gy(g, &gy[n * g.co * g.l..][..g.co * g.l], margin, gw);
-            gw[g.co * stride..].fill(E::ZERO);
-            correlate(gw, &taps, &wt, nk, out_len, out);
+            let gy_n = &gy[n * g.co * g.l..][..g.co * g.l];
+            wd.widen_gy(g, gy_n, margin, stride, g.co + 1, gw);
+            correlate(cb, gw, &taps, &wt, nk, out_len, out);
             for (c, gc) in gx.chunks_exact_mut(g.hw).enumerate() {
                 let bias = b.map_or(E::ZERO, |b| b[c]);
                 let src = &out[c * out_len..];
@@ -235,48 +294,6 @@ pub(super) fn input_grad<E: ConvFloat>(g: &Geo, w: &[E], gy: &[E], b: Option<&[E
     let mut gx = alloc::vec![E::ZERO; g.batch * g.ci * g.hw];
     for_images(g, &mut gx, g.ci * g.hw, per_image);
     gx
-}
-
-/// `dW`, summed over the batch, by the direct kernel.
-pub(super) fn weight_grad<E: ConvFloat>(g: &Geo, x: &[E], gy: &[E]) -> Vec<E> {
-    let wd = Wide::new(g);
-    let taps = wd.input_taps(g);
-    let n = g.co * g.kc;
-    let img_in = g.ci * g.hw;
-    let gs = wd.len + B;
-    let part = |range: core::ops::Range<usize>| -> Vec<E> {
-        let mut gw = alloc::vec![E::ZERO; n];
-        let xlen = g.ci * wd.xs();
-        E::with_scratch(xlen + g.co * gs, |buf| {
-            let (xp, gyw) = buf.split_at_mut(xlen);
-            for i in range {
-                wd.pad_input(g, &x[i * img_in..][..img_in], g.ci, xp);
-                wd.widen_gy(g, &gy[i * g.co * g.l..][..g.co * g.l], 0, gyw);
-                wgrad_dots(gyw, gs, g.co, xp, &taps, wd.len, &mut gw);
-            }
-        });
-        gw
-    };
-    #[cfg(feature = "std")]
-    {
-        let threads = super::threads().min(g.batch);
-        if threads > 1 && g.work() >= super::PAR_WORK {
-            use rayon::prelude::*;
-            let per = g.batch.div_ceil(threads);
-            let parts: Vec<Vec<E>> = (0..threads)
-                .into_par_iter()
-                .map(|t| part(t * per..((t + 1) * per).min(g.batch)))
-                .collect();
-            let mut gw = alloc::vec![E::ZERO; n];
-            for p in parts {
-                for (a, v) in gw.iter_mut().zip(p) {
-                    *a = *a + v;
-                }
-            }
-            return gw;
-        }
-    }
-    part(0..g.batch)
 }
 
 /// `f(n, out[n])` over the images' slices of `img` elements, split over
