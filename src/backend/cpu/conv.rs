@@ -404,6 +404,43 @@ fn forward_chunk<E: ConvFloat>(
     });
 }
 
+/// `y[n] = conv(x[n], w) (+ b)` for one image, the gemm writing straight
+/// into `y[n]` (`C_out × L`, the layout of the product): no copy of the
+/// output.
+fn forward_image<E: ConvFloat>(
+    g: &Geo,
+    x: &[E],
+    w: &[E],
+    b: Option<&[E]>,
+    n: usize,
+    yn: &mut [E],
+    serial: bool,
+) {
+    let direct = g.pointwise();
+    let cols_len = if direct { 0 } else { g.kc * g.l };
+    E::with_scratch(cols_len, |cols| {
+        for gi in 0..g.groups {
+            let a = &w[gi * g.cog * g.kc..][..g.cog * g.kc];
+            let xs = &x[(n * g.ci + gi * g.cig) * g.hw..][..g.cig * g.hw];
+            let bm: &[E] = if direct {
+                xs
+            } else {
+                im2col(g, xs, cols, g.l, 0);
+                cols
+            };
+            let c = &mut yn[gi * g.cog * g.l..][..g.cog * g.l];
+            gemm(g.cog, g.kc, g.l, a, false, bm, false, c, false, serial);
+        }
+    });
+    if let Some(b) = b {
+        for (plane, &bc) in yn.chunks_exact_mut(g.l).zip(b) {
+            for v in plane {
+                *v = *v + bc;
+            }
+        }
+    }
+}
+
 /// `y = conv(x, w) (+ b)`.
 fn forward<E: ConvFloat>(p: &ConvParams, x: &[E], w: &[E], b: Option<&[E]>) -> Vec<E> {
     let g = Geo::new(p);
@@ -415,6 +452,23 @@ fn forward<E: ConvFloat>(p: &ConvParams, x: &[E], w: &[E], b: Option<&[E]>) -> V
         return direct::forward(&g, x, w, b);
     }
     let plan = g.plan();
+    if plan.per == 1 {
+        // One image per product: written in place (the zero fill is one
+        // write pass; the copy it replaces was a read and a write).
+        let mut y = vec![E::ZERO; len];
+        #[cfg(feature = "std")]
+        if plan.par_chunks {
+            use rayon::prelude::*;
+            y.par_chunks_mut(g.co * g.l)
+                .enumerate()
+                .for_each(|(n, yn)| forward_image(&g, x, w, b, n, yn, true));
+            return y;
+        }
+        for (n, yn) in y.chunks_exact_mut(g.co * g.l).enumerate() {
+            forward_image(&g, x, w, b, n, yn, plan.serial_gemm);
+        }
+        return y;
+    }
     #[cfg(feature = "std")]
     if plan.par_chunks {
         use rayon::prelude::*;
