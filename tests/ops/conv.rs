@@ -746,3 +746,86 @@ fn kernel_batch_folding_matches_naive() {
         });
     }
 }
+
+/// The direct (no im2col) kernel for few channels and stride 1: LeNet's
+/// two layers, padding, dilation, a 1x1 kernel, one-column outputs and
+/// the size limits on either side (`C_in·KH·KW` 160 and 175, `C_out` 32
+/// and 33), against the naive loops on 1 and 3 threads.
+#[test]
+fn kernel_direct_path_matches_naive() {
+    let cases = [
+        // LeNet-5 conv1 and conv2.
+        ConvParams::conv2d(3, 1, 6, 1, [28, 28], [5, 5], [1, 1], [0, 0], [1, 1]),
+        ConvParams::conv2d(2, 6, 16, 1, [12, 12], [5, 5], [1, 1], [0, 0], [1, 1]),
+        // Padding, dilation, unequal sizes.
+        ConvParams::conv2d(2, 3, 5, 1, [9, 7], [3, 2], [1, 1], [2, 1], [2, 3]),
+        ConvParams::conv2d(1, 2, 3, 1, [5, 11], [1, 1], [1, 1], [0, 0], [1, 1]),
+        // Output one column / one row wide.
+        ConvParams::conv2d(2, 2, 4, 1, [6, 3], [3, 3], [1, 1], [0, 0], [1, 1]),
+        ConvParams::conv2d(2, 2, 4, 1, [3, 6], [3, 3], [1, 1], [0, 0], [1, 1]),
+        // At and past the limits.
+        ConvParams::conv2d(2, 10, 32, 1, [6, 6], [4, 4], [1, 1], [1, 1], [1, 1]),
+        ConvParams::conv2d(2, 7, 33, 1, [6, 6], [5, 5], [1, 1], [2, 2], [1, 1]),
+        // Large enough to be split over threads.
+        ConvParams::conv2d(9, 6, 16, 1, [16, 16], [5, 5], [1, 1], [1, 1], [1, 1]),
+    ];
+    for threads in [1, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            for p in &cases {
+                check_kernel_against_naive(p);
+            }
+        });
+    }
+}
+
+/// The f32 direct kernel (fused multiply-adds, 16-wide blocks) on LeNet's
+/// second layer against the f64 naive loops.
+#[test]
+fn kernel_direct_path_f32() {
+    let dev = Cpu::default();
+    let p = ConvParams::conv2d(4, 6, 16, 1, [12, 12], [5, 5], [1, 1], [0, 0], [1, 1]);
+    let x = cotangent(4 * 6 * 144);
+    let w: Vec<f64> = cotangent(16 * 150 + 5).split_off(5);
+    let gy = cotangent(4 * 16 * 64);
+    let f = |v: &[f64]| dev.upload(v.iter().map(|&a| a as f32).collect::<Vec<f32>>());
+    let y: Vec<f64> = dev
+        .download(&ConvKernel::<f32>::conv_forward(
+            &dev,
+            &p,
+            &f(&x),
+            &f(&w),
+            None,
+        ))
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    assert_close!(&y, &naive_conv(&p, &x, &w, None), 1e-4);
+    let (gx_n, gw_n) = naive_conv_grads(&p, &x, &w, &gy);
+    let gx: Vec<f64> = dev
+        .download(&ConvKernel::<f32>::conv_input_grad(
+            &dev,
+            &p,
+            &f(&w),
+            &f(&gy),
+            None,
+        ))
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    assert_close!(&gx, &gx_n, 1e-4);
+    let gw: Vec<f64> = dev
+        .download(&ConvKernel::<f32>::conv_weight_grad(
+            &dev,
+            &p,
+            &f(&x),
+            &f(&gy),
+        ))
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    assert_close!(&gw, &gw_n, 1e-4);
+}

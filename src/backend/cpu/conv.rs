@@ -31,6 +31,9 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
+#[path = "conv_direct.rs"]
+mod direct;
+
 /// Multiply-adds of a whole call from which it is split over threads (and
 /// below which every gemm stays on the calling thread).
 const PAR_WORK: usize = 1 << 18;
@@ -50,6 +53,8 @@ trait ConvFloat: CpuFloat + Dtype {
     /// `f(buf)` on a scratch buffer of `len` elements (contents
     /// unspecified: callers overwrite what they read).
     fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
+    /// `a · b + c`, fused when `FMA` (code compiled with the extension).
+    fn madd<const FMA: bool>(a: Self, b: Self, c: Self) -> Self;
 }
 
 macro_rules! conv_float {
@@ -59,6 +64,14 @@ macro_rules! conv_float {
             static $key: core::cell::Cell<Vec<$t>> = const { core::cell::Cell::new(Vec::new()) };
         }
         impl ConvFloat for $t {
+            #[inline(always)]
+            fn madd<const FMA: bool>(a: Self, b: Self, c: Self) -> Self {
+                #[cfg(feature = "std")]
+                if FMA {
+                    return a.mul_add(b, c);
+                }
+                a * b + c
+            }
             fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
                 #[cfg(feature = "std")]
                 {
@@ -391,6 +404,43 @@ fn forward_chunk<E: ConvFloat>(
     });
 }
 
+/// `y[n] = conv(x[n], w) (+ b)` for one image, the gemm writing straight
+/// into `y[n]` (`C_out × L`, the layout of the product): no copy of the
+/// output.
+fn forward_image<E: ConvFloat>(
+    g: &Geo,
+    x: &[E],
+    w: &[E],
+    b: Option<&[E]>,
+    n: usize,
+    yn: &mut [E],
+    serial: bool,
+) {
+    let direct = g.pointwise();
+    let cols_len = if direct { 0 } else { g.kc * g.l };
+    E::with_scratch(cols_len, |cols| {
+        for gi in 0..g.groups {
+            let a = &w[gi * g.cog * g.kc..][..g.cog * g.kc];
+            let xs = &x[(n * g.ci + gi * g.cig) * g.hw..][..g.cig * g.hw];
+            let bm: &[E] = if direct {
+                xs
+            } else {
+                im2col(g, xs, cols, g.l, 0);
+                cols
+            };
+            let c = &mut yn[gi * g.cog * g.l..][..g.cog * g.l];
+            gemm(g.cog, g.kc, g.l, a, false, bm, false, c, false, serial);
+        }
+    });
+    if let Some(b) = b {
+        for (plane, &bc) in yn.chunks_exact_mut(g.l).zip(b) {
+            for v in plane {
+                *v = *v + bc;
+            }
+        }
+    }
+}
+
 /// `y = conv(x, w) (+ b)`.
 fn forward<E: ConvFloat>(p: &ConvParams, x: &[E], w: &[E], b: Option<&[E]>) -> Vec<E> {
     let g = Geo::new(p);
@@ -398,7 +448,27 @@ fn forward<E: ConvFloat>(p: &ConvParams, x: &[E], w: &[E], b: Option<&[E]>) -> V
     if len == 0 {
         return Vec::new();
     }
+    if direct::applies(&g) {
+        return direct::forward(&g, x, w, b);
+    }
     let plan = g.plan();
+    if plan.per == 1 {
+        // One image per product: written in place (the zero fill is one
+        // write pass; the copy it replaces was a read and a write).
+        let mut y = vec![E::ZERO; len];
+        #[cfg(feature = "std")]
+        if plan.par_chunks {
+            use rayon::prelude::*;
+            y.par_chunks_mut(g.co * g.l)
+                .enumerate()
+                .for_each(|(n, yn)| forward_image(&g, x, w, b, n, yn, true));
+            return y;
+        }
+        for (n, yn) in y.chunks_exact_mut(g.co * g.l).enumerate() {
+            forward_image(&g, x, w, b, n, yn, plan.serial_gemm);
+        }
+        return y;
+    }
     #[cfg(feature = "std")]
     if plan.par_chunks {
         use rayon::prelude::*;
@@ -503,6 +573,9 @@ fn input_grad<E: ConvFloat>(p: &ConvParams, w: &[E], gy: &[E], b: Option<&[E]>) 
         // Nothing flows back: only the bias (or zeros).
         push_init(&g, &mut gx, g.batch, b);
         return gx;
+    }
+    if direct::applies_input_grad(&g) {
+        return direct::input_grad(&g, w, gy, b);
     }
     let plan = g.plan();
     let img = g.ci * g.hw;
