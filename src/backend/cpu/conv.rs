@@ -35,8 +35,11 @@ use alloc::vec::Vec;
 mod direct;
 
 /// Multiply-adds of a whole call from which it is split over threads (and
-/// below which every gemm stays on the calling thread).
-const PAR_WORK: usize = 1 << 18;
+/// below which every gemm stays on the calling thread). 2^24: LeNet-5's
+/// convolutions at batch 64 (5-10M) ran slower on 2 threads than on 1
+/// inside a training step with 2^18; ResNet's (100M and more) are far
+/// above it.
+const PAR_WORK: usize = 1 << 24;
 
 /// Output pixels per folded product: images are grouped until a chunk has
 /// at least this many (gemm's AVX-512 f32 kernels are 64 rows tall).

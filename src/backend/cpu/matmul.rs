@@ -75,18 +75,23 @@ pub(crate) struct MatmulParams {
 }
 
 /// Below this many multiply-adds (`m·n·k`) one product runs on one thread.
+/// 2^22: LeNet-5's training step (products of 0.6M-2M multiply-adds) was
+/// 1.2x slower on 2 threads than on 1 with the earlier `48·48·256`
+/// (thread wake-ups on every small product), and equal with this one.
 ///
-/// gemm's own heuristic (`48·48·256`) then decides how many of the offered
+/// Above it, gemm's own heuristic (`48·48·256`) then decides how many of the offered
 /// threads it really uses, per `k`-block.
 #[cfg(feature = "std")]
-pub(crate) const PAR_MIN_WORK: usize = 48 * 48 * 256;
+pub(crate) const PAR_MIN_WORK: usize = 1 << 22;
 
 /// Products below [`PAR_MIN_WORK`] (which gemm would run on one thread)
 /// are spread over the threads by typegrad itself (whole products of a
 /// batch, or blocks of rows) when the batch has at least this many
-/// multiply-adds in all. Measured break-even on 2 threads: 64k-131k.
+/// multiply-adds in all. Measured break-even on 2 threads for one product
+/// alone: 64k-131k; inside a whole training step (other ops between the
+/// products, threads asleep) the wake-ups cost more: 2^20.
 #[cfg(feature = "std")]
-pub(crate) const PAR_SPLIT_MIN_WORK: usize = 1 << 17;
+pub(crate) const PAR_SPLIT_MIN_WORK: usize = 1 << 20;
 
 /// One product's operands as strided views (element strides).
 #[derive(Copy, Clone, Debug)]
@@ -761,15 +766,15 @@ mod tests {
             for flags in [0u8, 1, 2, 3, 4, 8, 16, 31] {
                 check::<f32>(Engine::Gemm, params(1, 200, 190, 180, flags), 1).unwrap();
                 check::<f64>(Engine::Gemm, params(2, 130, 97, 160, flags), 2).unwrap();
-                // 40 products of 33·20·35 each: batch-parallel.
-                const { assert!(33 * 20 * 35 < PAR_MIN_WORK && 40 * 33 * 20 * 35 >= PAR_SPLIT_MIN_WORK) };
-                check::<f32>(Engine::Gemm, params(40, 33, 20, 35, flags), 3).unwrap();
-                check::<f64>(Engine::Gemm, params(40, 33, 20, 35, flags), 4).unwrap();
+                // 50 products of 33·20·35 each: batch-parallel.
+                const { assert!(33 * 20 * 35 < PAR_MIN_WORK && 50 * 33 * 20 * 35 >= PAR_SPLIT_MIN_WORK) };
+                check::<f32>(Engine::Gemm, params(50, 33, 20, 35, flags), 3).unwrap();
+                check::<f64>(Engine::Gemm, params(50, 33, 20, 35, flags), 4).unwrap();
                 // One product below gemm's threshold: split into row blocks
-                // (40 + 27 rows; 8 + 1 rows).
-                const { assert!(67 * 41 * 61 < PAR_MIN_WORK && 67 * 41 * 61 >= PAR_SPLIT_MIN_WORK) };
-                check::<f32>(Engine::Gemm, params(1, 67, 41, 61, flags), 5).unwrap();
-                check::<f64>(Engine::Gemm, params(1, 9, 200, 100, flags), 6).unwrap();
+                // (67 + 60 rows; 8 + 1 rows).
+                const { assert!(127 * 101 * 91 < PAR_MIN_WORK && 127 * 101 * 91 >= PAR_SPLIT_MIN_WORK) };
+                check::<f32>(Engine::Gemm, params(1, 127, 101, 91, flags), 5).unwrap();
+                check::<f64>(Engine::Gemm, params(1, 9, 1200, 100, flags), 6).unwrap();
             }
             // Three threads, two products: each product split in two.
             let pool3 = rayon::ThreadPoolBuilder::new()
