@@ -740,6 +740,9 @@ fn kernel_batch_folding_matches_naive() {
         // 21.2M multiply-adds, one image per product: chunks split over
         // threads (above the 2^24 threshold).
         ConvParams::conv2d(8, 16, 32, 1, [24, 24], [3, 3], [1, 1], [1, 1], [1, 1]),
+        // 17.7M multiply-adds in one product of 5 images, 2 groups: gemm
+        // threads itself, the col2im scatter goes over the images.
+        ConvParams::conv2d(5, 96, 512, 2, [8, 8], [3, 3], [2, 2], [1, 1], [1, 1]),
     ];
     for threads in [1, 2, 3] {
         let pool = rayon::ThreadPoolBuilder::new()

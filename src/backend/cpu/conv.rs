@@ -291,6 +291,45 @@ fn im2col<E: ConvFloat>(g: &Geo, src: &[E], cols: &mut [E], ld: usize, col0: usi
     }
 }
 
+/// [`im2col`] of group `gi` of images `n0..n0 + cnt` into `cols` (rows of
+/// `cnt·L`). With `par` (a large call in one chunk, whose gemm threads
+/// itself) the rows are split over the threads by input channel: run on
+/// the calling thread, this was half of its serial time in a 2-thread
+/// ResNet-18 step.
+fn im2col_images<E: ConvFloat>(
+    g: &Geo,
+    x: &[E],
+    n0: usize,
+    cnt: usize,
+    gi: usize,
+    cols: &mut [E],
+    par: bool,
+) {
+    let ld = cnt * g.l;
+    let plane0 = |i: usize| ((n0 + i) * g.ci + gi * g.cig) * g.hw;
+    #[cfg(feature = "std")]
+    if par && g.cig > 1 {
+        use rayon::prelude::*;
+        let rows = g.kh * g.kw * ld;
+        let per = g.cig.div_ceil(4 * threads());
+        cols[..g.kc * ld]
+            .par_chunks_mut(per * rows)
+            .enumerate()
+            .for_each(|(t, block)| {
+                let nc = block.len() / rows;
+                for i in 0..cnt {
+                    let xs = &x[plane0(i) + t * per * g.hw..][..nc * g.hw];
+                    im2col(g, xs, block, ld, i * g.l);
+                }
+            });
+        return;
+    }
+    let _ = par;
+    for i in 0..cnt {
+        im2col(g, &x[plane0(i)..][..g.cig * g.hw], cols, ld, i * g.l);
+    }
+}
+
 /// The adjoint of [`im2col`]: adds each column entry (from columns
 /// `col0..col0 + L` of rows of `ld`) into the input pixel it was read from.
 fn col2im<E: ConvFloat>(g: &Geo, cols: &[E], ld: usize, col0: usize, dst: &mut [E]) {
@@ -391,10 +430,7 @@ fn forward_chunk<E: ConvFloat>(
             let bm: &[E] = if direct {
                 &x[(n0 * g.ci + gi * g.cig) * g.hw..][..g.cig * g.hw]
             } else {
-                for i in 0..cnt {
-                    let xs = &x[((n0 + i) * g.ci + gi * g.cig) * g.hw..][..g.cig * g.hw];
-                    im2col(g, xs, cols, ld, i * g.l);
-                }
+                im2col_images(g, x, n0, cnt, gi, cols, !serial);
                 cols
             };
             gemm(g.cog, g.kc, ld, a, false, bm, false, c, false, serial);
@@ -444,6 +480,20 @@ fn forward_image<E: ConvFloat>(
     }
 }
 
+/// `len` zeros, written by all threads when `par` (a serial memset of a
+/// few MiB was a tenth of a 2-thread ResNet step's calling thread).
+fn zeros<E: ConvFloat>(len: usize, par: bool) -> Vec<E> {
+    #[cfg(feature = "std")]
+    if par {
+        use rayon::prelude::*;
+        let mut v = super::par::output_vec(len);
+        v.par_extend(rayon::iter::repeat_n(E::ZERO, len));
+        return v;
+    }
+    let _ = par;
+    vec![E::ZERO; len]
+}
+
 /// `y = conv(x, w) (+ b)`.
 fn forward<E: ConvFloat>(p: &ConvParams, x: &[E], w: &[E], b: Option<&[E]>) -> Vec<E> {
     let g = Geo::new(p);
@@ -458,7 +508,7 @@ fn forward<E: ConvFloat>(p: &ConvParams, x: &[E], w: &[E], b: Option<&[E]>) -> V
     if plan.per == 1 {
         // One image per product: written in place (the zero fill is one
         // write pass; the copy it replaces was a read and a write).
-        let mut y = vec![E::ZERO; len];
+        let mut y = zeros(len, plan.par_chunks);
         #[cfg(feature = "std")]
         if plan.par_chunks {
             use rayon::prelude::*;
@@ -475,7 +525,7 @@ fn forward<E: ConvFloat>(p: &ConvParams, x: &[E], w: &[E], b: Option<&[E]>) -> V
     #[cfg(feature = "std")]
     if plan.par_chunks {
         use rayon::prelude::*;
-        let mut y = vec![E::ZERO; len];
+        let mut y = zeros(len, true);
         y.par_chunks_mut(plan.per * g.co * g.l)
             .enumerate()
             .for_each(|(c, yc)| {
@@ -541,6 +591,27 @@ fn input_grad_chunk<E: ConvFloat>(
                 continue;
             }
             gemm(g.kc, g.cog, ld, a, true, gyg, false, cols, false, serial);
+            // A threaded gemm (a large call in one chunk: a ResNet's 4x4
+            // stage) leaves the scatter to this thread; its images are
+            // disjoint, so they go over the threads too.
+            #[cfg(feature = "std")]
+            if !serial && cnt > 1 {
+                use rayon::prelude::*;
+                let cols = &*cols;
+                dst[..cnt * g.ci * g.hw]
+                    .par_chunks_mut(g.ci * g.hw)
+                    .enumerate()
+                    .for_each(|(i, img)| {
+                        col2im(
+                            g,
+                            cols,
+                            ld,
+                            i * g.l,
+                            &mut img[gi * g.cig * g.hw..][..g.cig * g.hw],
+                        );
+                    });
+                continue;
+            }
             for i in 0..cnt {
                 let d = &mut dst[(i * g.ci + gi * g.cig) * g.hw..][..g.cig * g.hw];
                 col2im(g, cols, ld, i * g.l, d);
@@ -585,7 +656,17 @@ fn input_grad<E: ConvFloat>(p: &ConvParams, w: &[E], gy: &[E], b: Option<&[E]>) 
     #[cfg(feature = "std")]
     if plan.par_chunks {
         use rayon::prelude::*;
-        push_init(&g, &mut gx, g.batch, b);
+        // The initial fill in parallel too (4 MiB for a 64-channel 32x32
+        // layer at batch 16, a serial memset otherwise).
+        match b {
+            Some(b) => gx.par_extend(
+                (0..len)
+                    .into_par_iter()
+                    .with_min_len(4096)
+                    .map(|i| b[(i / g.hw) % g.ci]),
+            ),
+            None => gx.par_extend(rayon::iter::repeat_n(E::ZERO, len)),
+        }
         gx.par_chunks_mut(plan.per * img)
             .enumerate()
             .for_each(|(c, d)| {
@@ -634,10 +715,7 @@ fn weight_grad_part<E: ConvFloat>(
                 let bm: &[E] = if direct {
                     &x[(n0 * g.ci + gi * g.cig) * g.hw..][..g.cig * g.hw]
                 } else {
-                    for i in 0..cnt {
-                        let xs = &x[((n0 + i) * g.ci + gi * g.cig) * g.hw..][..g.cig * g.hw];
-                        im2col(g, xs, cols, ld, i * g.l);
-                    }
+                    im2col_images(g, x, n0, cnt, gi, cols, !serial);
                     cols
                 };
                 let c = &mut gw[gi * g.cog * g.kc..][..g.cog * g.kc];
@@ -651,9 +729,8 @@ fn weight_grad_part<E: ConvFloat>(
 fn weight_grad<E: ConvFloat>(p: &ConvParams, x: &[E], gy: &[E]) -> Vec<E> {
     let g = Geo::new(p);
     let len = g.co * g.kc;
-    let mut gw = vec![E::ZERO; len];
     if len == 0 || g.batch == 0 || g.l == 0 {
-        return gw;
+        return vec![E::ZERO; len];
     }
     let plan = g.plan();
     #[cfg(feature = "std")]
@@ -672,13 +749,22 @@ fn weight_grad<E: ConvFloat>(p: &ConvParams, x: &[E], gy: &[E]) -> Vec<E> {
                 part
             })
             .collect();
-        for part in partials {
-            for (a, v) in gw.iter_mut().zip(part) {
-                *a = *a + v;
+        // The others are added onto the first over slices in parallel (a
+        // 3x3 512-channel layer has 2.4M weights per partial).
+        let mut partials = partials.into_iter();
+        let mut gw = partials.next().expect("conv weight grad: one part");
+        let rest: Vec<Vec<E>> = partials.collect();
+        let slice = len.div_ceil(threads()).max(4096);
+        gw.par_chunks_mut(slice).enumerate().for_each(|(i, out)| {
+            for part in &rest {
+                for (a, &v) in out.iter_mut().zip(&part[i * slice..]) {
+                    *a = *a + v;
+                }
             }
-        }
+        });
         return gw;
     }
+    let mut gw = zeros(len, !plan.serial_gemm);
     weight_grad_part(
         &g,
         x,
