@@ -604,6 +604,29 @@ fn global_pooling() {
     assert_eq!(s.global_max_pool1d().to_vec(), max);
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// Global pooling over random shapes and values: each plane's mean and
+    /// maximum, and finite-difference gradients of both (values are
+    /// distinct, so the maximum has no ties).
+    #[test]
+    fn global_pooling_random(b in 1usize..4, c in 1usize..4, h in 1usize..6, w in 1usize..6, seed in 0u64..1000) {
+        let dev = Cpu::default();
+        let n = h * w;
+        let v: Vec<f64> = (0..b * c * n)
+            .map(|i| ((i as u64 * 7919 + seed * 104_729) % 10_007) as f64 / 1000.0 + i as f64 * 1e-3)
+            .collect();
+        let x: Tensor<(Dyn, Dyn, Dyn, Dyn), f64> =
+            Tensor::from_vec((Dyn(b), Dyn(c), Dyn(h), Dyn(w)), v.clone(), &dev);
+        let mean: Vec<f64> = v.chunks(n).map(|p| p.iter().sum::<f64>() / n as f64).collect();
+        let max: Vec<f64> = v.chunks(n).map(|p| p.iter().cloned().fold(f64::MIN, f64::max)).collect();
+        prop_assert!(x.clone().global_avg_pool2d().to_vec().iter().zip(&mean).all(|(a, e)| (a - e).abs() < 1e-12));
+        prop_assert_eq!(x.clone().global_max_pool2d().to_vec(), max);
+        gradcheck(&x, |x| x.global_avg_pool2d()).unwrap();
+        gradcheck(&x, |x| x.global_max_pool2d()).unwrap();
+    }
+}
+
 // ----------------------------------------------------------------- PyTorch
 
 /// `case.key -> values` from `tests/fixtures/pool_torch.txt`.
