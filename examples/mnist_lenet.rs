@@ -16,17 +16,18 @@
 //! Run with `cargo run --release --example mnist_lenet`.
 
 use std::error::Error;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
-use plotters::style::FontStyle;
 use typegrad::data::{split, Batcher, ImageDataset, Normalize, Split};
 use typegrad::loss::cross_entropy;
 use typegrad::models::LeNet;
 use typegrad::optim::{Adam, AdamConfig, CosineAnnealing, Optimizer, Schedule};
 use typegrad::prelude::*;
+
+mod support;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 /// A batch of grey-level images, as the model takes them.
@@ -68,49 +69,6 @@ fn evaluate(model: &LeNet, data: &ImageDataset, idx: &[usize], dev: &Cpu) -> Res
     Ok((loss / idx.len() as f64, correct as f64 / idx.len() as f64))
 }
 
-fn plot_losses(path: &Path, train: &[f64], val: &[f64]) -> Res<()> {
-    let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let top = train.iter().chain(val).cloned().fold(0.0, f64::max) * 1.1;
-    let mut chart = ChartBuilder::on(&root)
-        .caption("MNIST LeNet: loss per epoch", ("sans-serif", 26))
-        .margin(16)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.5f64..train.len() as f64 + 0.5, 0f64..top)?;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .y_desc("cross-entropy")
-        .draw()?;
-    let epochs = |v: &[f64]| {
-        v.iter()
-            .enumerate()
-            .map(|(i, &l)| (i as f64 + 1.0, l))
-            .collect::<Vec<_>>()
-    };
-    for (series, color, label) in [(train, BLUE, "training"), (val, RED, "validation")] {
-        chart
-            .draw_series(LineSeries::new(epochs(series), color.stroke_width(3)))?
-            .label(label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
-            });
-        chart.draw_series(
-            epochs(series)
-                .into_iter()
-                .map(|p| Circle::new(p, 4, color.filled())),
-        )?;
-    }
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.8))
-        .draw()?;
-    root.present()?;
-    Ok(())
-}
-
 /// The first layer's 32 filters (5x5 each), 4 rows of 8, each scaled to
 /// its own range: dark is negative, light positive.
 fn plot_filters(path: &Path, weights: &[f32]) -> Res<()> {
@@ -146,17 +104,8 @@ fn plot_filters(path: &Path, weights: &[f32]) -> Res<()> {
 }
 
 fn main() -> Res<()> {
-    plotters::style::register_font(
-        "sans-serif",
-        FontStyle::Normal,
-        include_bytes!("../assets/fonts/DejaVuSans.ttf"),
-    )
-    .map_err(|_| "could not parse assets/fonts/DejaVuSans.ttf")?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out_dir = std::env::var_os("PLOT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target/plots"));
-    std::fs::create_dir_all(&out_dir)?;
+    let out_dir = support::plot_setup(root)?;
 
     let started = Instant::now();
     let train_set = ImageDataset::mnist(root.join("data/mnist"), Split::Train)?;
@@ -228,7 +177,12 @@ fn main() -> Res<()> {
     let all_test: Vec<usize> = (0..test_set.len()).collect();
     let (test_loss, test_acc) = evaluate(&model, &test_set, &all_test, &dev)?;
     let loss_png = out_dir.join("mnist_lenet_loss.png");
-    plot_losses(&loss_png, &train_losses, &val_losses)?;
+    support::plot_losses(
+        &loss_png,
+        "MNIST LeNet: loss per epoch",
+        &train_losses,
+        &val_losses,
+    )?;
     let filters_png = out_dir.join("mnist_lenet_filters.png");
     plot_filters(&filters_png, &model.conv1.weight.to_vec())?;
     println!("wrote {} and {}", loss_png.display(), filters_png.display());
