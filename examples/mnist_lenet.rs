@@ -11,7 +11,10 @@
 //! validation images; the test set is scored once, at the end. The example
 //! draws the training and validation loss per epoch
 //! (`mnist_lenet_loss.png`) and the 32 learned filters of the first layer
-//! (`mnist_lenet_filters.png`), and prints the test accuracy.
+//! (`mnist_lenet_filters.png`), prints the test accuracy, and saves a
+//! safetensors checkpoint (`target/mnist_lenet.safetensors`: the embedded
+//! example in `examples/embedded/` runs it on a Cortex-M4), reloaded into a
+//! fresh model to check it scores exactly the same.
 //!
 //! Run with `cargo run --release --example mnist_lenet`.
 
@@ -22,6 +25,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
 use typegrad::data::{split, Batcher, ImageDataset, Normalize, Split};
+use typegrad::io::safetensors;
 use typegrad::loss::cross_entropy;
 use typegrad::models::LeNet;
 use typegrad::optim::{Adam, AdamConfig, CosineAnnealing, Optimizer, Schedule};
@@ -185,7 +189,26 @@ fn main() -> Res<()> {
     )?;
     let filters_png = out_dir.join("mnist_lenet_filters.png");
     plot_filters(&filters_png, &model.conv1.weight.to_vec())?;
-    println!("wrote {} and {}", loss_png.display(), filters_png.display());
+
+    // Save, reload into a freshly initialised model, and check the scores.
+    let checkpoint = root.join("target/mnist_lenet.safetensors");
+    safetensors::save(&model, &checkpoint)?;
+    let mut reloaded: LeNet = LeNet::new(&Cpu::seeded(1));
+    safetensors::load(&mut reloaded, &checkpoint)?;
+    let (reloaded_loss, reloaded_acc) = evaluate(&reloaded, &test_set, &all_test, &dev)?;
+    if reloaded_acc != test_acc || reloaded_loss != test_loss {
+        return Err(format!(
+            "reloaded checkpoint scores {reloaded_acc} (loss {reloaded_loss}), the trained model {test_acc} (loss {test_loss})"
+        )
+        .into());
+    }
+    println!(
+        "wrote {}, {} and {}",
+        loss_png.display(),
+        filters_png.display(),
+        checkpoint.display()
+    );
+    println!("checkpoint reloaded: identical test accuracy");
     println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
     println!(
         "test accuracy: {:.2}% (test loss {:.4})",

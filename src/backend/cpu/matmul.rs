@@ -118,7 +118,15 @@ mod sealed {
 /// The element types the CPU matmul supports (`f32`, `f64`), each mapped to
 /// the right routine of the backend crate. Sealed.
 pub(crate) trait CpuFloat:
-    sealed::Sealed + Copy + Default + PartialEq + Send + Sync + 'static
+    sealed::Sealed
+    + Copy
+    + Default
+    + PartialEq
+    + Send
+    + Sync
+    + 'static
+    + core::ops::Add<Output = Self>
+    + core::ops::Mul<Output = Self>
 {
     /// Additive identity.
     const ZERO: Self;
@@ -372,6 +380,12 @@ fn matmul_threads<E: CpuFloat>(
             Engine::MatrixMultiply => {
                 // matrixmultiply runs single-threaded here.
                 let _ = threads;
+                if rows <= super::gemv::GEMV_MAX_ROWS {
+                    // A few rows (one sample through a Linear): no packing
+                    // scratch (see `gemv`).
+                    super::gemv::gemv(l, ai, bi, ci, accumulate);
+                    return;
+                }
                 // SAFETY: as for the gemm arm above.
                 unsafe {
                     E::matrixmultiply_crate(
@@ -600,6 +614,21 @@ mod tests {
             let batch = rng.random_range(1..4);
             for flags in 0..32u8 {
                 check_all(params(batch, m, k, n, flags), case * 32 + flags as u64).unwrap();
+            }
+        }
+    }
+
+    /// Products of 1-4 rows take the no_std `gemv` path (no packing
+    /// scratch): every layout flag, sizes past its 4-way unrolling.
+    #[test]
+    fn matmul_few_rows_gemv_path() {
+        for m in 1..=super::super::gemv::GEMV_MAX_ROWS + 1 {
+            for (k, n) in [(1, 1), (7, 3), (300, 70), (784, 10)] {
+                for flags in 0..32u8 {
+                    let p = params(2, m, k, n, flags);
+                    check::<f32>(Engine::MatrixMultiply, p, flags as u64).unwrap();
+                    check::<f64>(Engine::MatrixMultiply, p, flags as u64).unwrap();
+                }
             }
         }
     }

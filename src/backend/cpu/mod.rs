@@ -3,6 +3,8 @@
 
 mod binary;
 mod conv;
+#[cfg(any(test, not(feature = "std")))]
+mod gemv;
 mod index;
 mod linear;
 mod loss;
