@@ -84,7 +84,11 @@ fn main() -> ! {
 }
 
 fn run(out: &mut Out, ticks: &mut Ticks) -> bool {
-    outln!(out, "typegrad on a Cortex-M4F: MNIST, {} test images", LABELS.len());
+    outln!(
+        out,
+        "typegrad on a Cortex-M4F: MNIST, {} test images",
+        LABELS.len()
+    );
     sections(out);
     let calib = ticks::calibrate(ticks);
     outln!(
@@ -156,7 +160,11 @@ fn sections(out: &mut Out) {
     outln!(out, "figure flash.text {text} bytes");
     outln!(out, "figure flash.rodata {rodata} bytes");
     outln!(out, "figure flash.data {data} bytes");
-    outln!(out, "figure ram.bss {bss} bytes (heap {} bytes)", heap::HEAP_SIZE);
+    outln!(
+        out,
+        "figure ram.bss {bss} bytes (heap {} bytes)",
+        heap::HEAP_SIZE
+    );
 }
 
 /// What loading cost the heap, against the parameters' own bytes, and
@@ -173,8 +181,16 @@ fn weights_figures(out: &mut Out, name: &str, params: usize, checkpoint: &[u8], 
         checkpoint.len(),
         checkpoint.as_ptr() as usize
     );
-    outln!(out, "figure {name}.heap_weights {} bytes", HEAP.used() - base);
-    outln!(out, "figure {name}.heap_load_peak {} bytes", HEAP.peak() - base);
+    outln!(
+        out,
+        "figure {name}.heap_weights {} bytes",
+        HEAP.used() - base
+    );
+    outln!(
+        out,
+        "figure {name}.heap_load_peak {} bytes",
+        HEAP.peak() - base
+    );
     HEAP.reset_peak();
 }
 

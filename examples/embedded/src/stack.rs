@@ -17,7 +17,10 @@ const PAINT: u32 = 0xC0FF_EE11;
 const MARGIN: usize = 256;
 
 fn bounds() -> (usize, usize) {
-    (addr_of!(_stack_end) as usize, addr_of!(_stack_start) as usize)
+    (
+        addr_of!(_stack_end) as usize,
+        addr_of!(_stack_start) as usize,
+    )
 }
 
 /// Paint the stack from its limit up to just below the current frame.
