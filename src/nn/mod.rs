@@ -2,6 +2,7 @@
 //! traversal ([`Params`], derived with `#[derive(Module)]`), and layers.
 
 mod activation;
+mod attention;
 mod buffer;
 pub mod chain;
 mod concat_skip;
@@ -19,6 +20,7 @@ mod residual;
 mod sequential;
 mod summary;
 
+pub use attention::{HeadsExp, HeadsGot, HeadsVerdict, MultiheadAttention};
 pub use activation::{GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, GELU};
 pub use buffer::Buffer;
 pub use concat_skip::{ConcatSkip, SkipChecked, SkipJoin, SkipShape};

@@ -496,3 +496,48 @@ proptest! {
         gradcheck(&kv, |kv| q.clone().scaled_dot_product_attention(kv.clone(), kv, &opts))?;
     }
 }
+
+/// The tensors PyTorch wrote (`tests/fixtures/attention_torch.py`).
+fn torch_fixture() -> std::collections::HashMap<String, (Vec<usize>, Vec<f32>)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/attention_torch.safetensors");
+    let bytes = std::fs::read(path).unwrap();
+    let file = typegrad::io::safetensors::SafeTensors::parse(&bytes).unwrap();
+    file.tensors()
+        .iter()
+        .map(|t| (t.name().to_string(), (t.shape().to_vec(), t.to_vec::<f32>().unwrap())))
+        .collect()
+}
+
+type F4 = Tensor<(Dyn, Dyn, Dyn, Dyn), f32>;
+
+fn f4(t: &(Vec<usize>, Vec<f32>)) -> F4 {
+    let d = &t.0;
+    Tensor::from_vec((Dyn(d[0]), Dyn(d[1]), Dyn(d[2]), Dyn(d[3])), t.1.clone(), &dev())
+}
+
+#[test]
+fn matches_pytorch_scaled_dot_product_attention() {
+    let fx = torch_fixture();
+    for case in ["sdpa_bool.", "sdpa_causal.", "sdpa_causal_br."] {
+        let get = |n: &str| &fx[&format!("{case}{n}")];
+        let (q, k, v) = (f4(get("q")), f4(get("k")), f4(get("v")));
+        // The causal cases use the kernel's causal mask alone (PyTorch's
+        // bottom-right case was made with an explicit tril mask).
+        let causal = case.starts_with("sdpa_causal");
+        let mask_vals = fx.get(&format!("{case}mask")).filter(|_| !causal);
+        let mask = mask_vals.map(|(d, m)| {
+            Tensor::<(Dyn, Dyn), bool>::from_vec((Dyn(d[0]), Dyn(d[1])), m.iter().map(|&x| x != 0.0).collect(), &dev())
+        });
+        let opts = match &mask {
+            Some(m) => AttentionOptions::new().mask(m),
+            None => AttentionOptions::new(),
+        };
+        let opts = opts.with_causal(causal);
+        let y = q.clone().trace().scaled_dot_product_attention(k.clone().trace(), v.clone().trace(), &opts);
+        assert_close!(y.to_vec(), get("out").1, atol = 1e-5, rtol = 1e-5, "{case} out");
+        let g = y.backward_from(f4(get("w")));
+        assert_close!(g.get(&q).unwrap().to_vec(), get("gq").1, atol = 1e-5, rtol = 1e-5, "{case} gq");
+        assert_close!(g.get(&k).unwrap().to_vec(), get("gk").1, atol = 1e-5, rtol = 1e-5, "{case} gk");
+        assert_close!(g.get(&v).unwrap().to_vec(), get("gv").1, atol = 1e-5, rtol = 1e-5, "{case} gv");
+    }
+}
