@@ -278,9 +278,16 @@ impl<M: StaticDim, H: StaticDim, Mk: StaticDim, Mv: StaticDim, E: Dtype, D: Devi
         AttentionTape<T, Tk, Tv>: Tracking<E, D>,
     {
         let q_dims = query.dims();
-        let q = self.input(query, 0)?;
-        let k = self.input(key, 1)?;
-        let v = self.input(value, 2)?;
+        // One tape for all three before the projections: an untracked key
+        // or value (a fixed memory) must still give the projections'
+        // weights their gradients when the query is tracked.
+        let (query, tq) = query.split_tape();
+        let (key, tk) = key.split_tape();
+        let (value, tv) = value.split_tape();
+        let tape = tq.merge(tk).merge(tv);
+        let q = self.input(query.put_tape(tape.clone()), 0)?;
+        let k = self.input(key.put_tape(tape.clone()), 1)?;
+        let v = self.input(value.put_tape(tape), 2)?;
         let (pk, ok) = self.project(k.x, 1)?;
         let (pv, ov) = self.project(v.x, 2)?;
         let (pq, oq) = self.project(q.x, 0)?;
@@ -338,8 +345,12 @@ impl<M: StaticDim, H: StaticDim, Mk: StaticDim, Mv: StaticDim, E: Dtype, D: Devi
         AttentionTape<T, Tm, Tm>: Tracking<E, D>,
     {
         let dims = x.dims();
-        let q = self.input(x, 0)?;
-        let kv = self.input(memory, 1)?;
+        // One tape before the projections (see `forward_with`).
+        let (x, tx) = x.split_tape();
+        let (memory, tm) = memory.split_tape();
+        let tape = tx.merge(tm.clone()).merge(tm);
+        let q = self.input(x.put_tape(tape.clone()), 0)?;
+        let kv = self.input(memory.put_tape(tape), 1)?;
         let m = M::USIZE;
         let (pq, oq) = self.project(q.x, 0)?;
         if self.in_proj_weight.is_some() {
