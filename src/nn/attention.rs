@@ -127,21 +127,15 @@ impl<M: StaticDim, H: StaticDim, Mk: StaticDim, Mv: StaticDim, E: Dtype, D: Back
     /// does), zero input and output biases, `out_proj.weight` as
     /// `nn.Linear`. Packed when `Mk == Mv == M`.
     #[track_caller]
-    pub fn new(device: &D) -> Self
-    where
-        M: HeadsVerdict<H>,
-        HeadsGot<M, H>: HeadsDoNotDivide<HeadsExp<M, H>>,
-    {
+    #[rustfmt::skip]
+    pub fn new(device: &D) -> Self where M: HeadsVerdict<H>, HeadsGot<M, H>: HeadsDoNotDivide<HeadsExp<M, H>> {
         Self::build(device, true)
     }
 
     /// As [`MultiheadAttention::new`] without biases (`bias=False`).
     #[track_caller]
-    pub fn no_bias(device: &D) -> Self
-    where
-        M: HeadsVerdict<H>,
-        HeadsGot<M, H>: HeadsDoNotDivide<HeadsExp<M, H>>,
-    {
+    #[rustfmt::skip]
+    pub fn no_bias(device: &D) -> Self where M: HeadsVerdict<H>, HeadsGot<M, H>: HeadsDoNotDivide<HeadsExp<M, H>> {
         Self::build(device, false)
     }
 
