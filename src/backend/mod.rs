@@ -84,6 +84,6 @@ impl<E: Dtype, D> Device<E> for D where
         + crate::ops::pool::PoolKernel<E>
         + crate::optim::OptimKernel<E>
         + crate::ops::conv::ConvKernel<E>
-    + crate::ops::attention::AttentionKernel<E>
+        + crate::ops::attention::AttentionKernel<E>
 {
 }

@@ -77,8 +77,14 @@ use typenum::{IsEqual, U0};
 /// let mha: MultiheadAttention<u!(130), u!(4)> = MultiheadAttention::new(&Cpu::default());
 /// ```
 #[derive(Clone, Debug)]
-pub struct MultiheadAttention<M: Dim, H: Dim, Mk: Dim = M, Mv: Dim = M, E: Dtype = f32, D: Backend = Cpu>
-{
+pub struct MultiheadAttention<
+    M: Dim,
+    H: Dim,
+    Mk: Dim = M,
+    Mv: Dim = M,
+    E: Dtype = f32,
+    D: Backend = Cpu,
+> {
     in_proj_weight: Option<Tensor<(Dyn, M), E, D>>,
     q_proj_weight: Option<Tensor<(M, M), E, D>>,
     k_proj_weight: Option<Tensor<(M, Mk), E, D>>,
@@ -159,15 +165,28 @@ impl<M: StaticDim, H: StaticDim, Mk: StaticDim, Mv: StaticDim, E: Dtype, D: Back
         let t = |dims: &[usize]| sample(dims);
         MultiheadAttention {
             in_proj_weight: packed.then(|| {
-                Tensor::<(Dyn, M), E, D>::from_storage((Dyn(3 * m), M::default()), t(&[3 * m, m]), device.clone())
+                Tensor::<(Dyn, M), E, D>::from_storage(
+                    (Dyn(3 * m), M::default()),
+                    t(&[3 * m, m]),
+                    device.clone(),
+                )
             }),
-            q_proj_weight: (!packed)
-                .then(|| Tensor::<(M, M), E, D>::from_storage(Default::default(), t(&[m, m]), device.clone())),
+            q_proj_weight: (!packed).then(|| {
+                Tensor::<(M, M), E, D>::from_storage(Default::default(), t(&[m, m]), device.clone())
+            }),
             k_proj_weight: (!packed).then(|| {
-                Tensor::<(M, Mk), E, D>::from_storage(Default::default(), t(&[m, Mk::USIZE]), device.clone())
+                Tensor::<(M, Mk), E, D>::from_storage(
+                    Default::default(),
+                    t(&[m, Mk::USIZE]),
+                    device.clone(),
+                )
             }),
             v_proj_weight: (!packed).then(|| {
-                Tensor::<(M, Mv), E, D>::from_storage(Default::default(), t(&[m, Mv::USIZE]), device.clone())
+                Tensor::<(M, Mv), E, D>::from_storage(
+                    Default::default(),
+                    t(&[m, Mv::USIZE]),
+                    device.clone(),
+                )
             }),
             in_proj_bias: bias.then(|| Tensor::zeros((Dyn(3 * m),), device)),
             out_proj,
@@ -178,7 +197,9 @@ impl<M: StaticDim, H: StaticDim, Mk: StaticDim, Mv: StaticDim, E: Dtype, D: Back
     }
 }
 
-impl<M: Dim, H: Dim, Mk: Dim, Mv: Dim, E: Dtype, D: Backend> MultiheadAttention<M, H, Mk, Mv, E, D> {
+impl<M: Dim, H: Dim, Mk: Dim, Mv: Dim, E: Dtype, D: Backend>
+    MultiheadAttention<M, H, Mk, Mv, E, D>
+{
     /// Set the attention dropout rate (PyTorch's `dropout`); panics unless
     /// `0 <= p <= 1`.
     ///
@@ -190,7 +211,10 @@ impl<M: Dim, H: Dim, Mk: Dim, Mv: Dim, E: Dtype, D: Backend> MultiheadAttention<
     /// ```
     #[track_caller]
     pub fn with_dropout(mut self, p: f64) -> Self {
-        assert!((0.0..=1.0).contains(&p), "attention: the dropout rate p must be in [0, 1], got {p}");
+        assert!(
+            (0.0..=1.0).contains(&p),
+            "attention: the dropout rate p must be in [0, 1], got {p}"
+        );
         self.dropout = p;
         self
     }
@@ -285,7 +309,13 @@ impl<M: StaticDim, H: StaticDim, Mk: StaticDim, Mv: StaticDim, E: Dtype, D: Devi
         let (pk, ok) = self.project(k.x, 1)?;
         let (pv, ov) = self.project(v.x, 2)?;
         let (pq, oq) = self.project(q.x, 0)?;
-        self.attend((pq, oq, q.batch, q.n), (pk, ok, k.batch, k.n), (pv, ov, v.batch, v.n), &q_dims, opts)
+        self.attend(
+            (pq, oq, q.batch, q.n),
+            (pk, ok, k.batch, k.n),
+            (pv, ov, v.batch, v.n),
+            &q_dims,
+            opts,
+        )
     }
 
     /// Self-attention of `x (..., N, M)` with explicit options (see
@@ -318,7 +348,13 @@ impl<M: StaticDim, H: StaticDim, Mk: StaticDim, Mv: StaticDim, E: Dtype, D: Devi
         let (pq, _) = self.project(x.x.clone(), 0)?;
         let (pk, _) = self.project(x.x.clone(), 1)?;
         let (pv, _) = self.project(x.x, 2)?;
-        self.attend((pq, 0, x.batch, x.n), (pk, 0, x.batch, x.n), (pv, 0, x.batch, x.n), &dims, opts)
+        self.attend(
+            (pq, 0, x.batch, x.n),
+            (pk, 0, x.batch, x.n),
+            (pv, 0, x.batch, x.n),
+            &dims,
+            opts,
+        )
     }
 
     /// Cross-attention of `x (..., Nq, M)` to `memory (..., Nkv, Mk)`
@@ -350,20 +386,44 @@ impl<M: StaticDim, H: StaticDim, Mk: StaticDim, Mv: StaticDim, E: Dtype, D: Devi
         if self.in_proj_weight.is_some() {
             let (p, _) = self.project(kv.x, 1)?;
             let k = (p.clone(), m, kv.batch, kv.n);
-            return self.attend((pq, oq, q.batch, q.n), k, (p, 2 * m, kv.batch, kv.n), &dims, opts);
+            return self.attend(
+                (pq, oq, q.batch, q.n),
+                k,
+                (p, 2 * m, kv.batch, kv.n),
+                &dims,
+                opts,
+            );
         }
-        crate::shape::check_dim("multihead_attention", dims.len() - 1, "cross-attention memory needs kdim == vdim", Mv::USIZE, Mk::USIZE)?;
+        crate::shape::check_dim(
+            "multihead_attention",
+            dims.len() - 1,
+            "cross-attention memory needs kdim == vdim",
+            Mv::USIZE,
+            Mk::USIZE,
+        )?;
         let (pk, _) = self.project(kv.x.clone(), 1)?;
         let (pv, _) = self.project(kv.x, 2)?;
-        self.attend((pq, oq, q.batch, q.n), (pk, 0, kv.batch, kv.n), (pv, 0, kv.batch, kv.n), &dims, opts)
+        self.attend(
+            (pq, oq, q.batch, q.n),
+            (pk, 0, kv.batch, kv.n),
+            (pv, 0, kv.batch, kv.n),
+            &dims,
+            opts,
+        )
     }
 
     /// An input as rows, with its batch size and sequence length, its
     /// features checked against the model dim of `part`.
-    fn input<S: Shape, T: Tracking<E, D>>(&self, x: Tensor<S, E, D, T>, part: usize) -> Result<Input<E, D, T>, Error> {
+    fn input<S: Shape, T: Tracking<E, D>>(
+        &self,
+        x: Tensor<S, E, D, T>,
+        part: usize,
+    ) -> Result<Input<E, D, T>, Error> {
         let d = x.dims();
         if d.len() < 2 {
-            return Err(Error::Invalid("multihead_attention: inputs need at least 2 dims (N, features)"));
+            return Err(Error::Invalid(
+                "multihead_attention: inputs need at least 2 dims (N, features)",
+            ));
         }
         let (n, f) = (d[d.len() - 2], d[d.len() - 1]);
         let (want, what) = match part {
@@ -374,14 +434,22 @@ impl<M: StaticDim, H: StaticDim, Mk: StaticDim, Mv: StaticDim, E: Dtype, D: Devi
         crate::shape::check_dim("multihead_attention", d.len() - 1, what, f, want)?;
         let rows = d.try_numel_of("multihead_attention", 0..d.len() - 1)?;
         let batch = d.try_numel_of("multihead_attention", 0..d.len() - 2)?;
-        Ok(Input { x: x.try_reshape_to((Dyn(rows), Dyn(f)))?, batch, n })
+        Ok(Input {
+            x: x.try_reshape_to((Dyn(rows), Dyn(f)))?,
+            batch,
+            n,
+        })
     }
 
     /// The projection of `x` (rows) for `part` (0 query, 1 key, 2 value)
     /// and the column where that part starts: packed, the whole `(3M, M)`
     /// matrix (the result holds all three parts; the kernel reads the one
     /// it needs); otherwise the part's own weight plus its bias slice.
-    fn project<T: Tracking<E, D>>(&self, x: Rows<E, D, T>, part: usize) -> Result<(Rows<E, D, T>, usize), Error> {
+    fn project<T: Tracking<E, D>>(
+        &self,
+        x: Rows<E, D, T>,
+        part: usize,
+    ) -> Result<(Rows<E, D, T>, usize), Error> {
         use crate::ops::movement::NarrowOp;
         let m = M::USIZE;
         let r = x.dims()[0];
@@ -390,14 +458,24 @@ impl<M: StaticDim, H: StaticDim, Mk: StaticDim, Mv: StaticDim, E: Dtype, D: Devi
             return Ok((y.try_reshape_to((Dyn(r), Dyn(3 * m)))?, part * m));
         }
         let y: Tensor<(Dyn, M), E, D, T> = match part {
-            0 => x.try_linear(self.q_proj_weight.as_ref().expect("separate projections"), None)?,
-            1 => x.try_linear(self.k_proj_weight.as_ref().expect("separate projections"), None)?,
-            _ => x.try_linear(self.v_proj_weight.as_ref().expect("separate projections"), None)?,
+            0 => x.try_linear(
+                self.q_proj_weight.as_ref().expect("separate projections"),
+                None,
+            )?,
+            1 => x.try_linear(
+                self.k_proj_weight.as_ref().expect("separate projections"),
+                None,
+            )?,
+            _ => x.try_linear(
+                self.v_proj_weight.as_ref().expect("separate projections"),
+                None,
+            )?,
         };
         let y: Rows<E, D, T> = y.try_reshape_to((Dyn(r), Dyn(m)))?;
         Ok(match &self.in_proj_bias {
             Some(b) => {
-                let b: Tensor<(Dyn,), E, D, T> = b.tracked_like(&y).try_narrow::<0>(part * m, Dyn(m))?;
+                let b: Tensor<(Dyn,), E, D, T> =
+                    b.tracked_like(&y).try_narrow::<0>(part * m, Dyn(m))?;
                 let b: Rows<E, D, T> = b.try_reshape_to((Dyn(1), Dyn(m)))?;
                 (y.try_add(b)?, 0)
             }
@@ -443,7 +521,8 @@ impl<M: StaticDim, H: StaticDim, Mk: StaticDim, Mv: StaticDim, E: Dtype, D: Devi
             v: view(ov, nk, pv.dims()[1]),
             ..base
         };
-        let y = crate::ops::attention::attention_core(pq, pk, pv, (Dyn(bq * nq), Dyn(m)), p, &opts)?;
+        let y =
+            crate::ops::attention::attention_core(pq, pk, pv, (Dyn(bq * nq), Dyn(m)), p, &opts)?;
         let y = self.out_proj.try_forward(y)?;
         y.try_reshape_to(S::try_from_dims(out_dims)?)
     }
@@ -497,7 +576,9 @@ where
     Got<Sq, M>: DimsChecked<Exp<Sq, M>>,
 {
     type Output = <Got<Sq, M> as DimsChecked<Exp<Sq, M>>>::Then<Sq>;
-    fn pass<S: Shape, E: Dtype, D: Backend, T>(t: Tensor<S, E, D, T>) -> Tensor<Self::Output, E, D, T>
+    fn pass<S: Shape, E: Dtype, D: Backend, T>(
+        t: Tensor<S, E, D, T>,
+    ) -> Tensor<Self::Output, E, D, T>
     where
         Self: QueryShape<Query = S>,
     {
@@ -521,7 +602,9 @@ where
     type Output = <Got2<Got<Sq, M>, Exp<Sq, M>, Got<Sm, Mk>, Exp<Sm, Mk>> as DimsChecked<
         Exp2<Got<Sq, M>, Exp<Sq, M>, Got<Sm, Mk>, Exp<Sm, Mk>>,
     >>::Then<Sq>;
-    fn pass<S: Shape, E: Dtype, D: Backend, T>(t: Tensor<S, E, D, T>) -> Tensor<Self::Output, E, D, T>
+    fn pass<S: Shape, E: Dtype, D: Backend, T>(
+        t: Tensor<S, E, D, T>,
+    ) -> Tensor<Self::Output, E, D, T>
     where
         Self: QueryShape<Query = S>,
     {
@@ -568,7 +651,9 @@ where
             Exp2<Got<Sk, Mk>, Exp<Sk, Mk>, Got<Sv, Mv>, Exp<Sv, Mv>>,
         >,
     >>::Then<Sq>;
-    fn pass<S: Shape, E: Dtype, D: Backend, T>(t: Tensor<S, E, D, T>) -> Tensor<Self::Output, E, D, T>
+    fn pass<S: Shape, E: Dtype, D: Backend, T>(
+        t: Tensor<S, E, D, T>,
+    ) -> Tensor<Self::Output, E, D, T>
     where
         Self: QueryShape<Query = S>,
     {
@@ -594,7 +679,9 @@ where
     #[track_caller]
     fn forward(&self, x: Tensor<S, E, D, T>) -> Self::Output {
         let opts = AttentionOptions::new().with_causal(self.causal);
-        let y = self.self_attention(x, &opts).unwrap_or_else(|e| panic!("{e}"));
+        let y = self
+            .self_attention(x, &opts)
+            .unwrap_or_else(|e| panic!("{e}"));
         <(S,) as AttentionInputsChecked<M, Mk, Mv>>::pass(y)
     }
 }
@@ -617,19 +704,29 @@ where
     AttentionTape<T, Tm, Tm>: Tracking<E, D>,
     (S, Sm): AttentionInputsChecked<M, Mk, Mv>,
 {
-    type Output = Tensor<<(S, Sm) as AttentionInputsChecked<M, Mk, Mv>>::Output, E, D, AttentionTape<T, Tm, Tm>>;
+    type Output = Tensor<
+        <(S, Sm) as AttentionInputsChecked<M, Mk, Mv>>::Output,
+        E,
+        D,
+        AttentionTape<T, Tm, Tm>,
+    >;
     #[track_caller]
     fn forward(&self, (x, memory): (Tensor<S, E, D, T>, Tensor<Sm, E, D, Tm>)) -> Self::Output {
         let opts = AttentionOptions::new().with_causal(self.causal);
-        let y = self.cross_attention(x, memory, &opts).unwrap_or_else(|e| panic!("{e}"));
+        let y = self
+            .cross_attention(x, memory, &opts)
+            .unwrap_or_else(|e| panic!("{e}"));
         <(S, Sm) as AttentionInputsChecked<M, Mk, Mv>>::pass(y)
     }
 }
 
 /// PyTorch's `(query, key, value)`.
 impl<M, H, Mk, Mv, E, D, Sq, Sk, Sv, T, Tk, Tv>
-    Module<(Tensor<Sq, E, D, T>, Tensor<Sk, E, D, Tk>, Tensor<Sv, E, D, Tv>)>
-    for MultiheadAttention<M, H, Mk, Mv, E, D>
+    Module<(
+        Tensor<Sq, E, D, T>,
+        Tensor<Sk, E, D, Tk>,
+        Tensor<Sv, E, D, Tv>,
+    )> for MultiheadAttention<M, H, Mk, Mv, E, D>
 where
     M: StaticDim,
     H: StaticDim,
@@ -647,14 +744,25 @@ where
     AttentionTape<T, Tk, Tv>: Tracking<E, D>,
     (Sq, Sk, Sv): AttentionInputsChecked<M, Mk, Mv>,
 {
-    type Output = Tensor<<(Sq, Sk, Sv) as AttentionInputsChecked<M, Mk, Mv>>::Output, E, D, AttentionTape<T, Tk, Tv>>;
+    type Output = Tensor<
+        <(Sq, Sk, Sv) as AttentionInputsChecked<M, Mk, Mv>>::Output,
+        E,
+        D,
+        AttentionTape<T, Tk, Tv>,
+    >;
     #[track_caller]
     fn forward(
         &self,
-        (q, k, v): (Tensor<Sq, E, D, T>, Tensor<Sk, E, D, Tk>, Tensor<Sv, E, D, Tv>),
+        (q, k, v): (
+            Tensor<Sq, E, D, T>,
+            Tensor<Sk, E, D, Tk>,
+            Tensor<Sv, E, D, Tv>,
+        ),
     ) -> Self::Output {
         let opts = AttentionOptions::new().with_causal(self.causal);
-        let y = self.forward_with(q, k, v, &opts).unwrap_or_else(|e| panic!("{e}"));
+        let y = self
+            .forward_with(q, k, v, &opts)
+            .unwrap_or_else(|e| panic!("{e}"));
         <(Sq, Sk, Sv) as AttentionInputsChecked<M, Mk, Mv>>::pass(y)
     }
 }
@@ -664,7 +772,11 @@ where
 impl<M: Dim, H: Dim, Mk: Dim, Mv: Dim, E: Dtype, D: Backend> Params<E, D>
     for MultiheadAttention<M, H, Mk, Mv, E, D>
 {
-    fn visit_params(&self, path: &mut ParamPath, f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>)) {
+    fn visit_params(
+        &self,
+        path: &mut ParamPath,
+        f: &mut dyn FnMut(&ParamPath, ParamRef<'_, E, D>),
+    ) {
         macro_rules! visit {
             ($($field:ident),*) => {$(
                 if let Some(t) = &self.$field {
@@ -674,7 +786,13 @@ impl<M: Dim, H: Dim, Mk: Dim, Mv: Dim, E: Dtype, D: Backend> Params<E, D>
                 }
             )*};
         }
-        visit!(in_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight, in_proj_bias);
+        visit!(
+            in_proj_weight,
+            q_proj_weight,
+            k_proj_weight,
+            v_proj_weight,
+            in_proj_bias
+        );
         path.push("out_proj");
         self.out_proj.visit_params(path, f);
         path.pop();
@@ -693,7 +811,13 @@ impl<M: Dim, H: Dim, Mk: Dim, Mv: Dim, E: Dtype, D: Backend> Params<E, D>
                 }
             )*};
         }
-        visit!(in_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight, in_proj_bias);
+        visit!(
+            in_proj_weight,
+            q_proj_weight,
+            k_proj_weight,
+            v_proj_weight,
+            in_proj_bias
+        );
         path.push("out_proj");
         self.out_proj.visit_params_mut(path, f);
         path.pop();

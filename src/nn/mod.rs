@@ -20,8 +20,8 @@ mod residual;
 mod sequential;
 mod summary;
 
-pub use attention::{HeadsExp, HeadsGot, HeadsVerdict, MultiheadAttention};
 pub use activation::{GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, GELU};
+pub use attention::{HeadsExp, HeadsGot, HeadsVerdict, MultiheadAttention};
 pub use buffer::Buffer;
 pub use concat_skip::{ConcatSkip, SkipChecked, SkipJoin, SkipShape};
 pub use conv::{Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d};

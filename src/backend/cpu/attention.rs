@@ -328,7 +328,15 @@ fn forward<E: Dtype>(
             })
             .collect();
         for (pair, o) in blocks.iter().enumerate() {
-            scatter(&mut out, &p.out, pair / p.heads, pair % p.heads, o, p.nq, p.dv);
+            scatter(
+                &mut out,
+                &p.out,
+                pair / p.heads,
+                pair % p.heads,
+                o,
+                p.nq,
+                p.dv,
+            );
         }
     }
     (out, lse)

@@ -29,8 +29,8 @@ mod sdpa;
 mod shape;
 
 pub use options::{AttentionMask, AttentionOptions};
-pub use sdpa::{scaled_dot_product_attention, AttentionTape};
 pub(crate) use sdpa::{attention_core, layout};
+pub use sdpa::{scaled_dot_product_attention, AttentionTape};
 pub use shape::{AttentionDims, AttentionExp, AttentionGot, AttentionShape, AttentionVerdict};
 
 use crate::backend::Backend;

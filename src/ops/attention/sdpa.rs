@@ -157,7 +157,7 @@ pub(crate) fn layout<D: crate::backend::Backend>(
     opts.check("attention")?;
     const NOT_DIVISIBLE: Error =
         Error::Invalid("attention: the number of heads must divide the query/key and value widths");
-    if heads == 0 || dqk % heads != 0 || dv % heads != 0 {
+    if heads == 0 || !dqk.is_multiple_of(heads) || !dv.is_multiple_of(heads) {
         return Err(NOT_DIVISIBLE);
     }
     let nkv = opts.kv_len.unwrap_or(rows);
@@ -193,9 +193,13 @@ pub(crate) fn layout<D: crate::backend::Backend>(
         k: view(rows, dqk, hq),
         v: view(rows, dv, hv),
         out: view(nq, dv, hv),
-        scale: opts
-            .scale
-            .unwrap_or_else(|| if hq == 0 { 1.0 } else { 1.0 / libm::sqrt(hq as f64) }),
+        scale: opts.scale.unwrap_or_else(|| {
+            if hq == 0 {
+                1.0
+            } else {
+                1.0 / libm::sqrt(hq as f64)
+            }
+        }),
         causal: opts.causal,
         mask: opts.mask.is_some(),
         dropout: opts.dropout,
@@ -236,7 +240,9 @@ where
         p.dropout = 0.0;
     }
     let mask = opts.mask.map(|m| m.data.clone());
-    let (y, lse) = q.device.attention(&p, &q.data, &k.data, &v.data, mask.as_ref());
+    let (y, lse) = q
+        .device
+        .attention(&p, &q.data, &k.data, &v.data, mask.as_ref());
     let dev = q.device.clone();
     if !<AttentionTape<Tq, Tk, Tv> as Tracking<E, D>>::TRACKED {
         return Ok(op_result(out_shape, y, dev, tape, |_, _| {}));
@@ -249,8 +255,7 @@ where
     let saved = (q.id, k.id, v.id, q.data, k.data, v.data, y.clone(), lse);
     Ok(op_result(out_shape, y, dev.clone(), tape, move |g, gy| {
         let (qi, ki, vi, qd, kd, vd, yd, lse) = &saved;
-        let (gq, gk, gv) =
-            dev.attention_backward(&p, qd, kd, vd, mask.as_ref(), yd, lse, gy, want);
+        let (gq, gk, gv) = dev.attention_backward(&p, qd, kd, vd, mask.as_ref(), yd, lse, gy, want);
         if let Some(gq) = gq {
             g.accumulate(*qi, gq);
         }
