@@ -786,3 +786,63 @@ fn matches_pytorch_scaled_dot_product_attention() {
         );
     }
 }
+
+/// Timing at GPT-mini's size (not a check): `cargo test --release --test
+/// ops attention_gpt_mini_timing -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing only; run in release with --ignored --nocapture"]
+fn attention_gpt_mini_timing() {
+    use std::time::Instant;
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    let dev = Cpu::seeded(0);
+    let (b, h, t, d) = (16, 4, 64, 32);
+    let mk = || -> Tensor<(Dyn, Dyn, Dyn, Dyn), f32> {
+        Tensor::randn((Dyn(b), Dyn(h), Dyn(t), Dyn(d)), 0.0, 1.0, &dev)
+    };
+    let (q, k, v) = (mk(), mk(), mk());
+    let opts = AttentionOptions::new().causal();
+    let mut fwd = Vec::new();
+    let mut step = Vec::new();
+    for _ in 0..60 {
+        let t0 = Instant::now();
+        let y = q
+            .clone()
+            .scaled_dot_product_attention(k.clone(), v.clone(), &opts);
+        fwd.push(t0.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(y);
+        let t0 = Instant::now();
+        let y = q.clone().trace().scaled_dot_product_attention(
+            k.clone().trace(),
+            v.clone().trace(),
+            &opts,
+        );
+        let g = y.sum().backward();
+        step.push(t0.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(g);
+    }
+    // Decoding: one query against a cache of capacity 64 filled to 64.
+    let qd: Tensor<(Dyn, Dyn, Dyn, Dyn), f32> =
+        Tensor::randn((Dyn(1), Dyn(h), Dyn(1), Dyn(d)), 0.0, 1.0, &dev);
+    let kc: Tensor<(Dyn, Dyn, Dyn, Dyn), f32> =
+        Tensor::randn((Dyn(1), Dyn(h), Dyn(64), Dyn(d)), 0.0, 1.0, &dev);
+    let mut dec = Vec::new();
+    for i in 0..2000 {
+        let o = AttentionOptions::new().causal().kv_len(1 + i % 64);
+        let t0 = Instant::now();
+        let y = qd
+            .clone()
+            .scaled_dot_product_attention(kc.clone(), kc.clone(), &o);
+        dec.push(t0.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(y);
+    }
+    println!(
+        "attention B={b} H={h} T={t} d={d} causal f32, RAYON_NUM_THREADS={:?}: forward {:.0} us, forward+backward {:.0} us; decode (1 query, cache 1..64) {:.2} us/call",
+        std::env::var("RAYON_NUM_THREADS").ok(),
+        median(fwd),
+        median(step),
+        median(dec)
+    );
+}

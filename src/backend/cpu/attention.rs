@@ -54,6 +54,7 @@ fn parallel(p: &AttentionParams) -> bool {
 }
 
 /// A dense block of one pair: rows of `width`.
+#[cfg(feature = "std")]
 fn block(width: usize) -> AttentionView {
     AttentionView {
         offset: 0,
@@ -280,6 +281,7 @@ wide_fn! {
 }
 
 /// Copy a dense per-pair block (`n` rows of `width`) to its view.
+#[cfg(feature = "std")]
 fn scatter<E: Copy>(
     dst: &mut [E],
     view: &AttentionView,
