@@ -67,6 +67,7 @@ pub trait Device<E: Dtype>:
     + crate::ops::pool::PoolKernel<E>
     + crate::optim::OptimKernel<E>
     + crate::ops::conv::ConvKernel<E>
+    + crate::ops::attention::AttentionKernel<E>
 {
 }
 
@@ -83,5 +84,6 @@ impl<E: Dtype, D> Device<E> for D where
         + crate::ops::pool::PoolKernel<E>
         + crate::optim::OptimKernel<E>
         + crate::ops::conv::ConvKernel<E>
+        + crate::ops::attention::AttentionKernel<E>
 {
 }

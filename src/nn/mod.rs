@@ -2,6 +2,7 @@
 //! traversal ([`Params`], derived with `#[derive(Module)]`), and layers.
 
 mod activation;
+mod attention;
 mod buffer;
 pub mod chain;
 mod concat_skip;
@@ -20,6 +21,7 @@ mod sequential;
 mod summary;
 
 pub use activation::{GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, GELU};
+pub use attention::{HeadsExp, HeadsGot, HeadsVerdict, MultiheadAttention};
 pub use buffer::Buffer;
 pub use concat_skip::{ConcatSkip, SkipChecked, SkipJoin, SkipShape};
 pub use conv::{Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d};

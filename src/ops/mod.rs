@@ -5,6 +5,7 @@
 //!
 //! [`Tensor`]: crate::tensor::Tensor
 
+pub mod attention;
 pub mod binary;
 pub mod conv;
 pub mod index;

@@ -20,6 +20,7 @@ mod common {
     }
 }
 
+mod attention;
 mod binary;
 mod conv;
 mod index;

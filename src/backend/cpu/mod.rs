@@ -1,6 +1,7 @@
 //! The CPU backend: storage is a reference-counted `Vec`; kernels are plain
 //! loops (rayon-parallel above a size threshold with `std`) and `gemm`.
 
+mod attention;
 mod binary;
 mod conv;
 #[cfg(any(test, not(feature = "std")))]
