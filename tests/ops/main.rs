@@ -27,4 +27,5 @@ mod matmul;
 mod movement;
 mod pool;
 mod reduce;
+mod trig;
 mod unary;
