@@ -20,6 +20,7 @@ pub mod ops;
 pub mod optim;
 pub mod shape;
 pub mod tensor;
+pub mod text;
 #[cfg(feature = "testing")]
 pub mod testing;
 
