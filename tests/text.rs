@@ -408,3 +408,55 @@ proptest! {
         }
     }
 }
+
+/// The fuzz targets' seed corpora (`fuzz/corpus/bpe_load`, `char_load`,
+/// `bpe_decode`) are what this writes; `TYPEGRAD_BLESS=1` rewrites them.
+#[test]
+fn fuzz_seed_corpus_is_current() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let text = std::fs::read_to_string(SHAKESPEARE).unwrap();
+    let mut seeds: Vec<(&str, &str, Vec<u8>)> = vec![
+        ("bpe_load", "empty.txt", Bpe::train("", 256).to_text().into_bytes()),
+        ("bpe_load", "tiny.txt", Bpe::train("aaabdaaabac", 260).to_text().into_bytes()),
+        (
+            "bpe_load",
+            "shakespeare100.txt",
+            Bpe::train(&text[..20_000], 356).to_text().into_bytes(),
+        ),
+        ("char_load", "empty.txt", CharTokenizer::from_text("").to_text().into_bytes()),
+        (
+            "char_load",
+            "hello.txt",
+            CharTokenizer::from_text("hello world\n").to_text().into_bytes(),
+        ),
+        (
+            "char_load",
+            "unicode.txt",
+            CharTokenizer::from_text("naïve ☃ 日本語 🎭\t\r\n").to_text().into_bytes(),
+        ),
+    ];
+    let le = |ids: &[usize]| -> Vec<u8> { ids.iter().flat_map(|&i| (i as u16).to_le_bytes()).collect() };
+    seeds.push(("bpe_decode", "ascii.bin", le(&[70, 105, 114, 115, 116, 32, 67])));
+    seeds.push(("bpe_decode", "cut_utf8.bin", le(&[0xC3, 0xA9, 0xE2])));
+    seeds.push(("bpe_decode", "merged.bin", le(&[256, 300, 399, 32, 257])));
+    seeds.push(("bpe_decode", "out_of_range.bin", le(&[104, 400, 799])));
+    let bless = std::env::var_os("TYPEGRAD_BLESS").is_some();
+    for (dir, name, bytes) in seeds {
+        let path = root.join(dir).join(name);
+        if bless {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        let on_disk = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            on_disk == bytes,
+            "{} is stale: run TYPEGRAD_BLESS=1 cargo test --test text fuzz_seed",
+            path.display()
+        );
+        match dir {
+            "bpe_load" => assert!(Bpe::parse_bytes(&bytes).is_ok()),
+            "char_load" => assert!(CharTokenizer::parse_bytes(&bytes).is_ok()),
+            _ => {}
+        }
+    }
+}
