@@ -20,9 +20,9 @@ pub mod ops;
 pub mod optim;
 pub mod shape;
 pub mod tensor;
-pub mod text;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 
 pub use autograd::{Gradients, NoTape, Tape};
 pub use backend::{Backend, Cpu, Device};

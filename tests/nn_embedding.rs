@@ -33,7 +33,8 @@ fn fixtures() -> HashMap<String, Vec<f64>> {
 }
 
 fn fx<'a>(f: &'a HashMap<String, Vec<f64>>, key: &str) -> &'a [f64] {
-    f.get(key).unwrap_or_else(|| panic!("fixture {key} missing"))
+    f.get(key)
+        .unwrap_or_else(|| panic!("fixture {key} missing"))
 }
 
 fn ids_of(v: &[f64]) -> Vec<usize> {
@@ -66,7 +67,8 @@ fn embedding_matches_pytorch_forward_and_weight_gradient() {
     let dev = Cpu::default();
     let w = Tensor::<(U7, U5), f64>::from_vec_static(fx(&f, "emb.weight").to_vec(), &dev);
     let emb = Embedding::from_tensor(w);
-    let ids = Tensor::<(Dyn, Dyn), usize>::from_vec((Dyn(3), Dyn(4)), ids_of(fx(&f, "emb.ids")), &dev);
+    let ids =
+        Tensor::<(Dyn, Dyn), usize>::from_vec((Dyn(3), Dyn(4)), ids_of(fx(&f, "emb.ids")), &dev);
     let r = Tensor::<(Dyn, Dyn, U5), f64>::from_vec(
         (Dyn(3), Dyn(4), U5::default()),
         fx(&f, "emb.r").to_vec(),
@@ -124,7 +126,11 @@ fn repeated_ids_accumulate_in_the_weight_gradient() {
     let t = Tensor::<(Dyn, Dyn), usize>::from_vec((Dyn(2), Dyn(4)), ids.clone(), &dev);
     let y = emb.forward(t.traced());
     let gy = cotangent(y.numel());
-    let grads = y.backward_from(Tensor::from_vec((Dyn(2), Dyn(4), U5::default()), gy.clone(), &dev));
+    let grads = y.backward_from(Tensor::from_vec(
+        (Dyn(2), Dyn(4), U5::default()),
+        gy.clone(),
+        &dev,
+    ));
     assert_close!(
         grads.get(&emb.weight).unwrap().to_vec(),
         naive_scatter(7, 5, &ids, &gy),
@@ -137,7 +143,11 @@ fn repeated_ids_accumulate_in_the_weight_gradient() {
 fn check_weight_grad_fd(v: usize, dm: usize, w: &[f64], b: usize, t: usize, ids: &[usize]) {
     let dev = Cpu::default();
     let table = |w: Vec<f64>| {
-        Embedding::from_tensor(Tensor::<(Dyn, Dyn), f64>::from_vec((Dyn(v), Dyn(dm)), w, &dev))
+        Embedding::from_tensor(Tensor::<(Dyn, Dyn), f64>::from_vec(
+            (Dyn(v), Dyn(dm)),
+            w,
+            &dev,
+        ))
     };
     let id_t = || Tensor::<(Dyn, Dyn), usize>::from_vec((Dyn(b), Dyn(t)), ids.to_vec(), &dev);
     let cot = cotangent(b * t * dm);
@@ -152,8 +162,15 @@ fn check_weight_grad_fd(v: usize, dm: usize, w: &[f64], b: usize, t: usize, ids:
     };
     let emb = table(w.to_vec());
     let y = emb.forward(id_t().traced());
-    let grads = y.backward_from(Tensor::from_vec((Dyn(b), Dyn(t), Dyn(dm)), cot.clone(), &dev));
-    let analytic = grads.get(&emb.weight).map(|g| g.to_vec()).unwrap_or(vec![0.0; v * dm]);
+    let grads = y.backward_from(Tensor::from_vec(
+        (Dyn(b), Dyn(t), Dyn(dm)),
+        cot.clone(),
+        &dev,
+    ));
+    let analytic = grads
+        .get(&emb.weight)
+        .map(|g| g.to_vec())
+        .unwrap_or(vec![0.0; v * dm]);
     let eps = 1e-6;
     for i in 0..v * dm {
         let (mut up, mut down) = (w.to_vec(), w.to_vec());
@@ -213,7 +230,10 @@ fn token_ids_carry_the_tape_and_its_mode() {
     let dropped = drop.forward(yt).to_vec();
     assert!(dropped.iter().filter(|&&v| v == 0.0).count() > 100);
     // Evaluation with gradients: a tape in Mode::Eval.
-    let ye = emb.forward(ids.clone().with_tape(Tape::<f64, Cpu>::default().with_mode(Mode::Eval)));
+    let ye = emb.forward(
+        ids.clone()
+            .with_tape(Tape::<f64, Cpu>::default().with_mode(Mode::Eval)),
+    );
     assert_eq!(ye.mode(), Mode::Eval);
     let z = drop.forward(ye.clone());
     assert_eq!(z.to_vec(), y.to_vec());
@@ -252,7 +272,8 @@ fn a_pytorch_gpt_state_dict_with_tok_emb_and_pos_emb_loads() {
     };
     let names: Vec<String> = m.param_names().into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["tok_emb.weight", "pos_emb.weight"]);
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/embedding_torch.safetensors");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/embedding_torch.safetensors");
     safetensors::load(&mut m, path).unwrap();
     let all = ids_of(fx(&f, "gpt.ids"));
     let ids = Tensor::<(Dyn, Dyn), usize>::from_vec((Dyn(2), Dyn(5)), all.clone(), &dev);
@@ -262,7 +283,11 @@ fn a_pytorch_gpt_state_dict_with_tok_emb_and_pos_emb_loads() {
     // The last two tokens at positions 3 and 4 (KV-cache decoding).
     let tail: Vec<usize> = [&all[3..5], &all[8..10]].concat();
     let ids = Tensor::<(Dyn, Dyn), usize>::from_vec((Dyn(2), Dyn(2)), tail, &dev);
-    assert_close!(f64s(m.forward((ids, 3)).to_vec()), fx(&f, "gpt.y_offset3"), 1e-6);
+    assert_close!(
+        f64s(m.forward((ids, 3)).to_vec()),
+        fx(&f, "gpt.y_offset3"),
+        1e-6
+    );
 }
 
 #[test]
@@ -273,7 +298,8 @@ fn a_training_step_reaches_both_tables() {
         pos_emb: LearnedPositionalEmbedding::new(&dev),
     };
     let ids = Tensor::<(Dyn, Dyn), usize>::from_vec((Dyn(2), Dyn(3)), vec![1, 2, 3, 4, 5, 3], &dev);
-    let targets = Tensor::<(Dyn, Dyn), usize>::from_vec((Dyn(2), Dyn(3)), vec![0, 1, 2, 3, 4, 5], &dev);
+    let targets =
+        Tensor::<(Dyn, Dyn), usize>::from_vec((Dyn(2), Dyn(3)), vec![0, 1, 2, 3, 4, 5], &dev);
     let before = (m.tok_emb.weight.to_vec(), m.pos_emb.weight.to_vec());
     let loss = cross_entropy(m.forward((ids.traced(), 0)), &targets);
     let grads = loss.backward();
@@ -312,11 +338,8 @@ fn sinusoidal_encoding_matches_the_formula_in_f64() {
     let dev = Cpu::default();
     // (B, T, Dm) with Dyn batch and sequence, an odd width, an offset.
     let (b, t) = (2, 7);
-    let x: Tensor<(Dyn, Dyn, U5), f64> = Tensor::from_vec(
-        (Dyn(b), Dyn(t), U5::default()),
-        cotangent(b * t * 5),
-        &dev,
-    );
+    let x: Tensor<(Dyn, Dyn, U5), f64> =
+        Tensor::from_vec((Dyn(b), Dyn(t), U5::default()), cotangent(b * t * 5), &dev);
     let pe: SinusoidalPositionalEncoding<U5> = SinusoidalPositionalEncoding::new();
     for offset in [0, 3, 1000] {
         let y = pe.forward_at(x.clone(), offset).to_vec();
@@ -326,7 +349,11 @@ fn sinusoidal_encoding_matches_the_formula_in_f64() {
                 for j in 0..5 {
                     let k = (bi * t + ti) * 5 + j;
                     let want = xv[k] + sinusoid(offset + ti, j, 5);
-                    assert!((y[k] - want).abs() < 1e-13, "b{bi} t{ti} j{j}: {} vs {want}", y[k]);
+                    assert!(
+                        (y[k] - want).abs() < 1e-13,
+                        "b{bi} t{ti} j{j}: {} vs {want}",
+                        y[k]
+                    );
                 }
             }
         }
@@ -423,7 +450,10 @@ fn positions_past_tmax_name_both() {
     assert!(pos.try_forward_at(x.clone(), usize::MAX).is_err());
     let long: Tensor<(Dyn, Dyn, U5)> = Tensor::zeros((Dyn(1), Dyn(9), U5::default()), &dev);
     let panic = std::panic::catch_unwind(|| pos.forward(long)).unwrap_err();
-    assert!(panic.downcast_ref::<String>().unwrap().contains("index 9 out of range for axis 0 of size 8"));
+    assert!(panic
+        .downcast_ref::<String>()
+        .unwrap()
+        .contains("index 9 out of range for axis 0 of size 8"));
 }
 
 proptest! {

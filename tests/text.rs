@@ -68,10 +68,7 @@ fn naive_train(text: &str, vocab_size: usize) -> Vec<(u32, u32)> {
                 *counts.entry((p[0], p[1])).or_default() += 1;
             }
         }
-        let Some((&p, _)) = counts
-            .iter()
-            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
-        else {
+        let Some((&p, _)) = counts.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))) else {
             break;
         };
         let new = 256 + merges.len() as u32;
@@ -153,7 +150,10 @@ fn incremental_training_matches_naive_recount() {
     let fast = Bpe::train(sample, 256 + 150);
     assert_eq!(fast.merges(), naive_train(sample, 256 + 150).as_slice());
     let tricky = "aaaa aaa  aa\n\n  a1212 12 !!! !!aaa éé é ééé";
-    assert_eq!(Bpe::train(tricky, 280).merges(), naive_train(tricky, 280).as_slice());
+    assert_eq!(
+        Bpe::train(tricky, 280).merges(),
+        naive_train(tricky, 280).as_slice()
+    );
 }
 
 #[test]
@@ -187,7 +187,10 @@ fn decode_errors_name_the_id_and_invalid_utf8() {
     );
     // "é€" is C3 A9 E2 82 AC; cut after the euro sign's first byte.
     let ids = bpe.encode("é€");
-    assert_eq!(bpe.decode(&ids[..3]), Err(TextError::InvalidUtf8 { offset: 2 }));
+    assert_eq!(
+        bpe.decode(&ids[..3]),
+        Err(TextError::InvalidUtf8 { offset: 2 })
+    );
     assert_eq!(bpe.decode_lossy(&ids[..3]).unwrap(), "é\u{FFFD}");
     assert_eq!(bpe.decode_bytes(&ids[..3]).unwrap(), vec![0xC3, 0xA9, 0xE2]);
 }
@@ -212,10 +215,16 @@ fn save_load_round_trip() {
 #[test]
 fn malformed_bpe_files_are_errors_naming_the_line() {
     let cases: &[(&[u8], &str)] = &[
-        (b"", "BPE file, line 1: expected the header \"typegrad-bpe 1\""),
+        (
+            b"",
+            "BPE file, line 1: expected the header \"typegrad-bpe 1\"",
+        ),
         (b"typegrad-bpe 2\nmerges 0\n", "line 1: expected the header"),
         (b"typegrad-bpe 1\n", "line 2: expected \"merges N\""),
-        (b"typegrad-bpe 1\nmerges -1\n", "line 2: expected \"merges N\""),
+        (
+            b"typegrad-bpe 1\nmerges -1\n",
+            "line 2: expected \"merges N\"",
+        ),
         (
             b"typegrad-bpe 1\nmerges 99999999999999999999999\n",
             "line 2: expected \"merges N\"",
@@ -267,8 +276,14 @@ fn malformed_bpe_files_are_errors_naming_the_line() {
 #[test]
 fn malformed_char_files_are_errors_naming_the_line() {
     let cases: &[(&[u8], &str)] = &[
-        (b"typegrad-bpe 1\n", "line 1: expected the header \"typegrad-char 1\""),
-        (b"typegrad-char 1\n97\nx\n", "line 3: expected a code point in decimal"),
+        (
+            b"typegrad-bpe 1\n",
+            "line 1: expected the header \"typegrad-char 1\"",
+        ),
+        (
+            b"typegrad-char 1\n97\nx\n",
+            "line 3: expected a code point in decimal",
+        ),
         (
             b"typegrad-char 1\n1114112\n",
             "line 2: 1114112 is not a Unicode scalar value",
@@ -277,7 +292,10 @@ fn malformed_char_files_are_errors_naming_the_line() {
             b"typegrad-char 1\n99999999999\n",
             "line 2: 99999999999 is not a Unicode scalar value",
         ),
-        (b"typegrad-char 1\n97\n97\n", "line 3: character 'a' repeats token 0"),
+        (
+            b"typegrad-char 1\n97\n97\n",
+            "line 3: character 'a' repeats token 0",
+        ),
         (b"typegrad-char 1\n\xc3\n", "not UTF-8 text (byte 16)"),
     ];
     for (bytes, want) in cases {
@@ -285,7 +303,12 @@ fn malformed_char_files_are_errors_naming_the_line() {
         assert!(err.to_string().contains(want), "{err} (wanted {want:?})");
     }
     // An empty vocabulary is a valid (if useless) file.
-    assert_eq!(CharTokenizer::parse("typegrad-char 1\n").unwrap().vocab_size(), 0);
+    assert_eq!(
+        CharTokenizer::parse("typegrad-char 1\n")
+            .unwrap()
+            .vocab_size(),
+        0
+    );
 }
 
 #[test]
@@ -416,27 +439,48 @@ fn fuzz_seed_corpus_is_current() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
     let text = std::fs::read_to_string(SHAKESPEARE).unwrap();
     let mut seeds: Vec<(&str, &str, Vec<u8>)> = vec![
-        ("bpe_load", "empty.txt", Bpe::train("", 256).to_text().into_bytes()),
-        ("bpe_load", "tiny.txt", Bpe::train("aaabdaaabac", 260).to_text().into_bytes()),
+        (
+            "bpe_load",
+            "empty.txt",
+            Bpe::train("", 256).to_text().into_bytes(),
+        ),
+        (
+            "bpe_load",
+            "tiny.txt",
+            Bpe::train("aaabdaaabac", 260).to_text().into_bytes(),
+        ),
         (
             "bpe_load",
             "shakespeare100.txt",
             Bpe::train(&text[..20_000], 356).to_text().into_bytes(),
         ),
-        ("char_load", "empty.txt", CharTokenizer::from_text("").to_text().into_bytes()),
+        (
+            "char_load",
+            "empty.txt",
+            CharTokenizer::from_text("").to_text().into_bytes(),
+        ),
         (
             "char_load",
             "hello.txt",
-            CharTokenizer::from_text("hello world\n").to_text().into_bytes(),
+            CharTokenizer::from_text("hello world\n")
+                .to_text()
+                .into_bytes(),
         ),
         (
             "char_load",
             "unicode.txt",
-            CharTokenizer::from_text("naïve ☃ 日本語 🎭\t\r\n").to_text().into_bytes(),
+            CharTokenizer::from_text("naïve ☃ 日本語 🎭\t\r\n")
+                .to_text()
+                .into_bytes(),
         ),
     ];
-    let le = |ids: &[usize]| -> Vec<u8> { ids.iter().flat_map(|&i| (i as u16).to_le_bytes()).collect() };
-    seeds.push(("bpe_decode", "ascii.bin", le(&[70, 105, 114, 115, 116, 32, 67])));
+    let le =
+        |ids: &[usize]| -> Vec<u8> { ids.iter().flat_map(|&i| (i as u16).to_le_bytes()).collect() };
+    seeds.push((
+        "bpe_decode",
+        "ascii.bin",
+        le(&[70, 105, 114, 115, 116, 32, 67]),
+    ));
     seeds.push(("bpe_decode", "cut_utf8.bin", le(&[0xC3, 0xA9, 0xE2])));
     seeds.push(("bpe_decode", "merged.bin", le(&[256, 300, 399, 32, 257])));
     seeds.push(("bpe_decode", "out_of_range.bin", le(&[104, 400, 799])));

@@ -67,7 +67,12 @@ impl TokenBatches {
     /// let err = TokenBatches::new(vec![1, 2, 3], 2, 3, 0).unwrap_err();
     /// assert_eq!(err.to_string(), "token stream of 3 tokens is too short for a window of 4 (block size + 1)");
     /// ```
-    pub fn new(tokens: Vec<usize>, batch: usize, block: usize, seed: u64) -> Result<Self, TextError> {
+    pub fn new(
+        tokens: Vec<usize>,
+        batch: usize,
+        block: usize,
+        seed: u64,
+    ) -> Result<Self, TextError> {
         let needed = block.saturating_add(1);
         if tokens.len() < needed {
             return Err(TextError::TooFewTokens {
@@ -95,7 +100,9 @@ impl TokenBatches {
         device: &D,
     ) -> (Tensor<(Dyn, Dyn), usize, D>, Tensor<(Dyn, Dyn), usize, D>) {
         let n = self.num_windows();
-        let starts: Vec<usize> = (0..self.batch).map(|_| self.rng.random_range(0..n)).collect();
+        let starts: Vec<usize> = (0..self.batch)
+            .map(|_| self.rng.random_range(0..n))
+            .collect();
         self.batch_at(&starts, device)
     }
 

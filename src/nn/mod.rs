@@ -37,8 +37,11 @@ pub use norm::{
     LayerNormNd, Spatial1, Spatial2,
 };
 pub use params::{ParamKind, ParamMut, ParamPath, ParamRef, Params};
-pub use positional::{LearnedPositionalEmbedding, PositionsChecked, PositionsVerdict, SinusoidalPositionalEncoding, SINUSOID_BASE};
 pub use pool::{AvgPool1d, AvgPool2d, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d};
+pub use positional::{
+    LearnedPositionalEmbedding, PositionsChecked, PositionsVerdict, SinusoidalPositionalEncoding,
+    SINUSOID_BASE,
+};
 pub use residual::{
     Residual, ResidualChecked, ResidualPath, ResidualProjection, ResidualShape, ShortcutChecked,
     ShortcutPath, ShortcutShape,

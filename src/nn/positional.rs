@@ -12,7 +12,7 @@ use crate::backend::{Backend, Cpu, Device};
 use crate::dtype::Dtype;
 use crate::ops::binary::BinaryOp;
 use crate::shape::{
-    check_dim, Dim, DimVerdict, DimsChecked, Dims, Error, ExpOf, GotOf, Shape, StaticDim,
+    check_dim, Dim, DimVerdict, Dims, DimsChecked, Error, ExpOf, GotOf, Shape, StaticDim,
 };
 use crate::tensor::{op_result, Tensor};
 use alloc::vec::Vec;
@@ -84,7 +84,11 @@ impl<Dm: Dim> SinusoidalPositionalEncoding<Dm> {
         device: &D,
     ) -> Tensor<(crate::Dyn, Dm), E, D> {
         let data = sinusoid_values::<E>(offset, len, self.dm.size());
-        Tensor::<_, E, D>::from_storage((crate::Dyn(len), self.dm), device.upload(data), device.clone())
+        Tensor::<_, E, D>::from_storage(
+            (crate::Dyn(len), self.dm),
+            device.upload(data),
+            device.clone(),
+        )
     }
 
     /// `x` plus the encoding of positions `offset..offset + Tseq` (decoding
@@ -239,7 +243,9 @@ pub struct LearnedPositionalEmbedding<Tmax: Dim, Dm: Dim, E: Dtype = f32, D: Bac
     pub weight: Tensor<(Tmax, Dm), E, D>,
 }
 
-impl<Tmax: StaticDim, Dm: StaticDim, E: Dtype, D: Backend> LearnedPositionalEmbedding<Tmax, Dm, E, D> {
+impl<Tmax: StaticDim, Dm: StaticDim, E: Dtype, D: Backend>
+    LearnedPositionalEmbedding<Tmax, Dm, E, D>
+{
     /// A table initialised `N(0, 1)` (PyTorch's `nn.Embedding` default).
     pub fn new(device: &D) -> Self {
         let mut p = LearnedPositionalEmbedding {
@@ -434,8 +440,9 @@ where
     S: PositionsVerdict<Dm>,
     <S as PositionsVerdict<Dm>>::Got: DimsChecked<<S as PositionsVerdict<Dm>>::Exp>,
 {
-    type Output =
-        <<S as PositionsVerdict<Dm>>::Got as DimsChecked<<S as PositionsVerdict<Dm>>::Exp>>::Then<S>;
+    type Output = <<S as PositionsVerdict<Dm>>::Got as DimsChecked<
+        <S as PositionsVerdict<Dm>>::Exp,
+    >>::Then<S>;
     #[inline]
     fn pass<E: Dtype, D: Backend, T>(t: Tensor<S, E, D, T>) -> Tensor<Self::Output, E, D, T> {
         <<S as PositionsVerdict<Dm>>::Got as DimsChecked<<S as PositionsVerdict<Dm>>::Exp>>::pass(t)

@@ -341,7 +341,10 @@ impl Bpe {
         for (k, line) in lines.enumerate() {
             let no = k + 3;
             if k >= n {
-                return Err(bad(no, alloc::format!("more merge lines than the {n} declared")));
+                return Err(bad(
+                    no,
+                    alloc::format!("more merge lines than the {n} declared"),
+                ));
             }
             let (a, b) = line
                 .split_once(' ')
@@ -407,7 +410,11 @@ impl Bpe {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| TextError::io(path, e))?;
         Self::parse_bytes(&bytes).map_err(|e| match e {
-            TextError::Malformed { what, line, message } => TextError::Malformed {
+            TextError::Malformed {
+                what,
+                line,
+                message,
+            } => TextError::Malformed {
                 what,
                 line,
                 message: alloc::format!("{message} (in {})", path.display()),

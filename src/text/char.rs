@@ -224,7 +224,11 @@ impl CharTokenizer {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| TextError::io(path, e))?;
         Self::parse_bytes(&bytes).map_err(|e| match e {
-            TextError::Malformed { what, line, message } => TextError::Malformed {
+            TextError::Malformed {
+                what,
+                line,
+                message,
+            } => TextError::Malformed {
                 what,
                 line,
                 message: alloc::format!("{message} (in {})", path.display()),

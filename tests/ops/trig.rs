@@ -57,7 +57,12 @@ fn gradients_match_finite_differences() {
     let grads = (x.clone().trace().sin().square() + x.clone().trace().cos().square())
         .sum()
         .backward();
-    assert!(grads.get(&x).unwrap().to_vec().iter().all(|g| g.abs() < 1e-12));
+    assert!(grads
+        .get(&x)
+        .unwrap()
+        .to_vec()
+        .iter()
+        .all(|g| g.abs() < 1e-12));
 }
 
 proptest! {
