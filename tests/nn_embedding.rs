@@ -326,7 +326,7 @@ fn a_training_step_reaches_both_tables() {
 fn sinusoid(t: usize, j: usize, dm: usize) -> f64 {
     let i = (j / 2) as f64;
     let angle = t as f64 / 10_000f64.powf(2.0 * i / dm as f64);
-    if j % 2 == 0 {
+    if j.is_multiple_of(2) {
         angle.sin()
     } else {
         angle.cos()

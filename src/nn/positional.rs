@@ -333,7 +333,7 @@ impl<Tmax: Dim, Dm: Dim, E: Dtype, D: Backend> LearnedPositionalEmbedding<Tmax, 
         let dims = x.dims();
         let (seq, dm) = seq_and_width(&dims, self.weight.shape.1.size(), op)?;
         let tmax = self.max_len();
-        let end = offset.checked_add(seq).unwrap_or(usize::MAX);
+        let end = offset.saturating_add(seq);
         if end > tmax {
             return Err(Error::IndexOutOfRange {
                 op: "LearnedPositionalEmbedding: offset + sequence length > Tmax",
