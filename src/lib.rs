@@ -22,6 +22,7 @@ pub mod shape;
 pub mod tensor;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 
 pub use autograd::{Gradients, NoTape, Tape};
 pub use backend::{Backend, Cpu, Device};

@@ -19,8 +19,10 @@ mod batch;
 mod error;
 mod idx;
 mod images;
+mod tokens;
 
 pub use batch::{split, Batcher, Batches};
 pub use error::DataError;
 pub use idx::IdxArray;
 pub use images::{ImageDataset, Normalize, Split};
+pub use tokens::{split_tokens, TokenBatches};

@@ -8,6 +8,7 @@ pub mod chain;
 mod concat_skip;
 mod conv;
 mod dropout;
+mod embedding;
 mod ext;
 mod flatten;
 pub mod init;
@@ -16,6 +17,7 @@ mod module;
 pub mod norm;
 mod params;
 mod pool;
+mod positional;
 mod residual;
 mod sequential;
 mod summary;
@@ -27,6 +29,7 @@ pub use concat_skip::{ConcatSkip, SkipChecked, SkipJoin, SkipShape};
 pub use conv::{Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d};
 pub use dropout::Dropout;
 pub use dropout::{Dropout1d, Dropout2d};
+pub use embedding::{Embedding, TokenShape};
 pub use ext::{ModuleExt, ParamsMismatch};
 pub use flatten::Flatten;
 pub use linear::{Linear, LinearChecked};
@@ -37,6 +40,10 @@ pub use norm::{
 };
 pub use params::{ParamKind, ParamMut, ParamPath, ParamRef, Params};
 pub use pool::{AvgPool1d, AvgPool2d, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d};
+pub use positional::{
+    LearnedPositionalEmbedding, PositionsChecked, PositionsVerdict, SinusoidalPositionalEncoding,
+    SINUSOID_BASE,
+};
 pub use residual::{
     Residual, ResidualChecked, ResidualPath, ResidualProjection, ResidualShape, ShortcutChecked,
     ShortcutPath, ShortcutShape,

@@ -28,4 +28,5 @@ mod matmul;
 mod movement;
 mod pool;
 mod reduce;
+mod trig;
 mod unary;

@@ -13,6 +13,7 @@ mod powf;
 mod scalar;
 mod sqrt;
 mod square;
+mod trig;
 
 use crate::autograd::Tracking;
 use crate::backend::{Backend, Device};
@@ -57,6 +58,10 @@ pub enum UnaryOp<E> {
     AddScalar(E),
     /// `x · c`
     MulScalar(E),
+    /// `sin x`
+    Sin,
+    /// `cos x`
+    Cos,
 }
 
 impl<E: Dtype> UnaryOp<E> {
@@ -81,6 +86,8 @@ impl<E: Dtype> UnaryOp<E> {
             UnaryOp::Clamp(lo, hi) => clamp::f(x, lo, hi),
             UnaryOp::AddScalar(c) => x + c,
             UnaryOp::MulScalar(c) => x * c,
+            UnaryOp::Sin => trig::sin_f(x),
+            UnaryOp::Cos => trig::cos_f(x),
         }
     }
 
@@ -105,6 +112,8 @@ impl<E: Dtype> UnaryOp<E> {
             UnaryOp::Clamp(lo, hi) => clamp::df(x, lo, hi),
             UnaryOp::AddScalar(_) => E::one(),
             UnaryOp::MulScalar(c) => c,
+            UnaryOp::Sin => trig::sin_df(x),
+            UnaryOp::Cos => trig::cos_df(x),
         }
     }
 }
