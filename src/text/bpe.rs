@@ -377,12 +377,7 @@ impl Bpe {
     /// [`Bpe::parse`] of raw bytes (a file's contents): bytes that are not
     /// UTF-8 are [`TextError::Malformed`].
     pub fn parse_bytes(bytes: &[u8]) -> Result<Bpe, TextError> {
-        let text = core::str::from_utf8(bytes).map_err(|e| TextError::Malformed {
-            what: "BPE",
-            line: 0,
-            message: alloc::format!("not UTF-8 text (byte {})", e.valid_up_to()),
-        })?;
-        Self::parse(text)
+        Self::parse(super::file::utf8_text(bytes, "BPE")?)
     }
 
     /// Save to `path` ([`Bpe::to_text`]), replacing the file atomically.
@@ -397,30 +392,14 @@ impl Bpe {
     /// ```
     #[cfg(feature = "std")]
     pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), TextError> {
-        let path = path.as_ref();
-        let text = self.to_text();
-        crate::io::write_atomic(path, |w| w.write_all(text.as_bytes()))
-            .map_err(|e| TextError::io(path, e))
+        super::file::save_text(path.as_ref(), &self.to_text())
     }
 
     /// Load a file written by [`Bpe::save`]; a malformed file is an error
     /// naming the file and the line.
     #[cfg(feature = "std")]
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Bpe, TextError> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| TextError::io(path, e))?;
-        Self::parse_bytes(&bytes).map_err(|e| match e {
-            TextError::Malformed {
-                what,
-                line,
-                message,
-            } => TextError::Malformed {
-                what,
-                line,
-                message: alloc::format!("{message} (in {})", path.display()),
-            },
-            e => e,
-        })
+        super::file::load_with(path.as_ref(), Self::parse_bytes)
     }
 }
 

@@ -15,6 +15,7 @@
 mod bpe;
 mod char;
 mod error;
+mod file;
 mod pretokenize;
 
 pub use self::bpe::Bpe;
