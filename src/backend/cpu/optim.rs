@@ -10,6 +10,7 @@ use super::Cpu;
 use super::CpuStorage;
 use crate::dtype::Dtype;
 use crate::optim::{AdamStep, OptimKernel, SgdStep};
+#[cfg(feature = "std")]
 use alloc::vec::Vec;
 #[cfg(feature = "std")]
 use rayon::prelude::*;

@@ -195,7 +195,7 @@ impl<T> Clone for CpuStorage<T> {
         CpuStorage {
             repr: match &self.repr {
                 Repr::Owned(v) => Repr::Owned(Arc::clone(v)),
-                Repr::Static(s) => Repr::Static(*s),
+                Repr::Static(s) => Repr::Static(s),
             },
         }
     }
