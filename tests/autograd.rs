@@ -3,8 +3,8 @@
 //! with shared graphs, memory (what ops keep), and training/evaluation
 //! modes with running statistics.
 
-use std::sync::Arc;
 use typegrad::autograd::StatUpdate;
+use typegrad::backend::cpu::CpuStorage;
 use typegrad::nn::{Buffer, Dropout, Linear, ModuleExt};
 use typegrad::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use typegrad::prelude::*;
@@ -403,7 +403,7 @@ fn unary_ops_keep_only_what_their_backward_reads() {
     // not kept alive by the tape.
     for op in 0..5 {
         let x = make();
-        let xs: Arc<Vec<f64>> = x.storage().clone();
+        let xs: CpuStorage<f64> = x.storage().clone();
         let y = match op {
             0 => x.trace().relu(),
             1 => x.trace().exp(),
@@ -412,22 +412,22 @@ fn unary_ops_keep_only_what_their_backward_reads() {
             _ => x.trace().abs().sqrt(),
         };
         let expected = if op == 4 { 2 } else { 1 }; // abs keeps its input
-        assert_eq!(Arc::strong_count(&xs), expected, "op {op}");
+        assert_eq!(CpuStorage::strong_count(&xs), expected, "op {op}");
         drop(y);
     }
     // Square reads its input; negation and scalar ops read nothing.
     let x = make();
     let xs = x.storage().clone();
     let y = x.trace().square();
-    assert_eq!(Arc::strong_count(&xs), 2);
+    assert_eq!(CpuStorage::strong_count(&xs), 2);
     let ys = y.storage().clone();
     let z = y.neg() * 3.0 + 1.0;
-    assert_eq!(Arc::strong_count(&ys), 1);
+    assert_eq!(CpuStorage::strong_count(&ys), 1);
     // Add keeps neither operand.
     let w = make();
     let ws = w.storage().clone();
     let _sum = z + w;
-    assert_eq!(Arc::strong_count(&ws), 1);
+    assert_eq!(CpuStorage::strong_count(&ws), 1);
 }
 
 #[test]
@@ -437,10 +437,10 @@ fn a_consuming_backward_frees_the_saved_activations() {
     let hs = h.storage().clone();
     let y = h.exp(); // keeps its output
     let ys = y.storage().clone();
-    assert!(Arc::strong_count(&ys) >= 2);
+    assert!(CpuStorage::strong_count(&ys) >= 2);
     let _ = y.sum().backward();
-    assert_eq!(Arc::strong_count(&ys), 1);
-    assert_eq!(Arc::strong_count(&hs), 1);
+    assert_eq!(CpuStorage::strong_count(&ys), 1);
+    assert_eq!(CpuStorage::strong_count(&hs), 1);
 }
 
 fn make4() -> Tensor<(U4,), f64> {

@@ -38,6 +38,31 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
     fn download<T: Elem>(&self, s: &Self::Storage<T>) -> Vec<T>;
     /// A buffer of `n` copies of `v`.
     fn full<T: Elem>(&self, n: usize, v: T) -> Self::Storage<T>;
+    /// A buffer holding `data`, which lives for the whole program (a
+    /// checkpoint embedded in flash, a leaked or mapped image). The default
+    /// copies it, as [`Backend::upload`] does; a backend that can read host
+    /// memory in place (the CPU) borrows it instead, with no copy and no
+    /// allocation, and copies only when the buffer is first written.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// static W: [f32; 2] = [1.0, 2.0];
+    /// let s = Cpu::default().upload_static(&W);
+    /// assert!(s.is_borrowed() && s.as_ptr() == W.as_ptr());
+    /// ```
+    fn upload_static<T: Elem>(&self, data: &'static [T]) -> Self::Storage<T> {
+        self.upload(data.to_vec())
+    }
+    /// Whether [`Backend::upload_static`] borrows (true) or copies (false,
+    /// the default).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// assert!(Cpu::default().borrows_static());
+    /// ```
+    fn borrows_static(&self) -> bool {
+        false
+    }
     /// A fresh seed from the device's seeded random stream (deterministic for
     /// a given device seed and call order).
     fn next_seed(&self) -> u64;

@@ -9,6 +9,10 @@
 //! replaces the file atomically ([`write_atomic`]). F16/BF16 checkpoints
 //! load into f32/f64 models with
 //! [`LoadOptions::convert_half`](safetensors::LoadOptions::convert_half).
+//! A checkpoint that lives for the whole program (embedded in flash with
+//! [`include_aligned!`](crate::include_aligned)) loads with
+//! [`safetensors::load_static`], which reads the tensors in place instead
+//! of copying them.
 //!
 //! ```
 //! use typegrad::prelude::*;
@@ -23,9 +27,13 @@
 
 pub mod safetensors;
 
+mod aligned;
+
 #[cfg(feature = "std")]
 mod atomic;
 
 #[cfg(feature = "std")]
 pub use atomic::write_atomic;
 pub use safetensors::SafetensorsError;
+
+pub use aligned::Aligned;

@@ -57,6 +57,10 @@ use alloc::vec::Vec;
 use core::any::TypeId;
 use core::fmt;
 
+mod borrow;
+
+pub use borrow::{load_static, load_static_with, StaticLoad};
+
 /// A safetensors element type: the reference crate's
 /// [`Dtype`](::safetensors::Dtype), re-exported. Its `Display` is the
 /// header's tag (`"BF16"`).
@@ -146,6 +150,16 @@ pub enum SafetensorsError {
         /// The name.
         name: String,
     },
+    /// A tensor cannot be read in place, and the load asked that every one
+    /// be ([`LoadOptions::require_borrow`]): its data is misaligned for
+    /// its type, converted, on a big-endian target or a device that copies,
+    /// or the bytes are not `'static`.
+    NotBorrowable {
+        /// The tensor.
+        name: String,
+        /// Why.
+        reason: String,
+    },
     /// The model's element type has no safetensors dtype here (f32 and f64
     /// do).
     UnsupportedDtype {
@@ -214,6 +228,10 @@ impl fmt::Display for SafetensorsError {
             DuplicateParam { name } => {
                 write!(f, "safetensors: the model has two parameters named `{name}`")
             }
+            NotBorrowable { name, reason } => write!(
+                f,
+                "safetensors: tensor `{name}` cannot be read in place: {reason}"
+            ),
             UnsupportedDtype { elem } => write!(
                 f,
                 "safetensors: element type {elem} cannot be saved or loaded (f32 and f64 can)"
@@ -265,6 +283,16 @@ pub struct LoadOptions {
     /// default, so that a half-precision checkpoint is never taken for a
     /// full-precision one silently.
     pub convert_half: bool,
+    /// Fail ([`SafetensorsError::NotBorrowable`], before any parameter
+    /// changes) unless every parameter and buffer is read in place from
+    /// the file's bytes, with no copy: for [`load_static_with`] on a
+    /// device with little RAM, where a silent copy would not fit. Off by
+    /// default: [`load_static`] copies what it cannot borrow. Counters
+    /// (`num_batches_tracked`, stored as `I64`) are always decoded (one
+    /// number each). With [`load_from_bytes_with`] and [`load_with`],
+    /// whose bytes do not outlive the call, any model with a parameter
+    /// fails.
+    pub require_borrow: bool,
 }
 
 impl LoadOptions {
@@ -277,6 +305,18 @@ impl LoadOptions {
     #[must_use]
     pub fn convert_half(mut self, on: bool) -> Self {
         self.convert_half = on;
+        self
+    }
+
+    /// Set [`require_borrow`](LoadOptions::require_borrow).
+    ///
+    /// ```
+    /// use typegrad::io::safetensors::LoadOptions;
+    /// assert!(LoadOptions::default().require_borrow(true).require_borrow);
+    /// ```
+    #[must_use]
+    pub fn require_borrow(mut self, on: bool) -> Self {
+        self.require_borrow = on;
         self
     }
 }
@@ -833,12 +873,54 @@ pub fn load_from_bytes_with<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
     bytes: &[u8],
     opts: LoadOptions,
 ) -> Result<(), SafetensorsError> {
-    let want = dtype_of::<E>().ok_or(SafetensorsError::UnsupportedDtype { elem: E::NAME })?;
     let file = SafeTensors::parse(bytes)?;
-    let by_name: BTreeMap<&str, &TensorView<'_>> =
+    let mut plan = plan_load(model, &file, opts)?;
+    if opts.require_borrow {
+        if let Some((name, _)) = plan.iter().find(|(_, p)| p.kind != ParamKind::Counter) {
+            return Err(SafetensorsError::NotBorrowable {
+                name: name.clone(),
+                reason: String::from(
+                    "the bytes do not outlive this call (load a `&'static [u8]` with `load_static`)",
+                ),
+            });
+        }
+    }
+    // Everything is checked and nothing below can fail: decode each tensor
+    // straight from the file's bytes into its parameter. The old buffer
+    // goes first, so a model whose buffers are not shared never holds two
+    // copies of one parameter.
+    model.visit_params_mut(&mut ParamPath::default(), &mut |path, p| {
+        if let Some(t) = plan.remove(&path.name()) {
+            *p.data = p.device.upload(Vec::new());
+            *p.data = p.device.upload(t.codec.decode(t.view.data));
+        }
+    });
+    Ok(())
+}
+
+/// One parameter's tensor in the file, checked, and how it loads.
+struct Planned<'v, 'a> {
+    view: &'v TensorView<'a>,
+    codec: Codec,
+    kind: ParamKind,
+    /// Whether the parameter's device reads `'static` host data in place.
+    borrows: bool,
+    /// The device's name, for messages.
+    device: &'static str,
+}
+
+/// Check every parameter of `model` against `file` (present, dtype, shape,
+/// no duplicate names) and the file for tensors the model lacks, before
+/// anything changes: each parameter's path with its tensor.
+fn plan_load<'v, 'a, E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
+    model: &M,
+    file: &'v SafeTensors<'a>,
+    opts: LoadOptions,
+) -> Result<BTreeMap<String, Planned<'v, 'a>>, SafetensorsError> {
+    let want = dtype_of::<E>().ok_or(SafetensorsError::UnsupportedDtype { elem: E::NAME })?;
+    let by_name: BTreeMap<&str, &TensorView<'a>> =
         file.tensors.iter().map(|t| (t.name.as_str(), t)).collect();
-    // Check every parameter against the file before touching any.
-    let mut plan: BTreeMap<String, (&TensorView<'_>, Codec)> = BTreeMap::new();
+    let mut plan: BTreeMap<String, Planned<'v, 'a>> = BTreeMap::new();
     let mut err = None;
     model.visit_params(&mut ParamPath::default(), &mut |path, p| {
         if err.is_some() {
@@ -876,7 +958,13 @@ pub fn load_from_bytes_with<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
                 })
             }
             Entry::Vacant(v) => {
-                v.insert((t, codec));
+                v.insert(Planned {
+                    view: t,
+                    codec,
+                    kind: p.kind,
+                    borrows: p.device.borrows_static(),
+                    device: p.device.name(),
+                });
             }
         }
     });
@@ -892,17 +980,7 @@ pub fn load_from_bytes_with<E: Dtype, D: Backend, M: Params<E, D> + ?Sized>(
     if !extra.is_empty() {
         return Err(SafetensorsError::Unexpected { names: extra });
     }
-    // Everything is checked and nothing below can fail: decode each tensor
-    // straight from the file's bytes into its parameter. The old buffer
-    // goes first, so a model whose buffers are not shared never holds two
-    // copies of one parameter.
-    model.visit_params_mut(&mut ParamPath::default(), &mut |path, p| {
-        if let Some((t, codec)) = plan.remove(&path.name()) {
-            *p.data = p.device.upload(Vec::new());
-            *p.data = p.device.upload(codec.decode(t.data));
-        }
-    });
-    Ok(())
+    Ok(plan)
 }
 
 /// Save every parameter of `model` to `path` as safetensors, atomically

@@ -79,6 +79,52 @@ impl<S: Shape, E: Elem, D: Backend> Tensor<S, E, D, NoTape> {
         Self::from_vec(shape, data.to_vec(), device)
     }
 
+    /// Values borrowed from data that lives for the whole program (a
+    /// `static`, a checkpoint embedded in flash): on the CPU the tensor
+    /// reads `data` in place, with no copy and no allocation, and copies it
+    /// only if it is ever written (an optimizer step); other devices copy
+    /// it ([`Backend::upload_static`]). The length must equal the shape's
+    /// element count (else [`Error::NumelMismatch`]).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// static W: [f32; 4] = [1.0, 2.0, 3.0, 4.0];
+    /// let dev = Cpu::default();
+    /// let w = Tensor::<(u!(2), u!(2)), f32>::try_from_static_slice(Default::default(), &W, &dev).unwrap();
+    /// assert!(w.storage().is_borrowed() && w.storage().as_ptr() == W.as_ptr());
+    /// assert_eq!(w.clone().sum().to_vec(), vec![10.0]);
+    /// let e = Tensor::<(u!(3),), f32>::try_from_static_slice(Default::default(), &W, &dev).unwrap_err();
+    /// assert!(e.to_string().contains("got 4 elements, the shape needs 3"));
+    /// ```
+    pub fn try_from_static_slice(shape: S, data: &'static [E], device: &D) -> Result<Self, Error> {
+        let n = shape.try_numel("from_static_slice")?;
+        if data.len() != n {
+            return Err(Error::NumelMismatch {
+                op: "from_static_slice",
+                got: data.len(),
+                expected: n,
+            });
+        }
+        Ok(Self::new_untracked(
+            shape,
+            device.upload_static(data),
+            device,
+        ))
+    }
+
+    /// Panicking form of [`Tensor::try_from_static_slice`].
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// static B: [f64; 2] = [0.5, -0.5];
+    /// let b = Tensor::<(u!(2),), f64>::from_static_slice(Default::default(), &B, &Cpu::default());
+    /// assert_eq!(b.to_vec(), B.to_vec());
+    /// ```
+    #[track_caller]
+    pub fn from_static_slice(shape: S, data: &'static [E], device: &D) -> Self {
+        Self::try_from_static_slice(shape, data, device).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// The shape is `S::default()` (all-static shapes).
     #[track_caller]
     pub fn from_vec_static(data: Vec<E>, device: &D) -> Self

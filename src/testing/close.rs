@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 /// Something whose values can be compared elementwise: tensors (any shape,
-/// device or tape), slices, arrays and `Vec`s of `f32`/`f64`, and
+/// device or tape), slices, arrays, `Vec`s and CPU buffers of `f32`/`f64`, and
 /// references, `Box`es, `Rc`s and `Arc`s of them.
 ///
 /// ```
@@ -57,6 +57,15 @@ impl<E: Dtype, const N: usize> Approx for [E; N] {
 }
 
 impl<E: Dtype> Approx for Vec<E> {
+    fn approx_values(&self) -> Vec<f64> {
+        self[..].approx_values()
+    }
+    fn approx_dims(&self) -> Option<Vec<usize>> {
+        None
+    }
+}
+
+impl<E: Dtype> Approx for crate::backend::cpu::CpuStorage<E> {
     fn approx_values(&self) -> Vec<f64> {
         self[..].approx_values()
     }

@@ -8,7 +8,7 @@
 use crate::common::*;
 use proptest::prelude::*;
 use std::collections::HashMap;
-use std::sync::Arc;
+use typegrad::backend::cpu::CpuStorage;
 use typegrad::ops::pool::{PoolKernel, PoolParams};
 use typegrad::prelude::*;
 
@@ -149,8 +149,8 @@ proptest! {
         ))
     ) {
         let dev = Cpu::default();
-        let xs: Arc<Vec<f64>> = dev.upload(x.clone());
-        let gys: Arc<Vec<f64>> = dev.upload(gy.clone());
+        let xs: CpuStorage<f64> = dev.upload(x.clone());
+        let gys: CpuStorage<f64> = dev.upload(gy.clone());
         let (y, idx) = dev.max_pool(&p, &xs, true);
         let (ry, ridx, _) = naive(&p, &x, true, true);
         prop_assert_eq!(&y[..], &ry[..]);
@@ -166,7 +166,7 @@ proptest! {
             return Ok(());
         };
         let gy: Vec<f64> = (0..p.output_len()).map(|i| gy.get(i).copied().unwrap_or(0.5 - 0.1 * i as f64)).collect();
-        let gys: Arc<Vec<f64>> = dev.upload(gy.clone());
+        let gys: CpuStorage<f64> = dev.upload(gy.clone());
         for include_pad in [true, false] {
             let y = dev.avg_pool(&p, &xs, include_pad);
             assert_close!(&y[..], &naive(&p, &x, false, include_pad).0[..], 1e-12);
@@ -184,8 +184,8 @@ fn f32_kernels_match_f64() {
     let x: Vec<f64> = (0..p.input_len())
         .map(|i| ((i * 37 % 101) as f64 - 50.0) / 7.0)
         .collect();
-    let x32: Arc<Vec<f32>> = dev.upload(x.iter().map(|&v| v as f32).collect());
-    let x64: Arc<Vec<f64>> = dev.upload(x);
+    let x32: CpuStorage<f32> = dev.upload(x.iter().map(|&v| v as f32).collect());
+    let x64: CpuStorage<f64> = dev.upload(x);
     let (a, ia) = dev.max_pool(&p, &x32, true);
     let (b, ib) = dev.max_pool(&p, &x64, true);
     assert_eq!(ia, ib);
@@ -209,12 +209,12 @@ fn f32_kernels_match_f64() {
 fn max_ties_nan_and_infinities() {
     let dev = Cpu::default();
     let p = PoolParams::new(1, [1, 4], [1, 2], [1, 1], [0, 0], [1, 1]).unwrap();
-    let x: Arc<Vec<f64>> = dev.upload(vec![2.0, 2.0, f64::NAN, 1.0]);
+    let x: CpuStorage<f64> = dev.upload(vec![2.0, 2.0, f64::NAN, 1.0]);
     let (y, idx) = dev.max_pool(&p, &x, true);
     assert_eq!(idx.as_deref().unwrap(), &[0, 2, 2]);
     assert_eq!(y[0], 2.0);
     assert!(y[1].is_nan() && y[2].is_nan());
-    let x: Arc<Vec<f64>> = dev.upload(vec![f64::NEG_INFINITY; 4]);
+    let x: CpuStorage<f64> = dev.upload(vec![f64::NEG_INFINITY; 4]);
     let (y, idx) = dev.max_pool(&p, &x, true);
     assert_eq!(idx.as_deref().unwrap(), &[0, 1, 2]);
     assert!(y.iter().all(|&v| v == f64::NEG_INFINITY));
@@ -240,8 +240,8 @@ fn parallel_path_matches_naive() {
     let gy: Vec<f64> = (0..p.output_len())
         .map(|i| ((i % 13) as f64) - 6.0)
         .collect();
-    let xs: Arc<Vec<f64>> = dev.upload(x.clone());
-    let gys: Arc<Vec<f64>> = dev.upload(gy.clone());
+    let xs: CpuStorage<f64> = dev.upload(x.clone());
+    let gys: CpuStorage<f64> = dev.upload(gy.clone());
     let (y, idx) = dev.max_pool(&p, &xs, true);
     let (ry, ridx, _) = naive(&p, &x, true, true);
     assert_eq!(&y[..], &ry[..]);
@@ -725,7 +725,7 @@ fn run_case(f: &HashMap<String, Vec<f64>>, name: &str) -> (Vec<f64>, Vec<f64>, O
         let one = |v: usize| if sp == 1 { [1, v] } else { [v, v] };
         let pad = if sp == 1 { [0, o[2]] } else { [o[2], o[2]] };
         let p = PoolParams::new(planes, input, one(o[0]), one(o[1]), pad, one(o[3])).unwrap();
-        let xs: Arc<Vec<f64>> = dev.upload(x.clone());
+        let xs: CpuStorage<f64> = dev.upload(x.clone());
         dev.max_pool(&p, &xs, true).1.unwrap().to_vec()
     });
     (y, g, idx)
@@ -783,7 +783,7 @@ fn inside_windows_fast_path_matches_naive() {
             *v = f64::NEG_INFINITY;
         }
         let gy: Vec<f64> = (0..p.output_len()).map(|i| (i % 5) as f64 - 2.0).collect();
-        let xs: Arc<Vec<f64>> = dev.upload(x.clone());
+        let xs: CpuStorage<f64> = dev.upload(x.clone());
         let (y, idx) = dev.max_pool(&p, &xs, true);
         let (ry, ridx, _) = naive(&p, &x, true, true);
         let same = |a: &[f64], b: &[f64]| {

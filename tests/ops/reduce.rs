@@ -7,7 +7,7 @@
 
 use crate::common::*;
 use proptest::prelude::*;
-use std::sync::Arc;
+use typegrad::backend::cpu::CpuStorage;
 use typegrad::ops::reduce::ReduceKernel;
 use typegrad::prelude::*;
 use typegrad::shape::RemoveAxis;
@@ -604,7 +604,7 @@ fn sum_to_matches_naive_for_broadcast_patterns() {
     let dev = Cpu::default();
     for (from, to) in cases {
         let n: usize = from.iter().product();
-        let x = Arc::new(cotangent(n));
+        let x = CpuStorage::new(cotangent(n));
         let got = dev.sum_to(&x, from, to);
         assert_close!(&got, &naive_sum_to(&x, from, to), 1e-12);
     }
@@ -671,7 +671,7 @@ fn large_inputs_use_the_parallel_paths_correctly() {
     assert_close!(&[x.clone().mean().item()], &[r_mean(&v)], 1e-12);
     assert_close!(&[x.clone().var().item()], &[r_var(&v)], 1e-12);
     assert_close!(&[x.clone().logsumexp().item()], &[r_lse(&v)], 1e-12);
-    let big = dev.sum_to(&Arc::new(v.clone()), &[r, c], &[c]);
+    let big = dev.sum_to(&CpuStorage::new(v.clone()), &[r, c], &[c]);
     assert_close!(&big, &naive_sum_to(&v, &[r, c], &[c]), 1e-10);
 
     // Backward over many elements: max of whole tensor (many ties) and softmax.
@@ -854,7 +854,7 @@ proptest! {
         // a random subset set to 1.
         let drop = drop.min(d.len());
         let to: Vec<usize> = d[drop..].iter().zip(&mask).map(|(&n, &m)| if m { 1 } else { n }).collect();
-        let got = Cpu::default().sum_to(&Arc::new(v.clone()), &d, &to);
+        let got = Cpu::default().sum_to(&CpuStorage::new(v.clone()), &d, &to);
         assert_close!(&got, &naive_sum_to(&v, &d, &to), 1e-12);
     }
 }

@@ -7,10 +7,11 @@ use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use embedded_alloc::LlffHeap;
 
-/// Heap size: the MLP's weights (919 KiB once decoded from the checkpoint)
-/// and its inference, then LeNet's (412 KiB) after the MLP is dropped, with
-/// room for the allocator's fragmentation.
-pub const HEAP_SIZE: usize = 1280 * 1024;
+/// Heap size: the weights stay in flash, so the heap only holds the
+/// models' small tensors and scratch: LeNet's inference is the most (its
+/// convolutions' scratch, 166 KiB), with room for the allocator's
+/// fragmentation.
+pub const HEAP_SIZE: usize = 256 * 1024;
 
 /// The allocator with its counters.
 pub struct CountingHeap {

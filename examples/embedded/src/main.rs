@@ -1,7 +1,8 @@
 //! MNIST on a Cortex-M4F with typegrad, `no_std`: the MLP trained by
 //! `examples/mnist_mlp.rs` and the LeNet trained by
 //! `examples/mnist_lenet.rs`, their safetensors checkpoints embedded in
-//! flash and loaded by the library's own loader, classify 100 MNIST test
+//! flash (16-byte aligned) and read there in place by the library's own
+//! loader (no copy of the weights in RAM), classify 100 MNIST test
 //! images. Every logit is printed (as f32 bits in hex) through semihosting
 //! for `tests/embedded_qemu.rs` to compare with the host's, with the
 //! accuracy, two checkpoint errors the loader must report (wrong shape,
@@ -34,7 +35,7 @@ use typegrad::io::safetensors;
 use typegrad::prelude::*;
 
 use heap::CountingHeap;
-use model::{argmax, lenet_input, lenet_zeros, mlp_input, Mlp, WrongDtype, WrongWidth};
+use model::{argmax, lenet_from_checkpoint, lenet_input, mlp_input, Mlp, WrongDtype, WrongWidth};
 use out::Out;
 use ticks::Ticks;
 
@@ -42,10 +43,11 @@ use ticks::Ticks;
 static HEAP: CountingHeap = CountingHeap::empty();
 
 /// `examples/mnist_mlp.rs`'s checkpoint (copied from
-/// `target/mnist_mlp.safetensors`).
-static MLP_WEIGHTS: &[u8] = include_bytes!("../assets/mnist_mlp.safetensors");
+/// `target/mnist_mlp.safetensors`), 16-byte aligned so that its f32
+/// tensors can be read in place.
+static MLP_WEIGHTS: &[u8] = typegrad::include_aligned!("../assets/mnist_mlp.safetensors");
 /// `examples/mnist_lenet.rs`'s checkpoint.
-static LENET_WEIGHTS: &[u8] = include_bytes!("../assets/mnist_lenet.safetensors");
+static LENET_WEIGHTS: &[u8] = typegrad::include_aligned!("../assets/mnist_lenet.safetensors");
 /// The first 100 MNIST test images, 28x28 bytes each, and their labels.
 static IMAGES: &[u8] = include_bytes!("../assets/mnist_test_images.u8");
 static LABELS: &[u8] = include_bytes!("../assets/mnist_test_labels.u8");
@@ -100,53 +102,72 @@ fn run(out: &mut Out, ticks: &mut Ticks) -> bool {
     let dev = Cpu::default();
     let mut ok = true;
 
-    // The MLP: load, classify, then the two loads that must fail.
+    // The MLP: build it on its checkpoint in flash, classify, then the
+    // two loads that must fail.
     let base = HEAP.used();
     HEAP.reset_peak();
-    let mut mlp = Mlp::zeros(&dev);
-    if let Err(e) = safetensors::load_from_bytes(&mut mlp, MLP_WEIGHTS) {
-        outln!(out, "error mlp load: {e}");
-        return false;
-    }
-    weights_figures(out, "mlp", mlp.num_params(), MLP_WEIGHTS, base);
+    let (mlp, report) = match Mlp::from_checkpoint(MLP_WEIGHTS, &dev) {
+        Ok(m) => m,
+        Err(e) => {
+            outln!(out, "error mlp load: {e}");
+            return false;
+        }
+    };
+    let load_peak = weights_figures(out, "mlp", mlp.num_params(), MLP_WEIGHTS, &report, base);
     ok &= classify(out, ticks, "mlp", |px| {
         mlp.forward(mlp_input(px, &dev)).to_vec()
     });
-    outln!(
-        out,
-        "figure mlp.heap_inference {} bytes beyond the weights",
-        HEAP.peak() - HEAP.used()
-    );
+    heap_figures(out, "mlp", base, load_peak);
     drop(mlp);
     ok &= refused(
         out,
         "shape",
-        safetensors::load_from_bytes(&mut WrongWidth::zeros(&dev), MLP_WEIGHTS),
+        safetensors::load_static(&mut WrongWidth::zeros(&dev), MLP_WEIGHTS).map(drop),
     );
     ok &= refused(
         out,
         "dtype",
-        safetensors::load_from_bytes(&mut WrongDtype::zeros(&dev), MLP_WEIGHTS),
+        safetensors::load_static(&mut WrongDtype::zeros(&dev), MLP_WEIGHTS).map(drop),
     );
 
     // LeNet.
     let base = HEAP.used();
     HEAP.reset_peak();
-    let mut lenet = lenet_zeros(&dev);
-    if let Err(e) = safetensors::load_from_bytes(&mut lenet, LENET_WEIGHTS) {
-        outln!(out, "error lenet load: {e}");
-        return false;
-    }
-    weights_figures(out, "lenet", lenet.num_params(), LENET_WEIGHTS, base);
+    let (lenet, report) = match lenet_from_checkpoint(LENET_WEIGHTS, &dev) {
+        Ok(m) => m,
+        Err(e) => {
+            outln!(out, "error lenet load: {e}");
+            return false;
+        }
+    };
+    let load_peak = weights_figures(
+        out,
+        "lenet",
+        lenet.num_params(),
+        LENET_WEIGHTS,
+        &report,
+        base,
+    );
     ok &= classify(out, ticks, "lenet", |px| {
         lenet.forward(lenet_input(px, &dev)).to_vec()
     });
+    heap_figures(out, "lenet", base, load_peak);
+    ok
+}
+
+/// The heap during inference beyond what the model holds, and the heap's
+/// peak from before the model was built through the last inference.
+fn heap_figures(out: &mut Out, name: &str, base: usize, load_peak: usize) {
     outln!(
         out,
-        "figure lenet.heap_inference {} bytes beyond the weights",
+        "figure {name}.heap_inference {} bytes beyond the model",
         HEAP.peak() - HEAP.used()
     );
-    ok
+    outln!(
+        out,
+        "figure {name}.heap_peak {} bytes from building the model through inference",
+        load_peak.max(HEAP.peak() - base)
+    );
 }
 
 /// Flash and static RAM from the linker's section bounds.
@@ -167,9 +188,18 @@ fn sections(out: &mut Out) {
     );
 }
 
-/// What loading cost the heap, against the parameters' own bytes, and
-/// where the checkpoint lives (flash is below 0x2000_0000).
-fn weights_figures(out: &mut Out, name: &str, params: usize, checkpoint: &[u8], base: usize) {
+/// What building the model cost the heap, against the parameters' own
+/// bytes, what it reads in place, and where the checkpoint lives (flash is
+/// below 0x2000_0000). Returns the heap's peak while building, beyond
+/// `base`.
+fn weights_figures(
+    out: &mut Out,
+    name: &str,
+    params: usize,
+    checkpoint: &[u8],
+    report: &safetensors::StaticLoad,
+    base: usize,
+) -> usize {
     outln!(
         out,
         "figure {name}.params {params} parameters ({} bytes of f32)",
@@ -183,15 +213,20 @@ fn weights_figures(out: &mut Out, name: &str, params: usize, checkpoint: &[u8], 
     );
     outln!(
         out,
-        "figure {name}.heap_weights {} bytes",
-        HEAP.used() - base
+        "figure {name}.borrowed {} bytes read in place from flash ({} tensors, {} copied)",
+        report.borrowed_bytes,
+        report.borrowed,
+        report.copied.len()
     );
     outln!(
         out,
-        "figure {name}.heap_load_peak {} bytes",
-        HEAP.peak() - base
+        "figure {name}.heap_weights {} bytes",
+        HEAP.used() - base
     );
+    let load_peak = HEAP.peak() - base;
+    outln!(out, "figure {name}.heap_load_peak {load_peak} bytes");
     HEAP.reset_peak();
+    load_peak
 }
 
 /// Classify every embedded image with `forward`, printing each image's

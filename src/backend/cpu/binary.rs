@@ -3,10 +3,10 @@
 use super::par::map2;
 use super::strides::{broadcast, walk2};
 use super::Cpu;
+use super::CpuStorage;
 use crate::dtype::Dtype;
 use crate::ops::binary::{BinaryKernel, BinaryOp};
 use crate::ops::reduce::ReduceKernel;
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -107,20 +107,20 @@ fn backward<E: Dtype>(
 macro_rules! binary_impl {
     ($($e:ty),*) => {$(
         impl BinaryKernel<$e> for Cpu {
-            fn binary(&self, op: BinaryOp, a: &Arc<Vec<$e>>, ad: &[usize], b: &Arc<Vec<$e>>, bd: &[usize], od: &[usize]) -> Arc<Vec<$e>> {
-                Arc::new(forward(op, a, ad, b, bd, od))
+            fn binary(&self, op: BinaryOp, a: &CpuStorage<$e>, ad: &[usize], b: &CpuStorage<$e>, bd: &[usize], od: &[usize]) -> CpuStorage<$e> {
+                CpuStorage::new(forward(op, a, ad, b, bd, od))
             }
             fn binary_backward(
                 &self,
                 op: BinaryOp,
-                a: Option<&Arc<Vec<$e>>>,
+                a: Option<&CpuStorage<$e>>,
                 ad: &[usize],
-                b: Option<&Arc<Vec<$e>>>,
+                b: Option<&CpuStorage<$e>>,
                 bd: &[usize],
                 od: &[usize],
-                gy: &Arc<Vec<$e>>,
+                gy: &CpuStorage<$e>,
                 want: (bool, bool),
-            ) -> (Option<Arc<Vec<$e>>>, Option<Arc<Vec<$e>>>) {
+            ) -> (Option<CpuStorage<$e>>, Option<CpuStorage<$e>>) {
                 // Add (both sides) and the left side of Sub pass the
                 // gradient through: share its buffer instead of copying it
                 // (a later accumulation copies only if it must write).
@@ -139,14 +139,14 @@ macro_rules! binary_impl {
                 };
                 let (ga, gb) = backward(op, a, ad, b, bd, od, gy, want);
                 let reduce = |g: Vec<$e>, d: &[usize]| {
-                    let g = Arc::new(g);
+                    let g = CpuStorage::new(g);
                     if d == od { g } else { self.sum_to(&g, od, d) }
                 };
                 (ga.map(|g| reduce(g, ad)), gb.map(|g| reduce(g, bd)))
             }
-            fn add_assign(&self, acc: &mut Arc<Vec<$e>>, x: &Arc<Vec<$e>>) {
+            fn add_assign(&self, acc: &mut CpuStorage<$e>, x: &CpuStorage<$e>) {
                 assert_eq!(acc.len(), x.len(), "add_assign: length mismatch");
-                let acc = Arc::make_mut(acc);
+                let acc = CpuStorage::make_mut(acc);
                 for (a, &b) in acc.iter_mut().zip(x.iter()) {
                     *a += b;
                 }

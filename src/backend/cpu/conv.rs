@@ -25,9 +25,9 @@
 
 use super::matmul::{self as gemm_kernel, CpuFloat};
 use super::Cpu;
+use super::CpuStorage;
 use crate::dtype::Dtype;
 use crate::ops::conv::{ConvKernel, ConvParams};
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -812,37 +812,37 @@ macro_rules! conv_impl {
             fn conv_forward(
                 &self,
                 p: &ConvParams,
-                x: &Arc<Vec<$e>>,
-                w: &Arc<Vec<$e>>,
-                b: Option<&Arc<Vec<$e>>>,
-            ) -> Arc<Vec<$e>> {
-                Arc::new(forward(p, x, w, b.map(|b| b.as_slice())))
+                x: &CpuStorage<$e>,
+                w: &CpuStorage<$e>,
+                b: Option<&CpuStorage<$e>>,
+            ) -> CpuStorage<$e> {
+                CpuStorage::new(forward(p, x, w, b.map(|b| b.as_slice())))
             }
             fn conv_input_grad(
                 &self,
                 p: &ConvParams,
-                w: &Arc<Vec<$e>>,
-                gy: &Arc<Vec<$e>>,
-                b: Option<&Arc<Vec<$e>>>,
-            ) -> Arc<Vec<$e>> {
-                Arc::new(input_grad(p, w, gy, b.map(|b| b.as_slice())))
+                w: &CpuStorage<$e>,
+                gy: &CpuStorage<$e>,
+                b: Option<&CpuStorage<$e>>,
+            ) -> CpuStorage<$e> {
+                CpuStorage::new(input_grad(p, w, gy, b.map(|b| b.as_slice())))
             }
             fn conv_weight_grad(
                 &self,
                 p: &ConvParams,
-                x: &Arc<Vec<$e>>,
-                gy: &Arc<Vec<$e>>,
-            ) -> Arc<Vec<$e>> {
-                Arc::new(weight_grad(p, x, gy))
+                x: &CpuStorage<$e>,
+                gy: &CpuStorage<$e>,
+            ) -> CpuStorage<$e> {
+                CpuStorage::new(weight_grad(p, x, gy))
             }
             fn channel_sum(
                 &self,
                 batch: usize,
                 channels: usize,
                 spatial: usize,
-                g: &Arc<Vec<$e>>,
-            ) -> Arc<Vec<$e>> {
-                Arc::new(channel_sum(batch, channels, spatial, g))
+                g: &CpuStorage<$e>,
+            ) -> CpuStorage<$e> {
+                CpuStorage::new(channel_sum(batch, channels, spatial, g))
             }
         }
     )*};

@@ -6,10 +6,10 @@
 use super::par::{chunk_for, for_each_chunk};
 use super::strides::{broadcast, walk2};
 use super::Cpu;
+use super::CpuStorage;
 use crate::dtype::Dtype;
 use crate::ops::index::{CmpOp, IndexKernel};
 use crate::shape::{Error, MAX_RANK};
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -353,43 +353,43 @@ fn arg_extreme<E: Dtype>(
 macro_rules! index_impl {
     ($($e:ty),*) => {$(
         impl IndexKernel<$e> for Cpu {
-            fn index_select(&self, x: &Arc<Vec<$e>>, dims: &[usize], axis: usize, idx: &Arc<Vec<usize>>) -> Result<Arc<Vec<$e>>, Error> {
-                index_select(x, dims, axis, idx).map(Arc::new)
+            fn index_select(&self, x: &CpuStorage<$e>, dims: &[usize], axis: usize, idx: &CpuStorage<usize>) -> Result<CpuStorage<$e>, Error> {
+                index_select(x, dims, axis, idx).map(CpuStorage::new)
             }
-            fn index_select_backward(&self, gy: &Arc<Vec<$e>>, dims: &[usize], axis: usize, idx: &Arc<Vec<usize>>) -> Arc<Vec<$e>> {
-                Arc::new(index_select_backward(gy, dims, axis, idx))
+            fn index_select_backward(&self, gy: &CpuStorage<$e>, dims: &[usize], axis: usize, idx: &CpuStorage<usize>) -> CpuStorage<$e> {
+                CpuStorage::new(index_select_backward(gy, dims, axis, idx))
             }
-            fn gather(&self, x: &Arc<Vec<$e>>, dims: &[usize], axis: usize, idx: &Arc<Vec<usize>>) -> Result<Arc<Vec<$e>>, Error> {
-                gather(x, dims, axis, idx).map(Arc::new)
+            fn gather(&self, x: &CpuStorage<$e>, dims: &[usize], axis: usize, idx: &CpuStorage<usize>) -> Result<CpuStorage<$e>, Error> {
+                gather(x, dims, axis, idx).map(CpuStorage::new)
             }
-            fn gather_backward(&self, gy: &Arc<Vec<$e>>, dims: &[usize], axis: usize, idx: &Arc<Vec<usize>>) -> Arc<Vec<$e>> {
-                Arc::new(gather_backward(gy, dims, axis, idx))
+            fn gather_backward(&self, gy: &CpuStorage<$e>, dims: &[usize], axis: usize, idx: &CpuStorage<usize>) -> CpuStorage<$e> {
+                CpuStorage::new(gather_backward(gy, dims, axis, idx))
             }
-            fn where_cond(&self, c: &Arc<Vec<bool>>, cd: &[usize], a: &Arc<Vec<$e>>, b: &Arc<Vec<$e>>, dims: &[usize]) -> Arc<Vec<$e>> {
-                Arc::new(where_cond(c, cd, a, b, dims))
+            fn where_cond(&self, c: &CpuStorage<bool>, cd: &[usize], a: &CpuStorage<$e>, b: &CpuStorage<$e>, dims: &[usize]) -> CpuStorage<$e> {
+                CpuStorage::new(where_cond(c, cd, a, b, dims))
             }
             fn where_backward(
                 &self,
-                c: &Arc<Vec<bool>>,
+                c: &CpuStorage<bool>,
                 cd: &[usize],
-                gy: &Arc<Vec<$e>>,
+                gy: &CpuStorage<$e>,
                 dims: &[usize],
                 want: (bool, bool),
-            ) -> (Option<Arc<Vec<$e>>>, Option<Arc<Vec<$e>>>) {
+            ) -> (Option<CpuStorage<$e>>, Option<CpuStorage<$e>>) {
                 let (ga, gb) = where_backward(c, cd, gy, dims, want);
-                (ga.map(Arc::new), gb.map(Arc::new))
+                (ga.map(CpuStorage::new), gb.map(CpuStorage::new))
             }
-            fn masked_fill(&self, x: &Arc<Vec<$e>>, dims: &[usize], m: &Arc<Vec<bool>>, md: &[usize], v: $e) -> Arc<Vec<$e>> {
-                Arc::new(masked_fill(x, dims, m, md, v))
+            fn masked_fill(&self, x: &CpuStorage<$e>, dims: &[usize], m: &CpuStorage<bool>, md: &[usize], v: $e) -> CpuStorage<$e> {
+                CpuStorage::new(masked_fill(x, dims, m, md, v))
             }
-            fn compare(&self, op: CmpOp, a: &Arc<Vec<$e>>, b: &Arc<Vec<$e>>) -> Arc<Vec<bool>> {
-                Arc::new(compare(op, a, b))
+            fn compare(&self, op: CmpOp, a: &CpuStorage<$e>, b: &CpuStorage<$e>) -> CpuStorage<bool> {
+                CpuStorage::new(compare(op, a, b))
             }
-            fn compare_scalar(&self, op: CmpOp, a: &Arc<Vec<$e>>, v: $e) -> Arc<Vec<bool>> {
-                Arc::new(compare_scalar(op, a, v))
+            fn compare_scalar(&self, op: CmpOp, a: &CpuStorage<$e>, v: $e) -> CpuStorage<bool> {
+                CpuStorage::new(compare_scalar(op, a, v))
             }
-            fn arg_extreme(&self, x: &Arc<Vec<$e>>, dims: &[usize], axis: usize, largest: bool) -> Result<Arc<Vec<usize>>, Error> {
-                arg_extreme(x, dims, axis, largest).map(Arc::new)
+            fn arg_extreme(&self, x: &CpuStorage<$e>, dims: &[usize], axis: usize, largest: bool) -> Result<CpuStorage<usize>, Error> {
+                arg_extreme(x, dims, axis, largest).map(CpuStorage::new)
             }
         }
     )*};

@@ -6,9 +6,9 @@
 use super::matmul::{self as gemm_kernel, CpuFloat};
 use super::par::output_vec;
 use super::Cpu;
+use super::CpuStorage;
 use crate::dtype::Dtype;
 use crate::ops::matmul::{LinearGrads, LinearKernel, LinearParams, LinearWant, MatmulParams};
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -87,25 +87,25 @@ macro_rules! linear_impl {
             fn linear(
                 &self,
                 p: LinearParams,
-                x: &Arc<Vec<$e>>,
-                w: &Arc<Vec<$e>>,
-                b: Option<&Arc<Vec<$e>>>,
-            ) -> Arc<Vec<$e>> {
-                Arc::new(forward(p, x, w, b.map(|b| b.as_slice())))
+                x: &CpuStorage<$e>,
+                w: &CpuStorage<$e>,
+                b: Option<&CpuStorage<$e>>,
+            ) -> CpuStorage<$e> {
+                CpuStorage::new(forward(p, x, w, b.map(|b| b.as_slice())))
             }
 
             fn linear_backward(
                 &self,
                 p: LinearParams,
-                x: &Arc<Vec<$e>>,
-                w: &Arc<Vec<$e>>,
-                gy: &Arc<Vec<$e>>,
+                x: &CpuStorage<$e>,
+                w: &CpuStorage<$e>,
+                gy: &CpuStorage<$e>,
                 want: LinearWant,
-            ) -> LinearGrads<Arc<Vec<$e>>> {
+            ) -> LinearGrads<CpuStorage<$e>> {
                 (
-                    want.input.then(|| Arc::new(grad_input(p, w, gy))),
-                    want.weight.then(|| Arc::new(grad_weight(p, x, gy))),
-                    want.bias.then(|| Arc::new(grad_bias(p, gy))),
+                    want.input.then(|| CpuStorage::new(grad_input(p, w, gy))),
+                    want.weight.then(|| CpuStorage::new(grad_weight(p, x, gy))),
+                    want.bias.then(|| CpuStorage::new(grad_bias(p, gy))),
                 )
             }
         }

@@ -4,8 +4,8 @@
 
 use super::matmul::{self as gemm_kernel, CpuFloat};
 use super::Cpu;
+use super::CpuStorage;
 use crate::ops::matmul::{MatmulKernel, MatmulParams};
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -35,8 +35,8 @@ fn matmul<E: CpuFloat>(p: MatmulParams, a: &[E], b: &[E]) -> Vec<E> {
 macro_rules! matmul_impl {
     ($($e:ty),*) => {$(
         impl MatmulKernel<$e> for Cpu {
-            fn matmul(&self, p: MatmulParams, a: &Arc<Vec<$e>>, b: &Arc<Vec<$e>>) -> Arc<Vec<$e>> {
-                Arc::new(matmul(p, a, b))
+            fn matmul(&self, p: MatmulParams, a: &CpuStorage<$e>, b: &CpuStorage<$e>) -> CpuStorage<$e> {
+                CpuStorage::new(matmul(p, a, b))
             }
         }
     )*};

@@ -1,4 +1,5 @@
-//! The CPU backend: storage is a reference-counted `Vec`; kernels are plain
+//! The CPU backend: storage is a [`CpuStorage`] (a reference-counted `Vec`,
+//! or `'static` data borrowed in place, copied on write); kernels are plain
 //! loops (rayon-parallel above a size threshold with `std`) and `gemm`.
 
 mod attention;
@@ -19,6 +20,7 @@ pub(crate) mod par;
 mod pool;
 mod reduce;
 mod simd;
+mod storage;
 pub(crate) mod strides;
 mod unary;
 
@@ -28,6 +30,7 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
+pub use storage::CpuStorage;
 
 /// The CPU device. Cloning shares its random stream.
 ///
@@ -62,7 +65,7 @@ impl Cpu {
 }
 
 impl Backend for Cpu {
-    type Storage<T: Elem> = Arc<Vec<T>>;
+    type Storage<T: Elem> = CpuStorage<T>;
 
     fn name(&self) -> &'static str {
         "cpu"
@@ -71,13 +74,20 @@ impl Backend for Cpu {
         s.len()
     }
     fn upload<T: Elem>(&self, data: Vec<T>) -> Self::Storage<T> {
-        Arc::new(data)
+        CpuStorage::new(data)
     }
     fn download<T: Elem>(&self, s: &Self::Storage<T>) -> Vec<T> {
-        s.as_ref().clone()
+        s.to_vec()
     }
     fn full<T: Elem>(&self, n: usize, v: T) -> Self::Storage<T> {
-        Arc::new(vec![v; n])
+        CpuStorage::new(vec![v; n])
+    }
+    /// Borrows `data` in place: no copy, no allocation (see [`CpuStorage`]).
+    fn upload_static<T: Elem>(&self, data: &'static [T]) -> Self::Storage<T> {
+        CpuStorage::from_static(data)
+    }
+    fn borrows_static(&self) -> bool {
+        true
     }
     fn next_seed(&self) -> u64 {
         let c = self.counter.fetch_add(1, Ordering::Relaxed) as u64;

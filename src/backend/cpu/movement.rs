@@ -15,10 +15,10 @@
 use super::par::{chunk_for, for_each_chunk};
 use super::strides::{broadcast, contiguous};
 use super::Cpu;
+use super::CpuStorage;
 use crate::dtype::Dtype;
 use crate::ops::movement::MovementKernel;
 use crate::shape::MAX_RANK;
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -330,27 +330,27 @@ fn concat<E: Dtype>(a: &[E], ad: &[usize], b: &[E], bd: &[usize], axis: usize) -
 macro_rules! movement_impl {
     ($($e:ty),*) => {$(
         impl MovementKernel<$e> for Cpu {
-            fn permute(&self, x: &Arc<Vec<$e>>, dims: &[usize], perm: &[usize]) -> Arc<Vec<$e>> {
-                Arc::new(permute(x, dims, perm))
+            fn permute(&self, x: &CpuStorage<$e>, dims: &[usize], perm: &[usize]) -> CpuStorage<$e> {
+                CpuStorage::new(permute(x, dims, perm))
             }
-            fn expand(&self, x: &Arc<Vec<$e>>, from: &[usize], to: &[usize]) -> Arc<Vec<$e>> {
-                Arc::new(expand(x, from, to))
+            fn expand(&self, x: &CpuStorage<$e>, from: &[usize], to: &[usize]) -> CpuStorage<$e> {
+                CpuStorage::new(expand(x, from, to))
             }
-            fn narrow(&self, x: &Arc<Vec<$e>>, dims: &[usize], axis: usize, start: usize, len: usize) -> Arc<Vec<$e>> {
-                Arc::new(narrow(x, dims, axis, start, len))
+            fn narrow(&self, x: &CpuStorage<$e>, dims: &[usize], axis: usize, start: usize, len: usize) -> CpuStorage<$e> {
+                CpuStorage::new(narrow(x, dims, axis, start, len))
             }
             fn narrow_backward(
                 &self,
-                gy: &Arc<Vec<$e>>,
+                gy: &CpuStorage<$e>,
                 dims: &[usize],
                 axis: usize,
                 start: usize,
                 len: usize,
-            ) -> Arc<Vec<$e>> {
-                Arc::new(narrow_backward(gy, dims, axis, start, len))
+            ) -> CpuStorage<$e> {
+                CpuStorage::new(narrow_backward(gy, dims, axis, start, len))
             }
-            fn concat(&self, a: &Arc<Vec<$e>>, ad: &[usize], b: &Arc<Vec<$e>>, bd: &[usize], axis: usize) -> Arc<Vec<$e>> {
-                Arc::new(concat(a, ad, b, bd, axis))
+            fn concat(&self, a: &CpuStorage<$e>, ad: &[usize], b: &CpuStorage<$e>, bd: &[usize], axis: usize) -> CpuStorage<$e> {
+                CpuStorage::new(concat(a, ad, b, bd, axis))
             }
         }
     )*};

@@ -12,9 +12,9 @@
 
 use super::par::{chunk_for, output_vec};
 use super::Cpu;
+use super::CpuStorage;
 use crate::dtype::Dtype;
 use crate::ops::norm::{BatchNormParams, LayerNormParams, NormGrads, NormKernel, NormWant};
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
@@ -500,8 +500,8 @@ fn ln_backward<E: Dtype>(
     (gx, want.weight.then_some(gw), want.bias.then_some(gb))
 }
 
-fn arc<E>(v: Vec<E>) -> Arc<Vec<E>> {
-    Arc::new(v)
+fn arc<E>(v: Vec<E>) -> CpuStorage<E> {
+    CpuStorage::new(v)
 }
 
 macro_rules! norm_impl {
@@ -510,8 +510,8 @@ macro_rules! norm_impl {
             fn batch_norm_stats(
                 &self,
                 p: BatchNormParams,
-                x: &Arc<Vec<$e>>,
-            ) -> (Arc<Vec<$e>>, Arc<Vec<$e>>) {
+                x: &CpuStorage<$e>,
+            ) -> (CpuStorage<$e>, CpuStorage<$e>) {
                 let (m, v) = bn_stats(p, x);
                 (arc(m), arc(v))
             }
@@ -520,12 +520,12 @@ macro_rules! norm_impl {
                 &self,
                 p: BatchNormParams,
                 eps: f64,
-                x: &Arc<Vec<$e>>,
-                mean: &Arc<Vec<$e>>,
-                var: &Arc<Vec<$e>>,
-                w: Option<&Arc<Vec<$e>>>,
-                b: Option<&Arc<Vec<$e>>>,
-            ) -> Arc<Vec<$e>> {
+                x: &CpuStorage<$e>,
+                mean: &CpuStorage<$e>,
+                var: &CpuStorage<$e>,
+                w: Option<&CpuStorage<$e>>,
+                b: Option<&CpuStorage<$e>>,
+            ) -> CpuStorage<$e> {
                 arc(bn_forward(p, eps, x, mean, var, w.map(|w| w.as_slice()), b.map(|b| b.as_slice())))
             }
 
@@ -534,13 +534,13 @@ macro_rules! norm_impl {
                 p: BatchNormParams,
                 eps: f64,
                 batch_stats: bool,
-                x: &Arc<Vec<$e>>,
-                mean: &Arc<Vec<$e>>,
-                var: &Arc<Vec<$e>>,
-                w: Option<&Arc<Vec<$e>>>,
-                gy: &Arc<Vec<$e>>,
+                x: &CpuStorage<$e>,
+                mean: &CpuStorage<$e>,
+                var: &CpuStorage<$e>,
+                w: Option<&CpuStorage<$e>>,
+                gy: &CpuStorage<$e>,
                 want: NormWant,
-            ) -> NormGrads<Arc<Vec<$e>>> {
+            ) -> NormGrads<CpuStorage<$e>> {
                 let (gx, gw, gb) = bn_backward(p, eps, batch_stats, x, mean, var, w.map(|w| w.as_slice()), gy, want);
                 (gx.map(arc), gw.map(arc), gb.map(arc))
             }
@@ -549,10 +549,10 @@ macro_rules! norm_impl {
                 &self,
                 p: LayerNormParams,
                 eps: f64,
-                x: &Arc<Vec<$e>>,
-                w: Option<&Arc<Vec<$e>>>,
-                b: Option<&Arc<Vec<$e>>>,
-            ) -> (Arc<Vec<$e>>, Arc<Vec<$e>>, Arc<Vec<$e>>) {
+                x: &CpuStorage<$e>,
+                w: Option<&CpuStorage<$e>>,
+                b: Option<&CpuStorage<$e>>,
+            ) -> (CpuStorage<$e>, CpuStorage<$e>, CpuStorage<$e>) {
                 let (y, m, r) = ln_forward(p, eps, x, w.map(|w| w.as_slice()), b.map(|b| b.as_slice()));
                 (arc(y), arc(m), arc(r))
             }
@@ -560,13 +560,13 @@ macro_rules! norm_impl {
             fn layer_norm_backward(
                 &self,
                 p: LayerNormParams,
-                x: &Arc<Vec<$e>>,
-                mean: &Arc<Vec<$e>>,
-                rstd: &Arc<Vec<$e>>,
-                w: Option<&Arc<Vec<$e>>>,
-                gy: &Arc<Vec<$e>>,
+                x: &CpuStorage<$e>,
+                mean: &CpuStorage<$e>,
+                rstd: &CpuStorage<$e>,
+                w: Option<&CpuStorage<$e>>,
+                gy: &CpuStorage<$e>,
                 want: NormWant,
-            ) -> NormGrads<Arc<Vec<$e>>> {
+            ) -> NormGrads<CpuStorage<$e>> {
                 let (gx, gw, gb) = ln_backward(p, x, mean, rstd, w.map(|w| w.as_slice()), gy, want);
                 (gx.map(arc), gw.map(arc), gb.map(arc))
             }

@@ -7,9 +7,10 @@ use super::par::chunk_for;
 #[cfg(feature = "std")]
 use super::par::PAR_THRESHOLD;
 use super::Cpu;
+use super::CpuStorage;
 use crate::dtype::Dtype;
 use crate::optim::{AdamStep, OptimKernel, SgdStep};
-use alloc::sync::Arc;
+#[cfg(feature = "std")]
 use alloc::vec::Vec;
 #[cfg(feature = "std")]
 use rayon::prelude::*;
@@ -197,38 +198,38 @@ macro_rules! optim_impl {
         impl OptimKernel<$e> for Cpu {
             fn sgd_update(
                 &self,
-                param: &mut Arc<Vec<$e>>,
-                grad: &Arc<Vec<$e>>,
-                momentum_buf: Option<&mut Arc<Vec<$e>>>,
+                param: &mut CpuStorage<$e>,
+                grad: &CpuStorage<$e>,
+                momentum_buf: Option<&mut CpuStorage<$e>>,
                 cfg: &SgdStep<$e>,
             ) {
-                let p = Arc::make_mut(param).as_mut_slice();
+                let p = CpuStorage::make_mut(param).as_mut_slice();
                 match momentum_buf {
-                    Some(buf) => sgd_momentum(p, Arc::make_mut(buf).as_mut_slice(), grad, *cfg),
+                    Some(buf) => sgd_momentum(p, CpuStorage::make_mut(buf).as_mut_slice(), grad, *cfg),
                     None => sgd(p, grad, *cfg),
                 }
             }
             fn adam_update(
                 &self,
-                param: &mut Arc<Vec<$e>>,
-                grad: &Arc<Vec<$e>>,
-                m: &mut Arc<Vec<$e>>,
-                v: &mut Arc<Vec<$e>>,
+                param: &mut CpuStorage<$e>,
+                grad: &CpuStorage<$e>,
+                m: &mut CpuStorage<$e>,
+                v: &mut CpuStorage<$e>,
                 cfg: &AdamStep<$e>,
             ) {
                 adam(
-                    Arc::make_mut(param).as_mut_slice(),
-                    Arc::make_mut(m).as_mut_slice(),
-                    Arc::make_mut(v).as_mut_slice(),
+                    CpuStorage::make_mut(param).as_mut_slice(),
+                    CpuStorage::make_mut(m).as_mut_slice(),
+                    CpuStorage::make_mut(v).as_mut_slice(),
                     grad,
                     *cfg,
                 )
             }
-            fn sum_squares(&self, x: &Arc<Vec<$e>>) -> f64 {
+            fn sum_squares(&self, x: &CpuStorage<$e>) -> f64 {
                 sum_squares(x)
             }
-            fn scale_assign(&self, x: &mut Arc<Vec<$e>>, factor: $e) {
-                scale(Arc::make_mut(x).as_mut_slice(), factor)
+            fn scale_assign(&self, x: &mut CpuStorage<$e>, factor: $e) {
+                scale(CpuStorage::make_mut(x).as_mut_slice(), factor)
             }
         }
     )*};

@@ -4,9 +4,9 @@
 //! split over rayon threads when the work is large.
 
 use super::Cpu;
+use super::CpuStorage;
 use crate::dtype::Dtype;
 use crate::ops::pool::{PoolKernel, PoolParams};
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -422,18 +422,18 @@ fn avg_pool_backward<E: Dtype>(p: &PoolParams, gy: &[E], include_pad: bool) -> V
 macro_rules! pool_impl {
     ($($e:ty),*) => {$(
         impl PoolKernel<$e> for Cpu {
-            fn max_pool(&self, p: &PoolParams, x: &Arc<Vec<$e>>, indices: bool) -> (Arc<Vec<$e>>, Option<Arc<Vec<usize>>>) {
+            fn max_pool(&self, p: &PoolParams, x: &CpuStorage<$e>, indices: bool) -> (CpuStorage<$e>, Option<CpuStorage<usize>>) {
                 let (y, i) = max_pool(p, x, indices);
-                (Arc::new(y), i.map(Arc::new))
+                (CpuStorage::new(y), i.map(CpuStorage::new))
             }
-            fn max_pool_backward(&self, p: &PoolParams, indices: &Arc<Vec<usize>>, gy: &Arc<Vec<$e>>) -> Arc<Vec<$e>> {
-                Arc::new(max_pool_backward(p, indices, gy))
+            fn max_pool_backward(&self, p: &PoolParams, indices: &CpuStorage<usize>, gy: &CpuStorage<$e>) -> CpuStorage<$e> {
+                CpuStorage::new(max_pool_backward(p, indices, gy))
             }
-            fn avg_pool(&self, p: &PoolParams, x: &Arc<Vec<$e>>, count_include_pad: bool) -> Arc<Vec<$e>> {
-                Arc::new(avg_pool(p, x, count_include_pad))
+            fn avg_pool(&self, p: &PoolParams, x: &CpuStorage<$e>, count_include_pad: bool) -> CpuStorage<$e> {
+                CpuStorage::new(avg_pool(p, x, count_include_pad))
             }
-            fn avg_pool_backward(&self, p: &PoolParams, gy: &Arc<Vec<$e>>, count_include_pad: bool) -> Arc<Vec<$e>> {
-                Arc::new(avg_pool_backward(p, gy, count_include_pad))
+            fn avg_pool_backward(&self, p: &PoolParams, gy: &CpuStorage<$e>, count_include_pad: bool) -> CpuStorage<$e> {
+                CpuStorage::new(avg_pool_backward(p, gy, count_include_pad))
             }
         }
     )*};

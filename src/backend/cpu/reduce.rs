@@ -15,11 +15,11 @@ use super::par::output_vec;
 use super::par::PAR_THRESHOLD;
 use super::simd::wide_fn;
 use super::Cpu;
+use super::CpuStorage;
 use crate::dtype::Dtype;
 use crate::ops::reduce::{CrossEntropySpec, ReduceKernel, ReduceOp};
 use crate::shape::Error;
 use crate::shape::MAX_RANK;
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
@@ -800,70 +800,70 @@ fn softmax_backward<E: Dtype>(y: &[E], gy: &[E], dims: &[usize], axis: usize, lo
 macro_rules! reduce_impl {
     ($($e:ty),*) => {$(
         impl ReduceKernel<$e> for Cpu {
-            fn reduce(&self, op: ReduceOp, x: &Arc<Vec<$e>>, dims: &[usize], axis: Option<usize>) -> Arc<Vec<$e>> {
-                Arc::new(reduce(op, x, dims, axis))
+            fn reduce(&self, op: ReduceOp, x: &CpuStorage<$e>, dims: &[usize], axis: Option<usize>) -> CpuStorage<$e> {
+                CpuStorage::new(reduce(op, x, dims, axis))
             }
             fn reduce_backward(
                 &self,
                 op: ReduceOp,
-                x: &Arc<Vec<$e>>,
-                y: &Arc<Vec<$e>>,
-                gy: &Arc<Vec<$e>>,
+                x: &CpuStorage<$e>,
+                y: &CpuStorage<$e>,
+                gy: &CpuStorage<$e>,
                 dims: &[usize],
                 axis: Option<usize>,
-            ) -> Arc<Vec<$e>> {
-                Arc::new(reduce_backward(op, x, y, gy, dims, axis))
+            ) -> CpuStorage<$e> {
+                CpuStorage::new(reduce_backward(op, x, y, gy, dims, axis))
             }
-            fn sum_to(&self, x: &Arc<Vec<$e>>, from: &[usize], to: &[usize]) -> Arc<Vec<$e>> {
+            fn sum_to(&self, x: &CpuStorage<$e>, from: &[usize], to: &[usize]) -> CpuStorage<$e> {
                 if from == to {
                     return x.clone();
                 }
-                Arc::new(sum_to(x, from, to))
+                CpuStorage::new(sum_to(x, from, to))
             }
-            fn softmax(&self, x: &Arc<Vec<$e>>, dims: &[usize], axis: usize, log: bool) -> Arc<Vec<$e>> {
-                Arc::new(softmax(x, dims, axis, log))
+            fn softmax(&self, x: &CpuStorage<$e>, dims: &[usize], axis: usize, log: bool) -> CpuStorage<$e> {
+                CpuStorage::new(softmax(x, dims, axis, log))
             }
             fn softmax_backward(
                 &self,
-                y: &Arc<Vec<$e>>,
-                gy: &Arc<Vec<$e>>,
+                y: &CpuStorage<$e>,
+                gy: &CpuStorage<$e>,
                 dims: &[usize],
                 axis: usize,
                 log: bool,
-            ) -> Arc<Vec<$e>> {
-                Arc::new(softmax_backward(y, gy, dims, axis, log))
+            ) -> CpuStorage<$e> {
+                CpuStorage::new(softmax_backward(y, gy, dims, axis, log))
             }
             fn cross_entropy(
                 &self,
-                logits: &Arc<Vec<$e>>,
-                targets: &Arc<Vec<usize>>,
+                logits: &CpuStorage<$e>,
+                targets: &CpuStorage<usize>,
                 spec: CrossEntropySpec,
-            ) -> Result<(Arc<Vec<$e>>, Arc<Vec<$e>>), Error> {
+            ) -> Result<(CpuStorage<$e>, CpuStorage<$e>), Error> {
                 let (loss, stats) = super::loss::cross_entropy(logits, targets, spec)?;
-                Ok((Arc::new(vec![loss]), Arc::new(stats)))
+                Ok((CpuStorage::new(vec![loss]), CpuStorage::new(stats)))
             }
             fn cross_entropy_backward(
                 &self,
-                logits: &Arc<Vec<$e>>,
-                stats: &Arc<Vec<$e>>,
-                targets: &Arc<Vec<usize>>,
-                gy: &Arc<Vec<$e>>,
+                logits: &CpuStorage<$e>,
+                stats: &CpuStorage<$e>,
+                targets: &CpuStorage<usize>,
+                gy: &CpuStorage<$e>,
                 spec: CrossEntropySpec,
-            ) -> Arc<Vec<$e>> {
-                Arc::new(super::loss::cross_entropy_backward(logits, stats, targets, gy[0], spec))
+            ) -> CpuStorage<$e> {
+                CpuStorage::new(super::loss::cross_entropy_backward(logits, stats, targets, gy[0], spec))
             }
-            fn bce_with_logits(&self, x: &Arc<Vec<$e>>, y: &Arc<Vec<$e>>) -> Arc<Vec<$e>> {
-                Arc::new(vec![super::loss::bce_with_logits(x, y)])
+            fn bce_with_logits(&self, x: &CpuStorage<$e>, y: &CpuStorage<$e>) -> CpuStorage<$e> {
+                CpuStorage::new(vec![super::loss::bce_with_logits(x, y)])
             }
             fn bce_with_logits_backward(
                 &self,
-                x: &Arc<Vec<$e>>,
-                y: &Arc<Vec<$e>>,
-                gy: &Arc<Vec<$e>>,
+                x: &CpuStorage<$e>,
+                y: &CpuStorage<$e>,
+                gy: &CpuStorage<$e>,
                 want: (bool, bool),
-            ) -> (Option<Arc<Vec<$e>>>, Option<Arc<Vec<$e>>>) {
+            ) -> (Option<CpuStorage<$e>>, Option<CpuStorage<$e>>) {
                 let (a, b) = super::loss::bce_with_logits_backward(x, y, gy[0], want);
-                (a.map(Arc::new), b.map(Arc::new))
+                (a.map(CpuStorage::new), b.map(CpuStorage::new))
             }
         }
     )*};

@@ -4,9 +4,9 @@
 use super::par::{chunk_for, for_each_chunk, output_vec};
 use super::simd::wide_fn;
 use super::Cpu;
+use super::CpuStorage;
 use crate::dtype::Dtype;
 use crate::ops::unary::{UnaryKernel, UnaryOp};
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
 
@@ -137,16 +137,16 @@ fn unary_backward<E: Dtype>(op: UnaryOp<E>, saved: &[E], gy: &[E]) -> Vec<E> {
 macro_rules! unary_impl {
     ($($e:ty),*) => {$(
         impl UnaryKernel<$e> for Cpu {
-            fn unary(&self, op: UnaryOp<$e>, x: &Arc<Vec<$e>>) -> Arc<Vec<$e>> {
-                Arc::new(unary(op, x))
+            fn unary(&self, op: UnaryOp<$e>, x: &CpuStorage<$e>) -> CpuStorage<$e> {
+                CpuStorage::new(unary(op, x))
             }
             fn unary_backward(
                 &self,
                 op: UnaryOp<$e>,
-                saved: &Arc<Vec<$e>>,
-                gy: &Arc<Vec<$e>>,
-            ) -> Arc<Vec<$e>> {
-                Arc::new(unary_backward(op, saved, gy))
+                saved: &CpuStorage<$e>,
+                gy: &CpuStorage<$e>,
+            ) -> CpuStorage<$e> {
+                CpuStorage::new(unary_backward(op, saved, gy))
             }
         }
     )*};

@@ -215,8 +215,8 @@ mod tests {
     }
 
     fn close_grads(
-        a: NormGrads<alloc::sync::Arc<Vec<f64>>>,
-        b: NormGrads<alloc::sync::Arc<Vec<f64>>>,
+        a: NormGrads<crate::backend::cpu::CpuStorage<f64>>,
+        b: NormGrads<crate::backend::cpu::CpuStorage<f64>>,
     ) {
         for (x, y) in [(a.0, b.0), (a.1, b.1), (a.2, b.2)] {
             assert_eq!(x.is_some(), y.is_some());
