@@ -21,12 +21,12 @@
 
 use super::simd::wide_fn;
 use super::Cpu;
+use super::CpuStorage;
 use crate::dtype::Dtype;
 use crate::ops::attention::{
     dropout_keep, dropout_threshold, AttentionGrads, AttentionKernel, AttentionParams,
     AttentionView, AttentionWant,
 };
-use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -435,30 +435,30 @@ macro_rules! attention_impl {
             fn attention(
                 &self,
                 p: &AttentionParams,
-                q: &Arc<Vec<$e>>,
-                k: &Arc<Vec<$e>>,
-                v: &Arc<Vec<$e>>,
-                mask: Option<&Arc<Vec<bool>>>,
-            ) -> (Arc<Vec<$e>>, Arc<Vec<$e>>) {
+                q: &CpuStorage<$e>,
+                k: &CpuStorage<$e>,
+                v: &CpuStorage<$e>,
+                mask: Option<&CpuStorage<bool>>,
+            ) -> (CpuStorage<$e>, CpuStorage<$e>) {
                 let (o, l) = forward(p, q, k, v, mask.map(|m| m.as_slice()));
-                (Arc::new(o), Arc::new(l))
+                (CpuStorage::new(o), CpuStorage::new(l))
             }
 
             fn attention_backward(
                 &self,
                 p: &AttentionParams,
-                q: &Arc<Vec<$e>>,
-                k: &Arc<Vec<$e>>,
-                v: &Arc<Vec<$e>>,
-                mask: Option<&Arc<Vec<bool>>>,
-                out: &Arc<Vec<$e>>,
-                lse: &Arc<Vec<$e>>,
-                gout: &Arc<Vec<$e>>,
+                q: &CpuStorage<$e>,
+                k: &CpuStorage<$e>,
+                v: &CpuStorage<$e>,
+                mask: Option<&CpuStorage<bool>>,
+                out: &CpuStorage<$e>,
+                lse: &CpuStorage<$e>,
+                gout: &CpuStorage<$e>,
                 want: AttentionWant,
-            ) -> AttentionGrads<Arc<Vec<$e>>> {
+            ) -> AttentionGrads<CpuStorage<$e>> {
                 let (a, b, c) =
                     backward(p, q, k, v, mask.map(|m| m.as_slice()), out, lse, gout, want);
-                (a.map(Arc::new), b.map(Arc::new), c.map(Arc::new))
+                (a.map(CpuStorage::new), b.map(CpuStorage::new), c.map(CpuStorage::new))
             }
         }
     )*};
