@@ -757,6 +757,27 @@ fn kernel_batch_folding_matches_naive() {
     }
 }
 
+/// im2col's path for stride 1 with output rows as long as the input rows
+/// (one shifted copy per kernel tap, then the padding columns zeroed):
+/// padding along the height below, at and above "same", padding wider
+/// than the plane (a 1-wide input under a 5-wide kernel), dilation, and
+/// one and several images per product. `C_out` above the direct kernel's
+/// limit, so the forward takes im2col too.
+#[test]
+fn kernel_same_width_im2col_matches_naive() {
+    let cases = [
+        ConvParams::conv2d(2, 3, 34, 1, [5, 1], [3, 5], [1, 1], [1, 2], [1, 1]),
+        ConvParams::conv2d(2, 3, 34, 1, [6, 7], [3, 3], [1, 1], [0, 1], [1, 1]),
+        ConvParams::conv2d(2, 3, 34, 1, [6, 7], [2, 3], [1, 1], [2, 1], [1, 1]),
+        ConvParams::conv2d(2, 2, 34, 1, [7, 8], [3, 3], [1, 1], [2, 2], [2, 2]),
+        ConvParams::conv2d(3, 4, 40, 1, [9, 9], [3, 3], [1, 1], [1, 1], [1, 1]),
+        ConvParams::conv2d(2, 4, 36, 2, [24, 24], [3, 3], [1, 1], [1, 1], [1, 1]),
+    ];
+    for p in &cases {
+        check_kernel_against_naive(p);
+    }
+}
+
 /// The direct (no im2col) kernel for few channels and stride 1: LeNet's
 /// two layers, padding, dilation, a 1x1 kernel, one-column outputs and
 /// the size limits on either side (`C_in·KH·KW` 160 and 175, `C_out` 32

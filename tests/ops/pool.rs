@@ -799,3 +799,68 @@ fn inside_windows_fast_path_matches_naive() {
         assert_close!(&gx[..], &naive_backward(&p, &x, &gy, true, true)[..], 1e-12);
     }
 }
+
+/// The 2x2, stride-2 kernel (LeNet's pooling, its own vectorised path)
+/// against the naive loops in f64 and f32: odd sizes (a last row and column
+/// outside every window), values from a small set (ties in every position
+/// of the window), NaN at each of the four window positions (alone and two
+/// in one window: the later one's position wins), `-inf` windows, and
+/// enough planes for the parallel path.
+#[test]
+fn max_2x2_stride_2_path_matches_naive() {
+    let dev = Cpu::default();
+    for (planes, h, w) in [
+        (3, 2, 2),
+        (4, 5, 7),
+        (6, 24, 24),
+        (2, 9, 33),
+        (1024, 16, 17),
+    ] {
+        let p = PoolParams::new(planes, [h, w], [2, 2], [2, 2], [0, 0], [1, 1]).unwrap();
+        let mut x: Vec<f64> = (0..p.input_len())
+            .map(|i| ((i * 7919 % 5) as f64) - 2.0)
+            .collect();
+        // NaN at (0,0), (0,1), (1,0), (1,1) of plane 0's first windows, two
+        // NaNs in the window at column 2 when it exists, -inf in plane 1's.
+        for (k, off) in [0, 1, w, w + 1].into_iter().enumerate() {
+            if 2 * k + 1 < w {
+                x[2 * k + off] = f64::NAN; // window k, its tap k
+            }
+        }
+        if w >= 6 {
+            x[4] = f64::NAN;
+            x[w + 5] = f64::NAN;
+        }
+        for v in &mut x[h * w..h * w + 2 * w] {
+            *v = f64::NEG_INFINITY;
+        }
+        let gy: Vec<f64> = (0..p.output_len()).map(|i| (i % 7) as f64 - 3.0).collect();
+        let (ry, ridx, _) = naive(&p, &x, true, true);
+        let same = |a: &[f64], b: &[f64]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(u, v)| u == v || (u.is_nan() && v.is_nan()))
+        };
+        let xs: Arc<Vec<f64>> = dev.upload(x.clone());
+        let (y, idx) = dev.max_pool(&p, &xs, true);
+        assert!(same(&y, &ry), "f64 {planes}x{h}x{w}");
+        assert_eq!(&idx.clone().unwrap()[..], &ridx[..], "f64 {planes}x{h}x{w}");
+        assert!(same(&dev.max_pool(&p, &xs, false).0, &ry));
+        let gx = dev.max_pool_backward(&p, &idx.unwrap(), &dev.upload(gy.clone()));
+        assert_close!(&gx[..], &naive_backward(&p, &x, &gy, true, true)[..], 1e-12);
+        // f32: the values are exact in f32, so the same answers.
+        let x32: Arc<Vec<f32>> = dev.upload(x.iter().map(|&v| v as f32).collect());
+        let (y32, idx32) = dev.max_pool(&p, &x32, true);
+        let y32: Vec<f64> = y32.iter().map(|&v| v as f64).collect();
+        assert!(same(&y32, &ry), "f32 {planes}x{h}x{w}");
+        assert_eq!(&idx32.unwrap()[..], &ridx[..], "f32 {planes}x{h}x{w}");
+        let y32n: Vec<f64> = dev
+            .max_pool(&p, &x32, false)
+            .0
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        assert!(same(&y32n, &ry));
+    }
+}

@@ -57,6 +57,7 @@ impl Default for Cpu {
 impl Cpu {
     /// A CPU device whose random tensors are reproducible from `seed`.
     pub fn seeded(seed: u64) -> Self {
+        par::tune_allocator();
         Cpu {
             seed,
             counter: Arc::new(AtomicUsize::new(0)),

@@ -125,6 +125,44 @@ fn advise_huge_pages(addr: usize, bytes: usize) {
     }
 }
 
+/// Keeps glibc's heap from giving freed buffers back to the system after
+/// every step (called once, when the first [`Cpu`](super::Cpu) is made).
+///
+/// glibc serves a request from fresh `mmap`ed pages above its mmap
+/// threshold and returns the top of the heap to the system (`brk`) when
+/// more than the trim threshold is free there. Both thresholds start at
+/// 128 KiB / 256 KiB and only rise when an mmapped buffer is freed (to that
+/// buffer's size, at most 32 MiB). A training step frees its activations
+/// (LeNet at batch 64: several of 0.9 MiB) at the end, so the heap was
+/// trimmed and grown again every step (6 `brk`s), and every large buffer
+/// was first touched through page faults and the kernel's zeroing: 7 % of
+/// a LeNet step in page faults, more in `brk`'s bookkeeping. Here the
+/// thresholds are set to where glibc's own dynamic rule ends (mmap above
+/// 32 MiB, trim above 64 MiB free), so the steady state does not depend on
+/// which buffers happened to be freed first. Freed memory up to 64 MiB
+/// stays in the process. Skipped when the user configures malloc through
+/// `GLIBC_TUNABLES`.
+pub(crate) fn tune_allocator() {
+    #[cfg(all(feature = "std", target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let user = std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains("malloc"));
+            if user {
+                return;
+            }
+            // SAFETY: `mallopt` only changes glibc's allocation policy
+            // (thresholds, no memory is touched); it is thread-safe (takes
+            // the arena lock) and a rejected value leaves the policy as it
+            // was, so the results are ignored.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+                libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

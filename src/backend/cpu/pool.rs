@@ -235,6 +235,70 @@ fn max_plane_inside<E: Dtype, const IDX: bool>(
     }
 }
 
+/// The window `v` (2x2, row by row) at input positions `at`: the value and
+/// the position of the first maximum, or of the last NaN.
+/// Pairs are combined as a tournament (`a` with `b`, `c` with `d`, then the
+/// two), which gives the same answer as the sequential scan: "a later
+/// element wins if strictly larger or NaN" is associative in that sense.
+#[inline(always)]
+fn max4<E: Dtype>(v: [E; 4], at: [usize; 4]) -> (E, usize) {
+    #[allow(clippy::eq_op)]
+    let beats = |r: E, l: E| r > l || r != r;
+    let (top, ti) = if beats(v[1], v[0]) {
+        (v[1], at[1])
+    } else {
+        (v[0], at[0])
+    };
+    let (bot, bi) = if beats(v[3], v[2]) {
+        (v[3], at[3])
+    } else {
+        (v[2], at[2])
+    };
+    if beats(bot, top) {
+        (bot, bi)
+    } else {
+        (top, ti)
+    }
+}
+
+super::simd::wide_fn! {
+    /// Max pooling with 2x2 windows and stride 2 (no padding, dilation 1:
+    /// LeNet's pooling) of whole planes (`x`: planes of `h × w`, `y` and
+    /// `idx`: planes of `oh × ow`; `idx` empty when no indices are wanted).
+    /// Each output row reads two input rows as pairs; the loop over the
+    /// row has no branches and is compiled wide (`wide_fn!`), so it is
+    /// vectorised with de-interleaving loads.
+    fn max_2x2s2<E: Dtype>(x: &[E], h: usize, w: usize, oh: usize, ow: usize, y: &mut [E], idx: &mut [usize]) -> () {
+        let (ip, op) = (h * w, oh * ow);
+        let want = !idx.is_empty();
+        for (c, yp) in y.chunks_exact_mut(op).enumerate() {
+            let xp = &x[c * ip..][..ip];
+            for (o, yr) in yp.chunks_exact_mut(ow).enumerate() {
+                let (r0, r1) = (&xp[2 * o * w..][..2 * ow], &xp[(2 * o + 1) * w..][..2 * ow]);
+                if want {
+                    let ir = &mut idx[c * op + o * ow..][..ow];
+                    let base = 2 * o * w;
+                    for (j, ((yv, iv), (p0, p1))) in yr
+                        .iter_mut()
+                        .zip(ir.iter_mut())
+                        .zip(r0.chunks_exact(2).zip(r1.chunks_exact(2)))
+                        .enumerate()
+                    {
+                        let a = base + 2 * j;
+                        let (v, at) = max4([p0[0], p0[1], p1[0], p1[1]], [a, a + 1, a + w, a + w + 1]);
+                        *yv = v;
+                        *iv = at;
+                    }
+                } else {
+                    for (yv, (p0, p1)) in yr.iter_mut().zip(r0.chunks_exact(2).zip(r1.chunks_exact(2))) {
+                        *yv = max4([p0[0], p0[1], p1[0], p1[1]], [0; 4]).0;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Max pooling of one plane: the fast path when every window lies inside
 /// the input, [`max_plane`] otherwise.
 fn max_plane_any<E: Dtype>(
@@ -337,6 +401,21 @@ fn max_pool<E: Dtype>(p: &PoolParams, x: &[E], want_idx: bool) -> (Vec<E>, Optio
     let (ip, op) = (p.input[0] * p.input[1], p.output[0] * p.output[1]);
     let (sh, sw) = (spans(p, 0), spans(p, 1));
     let mut y = vec![E::zero(); p.output_len()];
+    if p.kernel == [2, 2] && p.stride == [2, 2] && p.padding == [0, 0] && p.dilation == [1, 1] {
+        let (h, w, oh, ow) = (p.input[0], p.input[1], p.output[0], p.output[1]);
+        let xs = |first: usize, planes: usize| &x[first * ip..][..planes * ip];
+        if !want_idx {
+            for_planes(&mut y, op, work(p), |first, yc| {
+                max_2x2s2(xs(first, yc.len() / op), h, w, oh, ow, yc, &mut []);
+            });
+            return (y, None);
+        }
+        let mut idx = vec![0usize; p.output_len()];
+        for_planes2(&mut y, &mut idx, op, work(p), |first, yc, ic| {
+            max_2x2s2(xs(first, yc.len() / op), h, w, oh, ow, yc, ic);
+        });
+        return (y, Some(idx));
+    }
     if !want_idx {
         for_planes(&mut y, op, work(p), |first, yc| {
             for (k, yp) in yc.chunks_mut(op).enumerate() {
