@@ -842,7 +842,7 @@ fn max_2x2_stride_2_path_matches_naive() {
                     .zip(b)
                     .all(|(u, v)| u == v || (u.is_nan() && v.is_nan()))
         };
-        let xs: Arc<Vec<f64>> = dev.upload(x.clone());
+        let xs: CpuStorage<f64> = dev.upload(x.clone());
         let (y, idx) = dev.max_pool(&p, &xs, true);
         assert!(same(&y, &ry), "f64 {planes}x{h}x{w}");
         assert_eq!(&idx.clone().unwrap()[..], &ridx[..], "f64 {planes}x{h}x{w}");
@@ -850,7 +850,7 @@ fn max_2x2_stride_2_path_matches_naive() {
         let gx = dev.max_pool_backward(&p, &idx.unwrap(), &dev.upload(gy.clone()));
         assert_close!(&gx[..], &naive_backward(&p, &x, &gy, true, true)[..], 1e-12);
         // f32: the values are exact in f32, so the same answers.
-        let x32: Arc<Vec<f32>> = dev.upload(x.iter().map(|&v| v as f32).collect());
+        let x32: CpuStorage<f32> = dev.upload(x.iter().map(|&v| v as f32).collect());
         let (y32, idx32) = dev.max_pool(&p, &x32, true);
         let y32: Vec<f64> = y32.iter().map(|&v| v as f64).collect();
         assert!(same(&y32, &ry), "f32 {planes}x{h}x{w}");

@@ -141,14 +141,15 @@ fn advise_huge_pages(addr: usize, bytes: usize) {
 /// 32 MiB, trim above 64 MiB free), so the steady state does not depend on
 /// which buffers happened to be freed first. Freed memory up to 64 MiB
 /// stays in the process. Skipped when the user configures malloc through
-/// `GLIBC_TUNABLES`.
+/// `GLIBC_TUNABLES`, or sets `TYPEGRAD_MALLOC_TUNING=0`.
 pub(crate) fn tune_allocator() {
     #[cfg(all(feature = "std", target_os = "linux", target_env = "gnu"))]
     {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
             let user = std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains("malloc"));
-            if user {
+            let opted_out = std::env::var("TYPEGRAD_MALLOC_TUNING").is_ok_and(|v| v == "0");
+            if user || opted_out {
                 return;
             }
             // SAFETY: `mallopt` only changes glibc's allocation policy
