@@ -31,8 +31,8 @@ use typegrad::prelude::*;
 
 const IMAGES: usize = 100;
 const PIXELS: usize = 28 * 28;
-/// The largest difference allowed between a device logit and the host's,
-/// relative to the logit's size (absolute below 1).
+/// The largest absolute difference allowed between a device logit and the
+/// host's.
 const TOLERANCE: f32 = 1e-5;
 /// The RAM the firmware may take for the MLP, weights excluded (they stay
 /// in flash): the heap's peak from building the model through inference,
@@ -262,8 +262,10 @@ fn check_model(name: &str) {
             let err = (d - hv).abs() / hv.abs().max(1.0);
             worst = worst.max(err);
             worst_abs = worst_abs.max((d - hv).abs());
+            // The issue asks for 1e-5 outright; the relative figure is
+            // printed too because the logits reach about 20.
             assert!(
-                err <= TOLERANCE,
+                (d - hv).abs() <= TOLERANCE,
                 "{name} image {i} logit {j}: device {d:e}, host {hv:e}"
             );
         }
