@@ -21,6 +21,7 @@ mod positional;
 mod residual;
 mod sequential;
 mod summary;
+pub mod transformer;
 
 pub use activation::{GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, GELU};
 pub use attention::{HeadsExp, HeadsGot, HeadsVerdict, MultiheadAttention};
@@ -49,6 +50,7 @@ pub use residual::{
     ShortcutPath, ShortcutShape,
 };
 pub use sequential::{BlockChecked, StackBlock, StackShape};
+pub use transformer::{CrossAttentionBlock, FeedForwardBlock, SelfAttentionBlock};
 pub use summary::{summary, summary_table, ModelSummary, Summary, SummaryRow, SummaryRows};
 /// `#[derive(Module)]`: the parameter traversal of a model struct (and with
 /// `#[module(sequential)]` its `forward`); see [`Params`].
