@@ -113,10 +113,8 @@ fn main() -> Res<()> {
     let steps = batches.num_batches() as u64;
     let total = (steps * epochs.max(1)) as usize;
     let warmup = (steps as usize / 2).min(total / 4);
-    let schedule = LinearWarmup::new(LR, 0.01, warmup).then(
-        warmup,
-        CosineAnnealing::new(LR, total - warmup, 0.0),
-    );
+    let schedule = LinearWarmup::new(LR, 0.01, warmup)
+        .then(warmup, CosineAnnealing::new(LR, total - warmup, 0.0));
     let mut step = 0usize;
     let style = ProgressStyle::with_template(
         "epoch {prefix} {bar:30} {pos}/{len} batches, {per_sec}, loss {msg}",

@@ -20,4 +20,4 @@ pub use resnet::{
     ResNet50,
 };
 pub use transformer::{DecoderLayer, EncoderLayer, Transformer};
-pub use vit::{ImagePatches, PatchesDoNotDivide, ViT, ViTHead, ViTTokens};
+pub use vit::{ImagePatches, PatchExp, PatchGot, PatchesDoNotDivide, ViT, ViTHead, ViTTokens};

@@ -5,11 +5,11 @@ use crate::autograd::{Merge, Tracking};
 use crate::backend::{Backend, Cpu, Device};
 use crate::dtype::Dtype;
 use crate::nn::{
-    CrossAttentionBlock, Embedding, FeedForwardBlock, HeadsExp, HeadsGot, HeadsVerdict,
-    LayerNorm, Linear, Module, SelfAttentionBlock, SinusoidalPositionalEncoding,
+    CrossAttentionBlock, Embedding, FeedForwardBlock, HeadsExp, HeadsGot, HeadsVerdict, LayerNorm,
+    Linear, Module, SelfAttentionBlock, SinusoidalPositionalEncoding,
 };
-use crate::shape::{Dim, Dyn, Error, HeadsDoNotDivide, Shape, StaticDim};
 use crate::ops::movement::NarrowOp;
+use crate::shape::{Dim, Dyn, Error, HeadsDoNotDivide, Shape, StaticDim};
 use crate::tensor::Tensor;
 use alloc::vec::Vec;
 
@@ -55,13 +55,15 @@ impl<Dm: StaticDim, H: StaticDim, Hidden: StaticDim, E: Dtype, D: Device<E>>
         &self,
         x: Tensor<S, E, D, T>,
     ) -> Result<Tensor<S, E, D, T>, Error> {
-        let opts = crate::ops::attention::AttentionOptions::new().with_causal(self.self_attn.attn.causal);
+        let opts =
+            crate::ops::attention::AttentionOptions::new().with_causal(self.self_attn.attn.causal);
         let x = self.self_attn.forward_with(x, &opts)?;
         self.ff.forward_same(x)
     }
 }
 
-impl<Dm, H, Hidden, E, D, B, N, T> Module<Tensor<(B, N, Dm), E, D, T>> for EncoderLayer<Dm, H, Hidden, E, D>
+impl<Dm, H, Hidden, E, D, B, N, T> Module<Tensor<(B, N, Dm), E, D, T>>
+    for EncoderLayer<Dm, H, Hidden, E, D>
 where
     Dm: StaticDim,
     H: StaticDim,
@@ -135,12 +137,15 @@ impl<Dm: StaticDim, H: StaticDim, Hidden: StaticDim, E: Dtype, D: Device<E>>
         use crate::ops::attention::AttentionOptions;
         let opts = AttentionOptions::new().with_causal(self.self_attn.attn.causal);
         let y = self.self_attn.forward_with(y, &opts)?;
-        let y = self.cross_attn.forward_with(y, memory, &AttentionOptions::new())?;
+        let y = self
+            .cross_attn
+            .forward_with(y, memory, &AttentionOptions::new())?;
         self.ff.forward_same(y)
     }
 }
 
-impl<Dm, H, Hidden, E, D, B, N, Nm, T> Module<(Tensor<(B, N, Dm), E, D, T>, Tensor<(B, Nm, Dm), E, D, T>)>
+impl<Dm, H, Hidden, E, D, B, N, Nm, T>
+    Module<(Tensor<(B, N, Dm), E, D, T>, Tensor<(B, Nm, Dm), E, D, T>)>
     for DecoderLayer<Dm, H, Hidden, E, D>
 where
     Dm: StaticDim,
@@ -159,7 +164,8 @@ where
         &self,
         (y, memory): (Tensor<(B, N, Dm), E, D, T>, Tensor<(B, Nm, Dm), E, D, T>),
     ) -> Self::Output {
-        self.try_forward(y, memory).unwrap_or_else(|e| panic!("{e}"))
+        self.try_forward(y, memory)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
@@ -201,7 +207,15 @@ where
 /// ```
 #[derive(Clone, Debug, crate::nn::Module)]
 #[module(crate = crate)]
-pub struct Transformer<Vs: Dim, Vt: Dim, Dm: Dim, H: Dim, Hidden: Dim, E: Dtype = f32, D: Backend = Cpu> {
+pub struct Transformer<
+    Vs: Dim,
+    Vt: Dim,
+    Dm: Dim,
+    H: Dim,
+    Hidden: Dim,
+    E: Dtype = f32,
+    D: Backend = Cpu,
+> {
     /// Source token embedding `(Vs, Dm)`.
     pub src_emb: Embedding<Vs, Dm, E, D>,
     /// Target token embedding `(Vt, Dm)`.
@@ -221,8 +235,15 @@ pub struct Transformer<Vs: Dim, Vt: Dim, Dm: Dim, H: Dim, Hidden: Dim, E: Dtype 
     pub head: Linear<Dm, Vt, E, D>,
 }
 
-impl<Vs: StaticDim, Vt: StaticDim, Dm: StaticDim, H: StaticDim, Hidden: StaticDim, E: Dtype, D: Backend>
-    Transformer<Vs, Vt, Dm, H, Hidden, E, D>
+impl<
+        Vs: StaticDim,
+        Vt: StaticDim,
+        Dm: StaticDim,
+        H: StaticDim,
+        Hidden: StaticDim,
+        E: Dtype,
+        D: Backend,
+    > Transformer<Vs, Vt, Dm, H, Hidden, E, D>
 {
     /// `encoder_layers` and `decoder_layers` layers, PyTorch's default
     /// initialisation for every layer, N(0, 1) embeddings, no dropout. `H`
@@ -253,7 +274,9 @@ impl<Vs: Dim, Vt: Dim, Dm: StaticDim, H: StaticDim, Hidden: StaticDim, E: Dtype,
         ids: Tensor<(B, N), usize, D, T>,
     ) -> Result<Tensor<(B, N, Dm), E, D, T>, Error> {
         let (b, n) = ids.shape;
-        let x = emb.try_forward(ids)?.try_reshape_to((b, n, Dyn(Dm::USIZE)))?;
+        let x = emb
+            .try_forward(ids)?
+            .try_reshape_to((b, n, Dyn(Dm::USIZE)))?;
         let x = self.pos.try_forward_at(x, 0)?;
         x.try_reshape_to((b, n, Dm::default()))
     }
@@ -334,7 +357,8 @@ impl<Vs: Dim, Vt: Dim, Dm: StaticDim, H: StaticDim, Hidden: StaticDim, E: Dtype,
             }
             let t = seqs[0].len();
             let flat: Vec<usize> = seqs.iter().flatten().copied().collect();
-            let ids = Tensor::<(Dyn, Dyn), usize, D>::try_from_vec((Dyn(b), Dyn(t)), flat, &device)?;
+            let ids =
+                Tensor::<(Dyn, Dyn), usize, D>::try_from_vec((Dyn(b), Dyn(t)), flat, &device)?;
             let logits = self.decode(ids, memory.clone())?;
             let last = logits
                 .try_narrow::<1>(t - 1, Dyn(1))?

@@ -11,7 +11,7 @@ use crate::nn::{
 };
 use crate::ops::movement::{ConcatOp, NarrowOp};
 use crate::shape::{
-    Agree, AddDim, Dim, Dyn, Error, HeadsDoNotDivide, MulDim, Pick, StaticDim, Then,
+    AddDim, Agree, Dim, Dyn, Error, HeadsDoNotDivide, MulDim, Pick, StaticDim, Then,
 };
 use crate::tensor::Tensor;
 use alloc::vec::Vec;
@@ -87,6 +87,11 @@ where
     type Got = <SideGot<Hi, P> as Then<SideExp<Hi, P>, SideGot<Wi, P>, SideExp<Wi, P>>>::Got;
     type Exp = <SideGot<Hi, P> as Then<SideExp<Hi, P>, SideGot<Wi, P>, SideExp<Wi, P>>>::Exp;
 }
+
+/// [`ImagePatches::Got`] of an image `(Hi, Wi)` cut into `P x P` patches.
+pub type PatchGot<Hi, Wi, P> = <(Hi, Wi) as ImagePatches<P>>::Got;
+/// [`ImagePatches::Exp`] of an image `(Hi, Wi)` cut into `P x P` patches.
+pub type PatchExp<Hi, Wi, P> = <(Hi, Wi) as ImagePatches<P>>::Exp;
 
 /// The encoder's sequence length of a ViT on `(Hi, Wi)` images with `P x
 /// P` patches: `(Hi/P)·(Wi/P) + 1`.
@@ -191,12 +196,7 @@ where
     /// errors otherwise).
     #[track_caller]
     #[rustfmt::skip]
-    pub fn new(depth: usize, device: &D) -> Self
-    where
-        (Hi, Wi): ImagePatches<P>,
-        <(Hi, Wi) as ImagePatches<P>>::Got: PatchesDoNotDivide<<(Hi, Wi) as ImagePatches<P>>::Exp>,
-        Dm: HeadsVerdict<H>, HeadsGot<Dm, H>: HeadsDoNotDivide<HeadsExp<Dm, H>>,
-    {
+    pub fn new(depth: usize, device: &D) -> Self where (Hi, Wi): ImagePatches<P>, PatchGot<Hi, Wi, P>: PatchesDoNotDivide<PatchExp<Hi, Wi, P>>, Dm: HeadsVerdict<H>, HeadsGot<Dm, H>: HeadsDoNotDivide<HeadsExp<Dm, H>> {
         let tokens = <(Hi, Wi) as ImagePatches<P>>::Tokens::USIZE;
         let pos = Init::Normal { mean: 0.0, std: 0.02 }
             .try_sample::<E, D>(&[tokens, Dm::USIZE], device)

@@ -50,8 +50,8 @@ pub use residual::{
     ShortcutPath, ShortcutShape,
 };
 pub use sequential::{BlockChecked, StackBlock, StackShape};
-pub use transformer::{CrossAttentionBlock, FeedForwardBlock, SelfAttentionBlock};
 pub use summary::{summary, summary_table, ModelSummary, Summary, SummaryRow, SummaryRows};
+pub use transformer::{CrossAttentionBlock, FeedForwardBlock, SelfAttentionBlock};
 /// `#[derive(Module)]`: the parameter traversal of a model struct (and with
 /// `#[module(sequential)]` its `forward`); see [`Params`].
 pub use typegrad_macros::Module;

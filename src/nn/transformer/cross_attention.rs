@@ -6,7 +6,7 @@ use crate::dtype::Dtype;
 use crate::nn::attention::AttentionInputsChecked;
 use crate::nn::residual::add_same;
 use crate::nn::{Dropout, HeadsExp, HeadsGot, HeadsVerdict, LayerNorm, Module, MultiheadAttention};
-use crate::ops::attention::AttentionOptions;
+use crate::ops::attention::{AttentionOptions, AttentionTape};
 use crate::shape::{Dim, Error, HeadsDoNotDivide, Shape, StaticDim};
 use crate::tensor::Tensor;
 
@@ -19,8 +19,8 @@ use crate::tensor::Tensor;
 ///
 /// A static memory width other than `Dmem` is a compile error at `forward`
 /// ("dimension mismatch: got N<…>, expected N<…>"); a `Dyn` one a runtime
-/// error. The input and the memory must be on the same kind of tape (both
-/// tracked, or neither); their graphs are merged.
+/// error. The graphs of the input and the memory are merged (either may be
+/// untracked, e.g. a fixed memory).
 ///
 /// Parameters: `ln.weight`, `ln.bias`, and `attn.*` with PyTorch's
 /// `nn.MultiheadAttention` names (packed `in_proj_weight` when `Dmem ==
@@ -104,26 +104,33 @@ impl<Dm: StaticDim, H: StaticDim, Dmem: StaticDim, E: Dtype, D: Device<E>>
     /// let a = block.forward_with(x.clone(), m.clone(), &AttentionOptions::new()).unwrap();
     /// assert_eq!(a.to_vec(), block.forward((x, m)).to_vec());
     /// ```
-    pub fn forward_with<S: Shape, Sm: Shape, T>(
+    #[allow(clippy::type_complexity)]
+    pub fn forward_with<S: Shape, Sm: Shape, T, Tm>(
         &self,
         x: Tensor<S, E, D, T>,
-        memory: Tensor<Sm, E, D, T>,
+        memory: Tensor<Sm, E, D, Tm>,
         opts: &AttentionOptions<'_, D>,
-    ) -> Result<Tensor<S, E, D, T>, Error>
+    ) -> Result<Tensor<S, E, D, AttentionTape<T, Tm, Tm>>, Error>
     where
-        T: Tracking<E, D> + Merge<T, Output = T>,
+        T: Tracking<E, D> + Merge<Tm>,
+        Tm: Tracking<E, D>,
+        <T as Merge<Tm>>::Output: Merge<Tm>,
+        AttentionTape<T, Tm, Tm>: Tracking<E, D>,
     {
         let h = self.ln.try_forward_unchecked(x.clone())?;
         let h = self.attn.cross_attention(h, memory, opts)?;
         let h = self.dropout.forward(h);
-        // `h`'s tape holds the memory's graph too (merged by the attention).
+        // `h`'s tape holds the graphs of `x` and the memory (merged by the
+        // attention, `x`'s first): `x` joins it for the sum.
+        let (x, _) = x.split_tape();
+        let x = x.put_tape(h.tape().clone());
         Ok(add_same(x, h))
     }
 }
 
 /// `x + MHA(ln(x), memory)` for `(x, memory)`; panics on a `Dyn` size that
 /// does not fit (see [`CrossAttentionBlock::forward_with`]).
-impl<Dm, H, Dmem, E, D, S, Sm, T> Module<(Tensor<S, E, D, T>, Tensor<Sm, E, D, T>)>
+impl<Dm, H, Dmem, E, D, S, Sm, T, Tm> Module<(Tensor<S, E, D, T>, Tensor<Sm, E, D, Tm>)>
     for CrossAttentionBlock<Dm, H, Dmem, E, D>
 where
     Dm: StaticDim,
@@ -133,15 +140,77 @@ where
     D: Device<E>,
     S: Shape,
     Sm: Shape,
-    T: Tracking<E, D> + Merge<T, Output = T>,
+    T: Tracking<E, D> + Merge<Tm>,
+    Tm: Tracking<E, D>,
+    <T as Merge<Tm>>::Output: Merge<Tm>,
+    AttentionTape<T, Tm, Tm>: Tracking<E, D>,
     (S, Sm): AttentionInputsChecked<Dm, Dmem, Dmem>,
 {
-    type Output = Tensor<<(S, Sm) as AttentionInputsChecked<Dm, Dmem, Dmem>>::Output, E, D, T>;
+    type Output = Tensor<
+        <(S, Sm) as AttentionInputsChecked<Dm, Dmem, Dmem>>::Output,
+        E,
+        D,
+        AttentionTape<T, Tm, Tm>,
+    >;
     #[track_caller]
-    fn forward(&self, (x, memory): (Tensor<S, E, D, T>, Tensor<Sm, E, D, T>)) -> Self::Output {
+    fn forward(&self, (x, memory): (Tensor<S, E, D, T>, Tensor<Sm, E, D, Tm>)) -> Self::Output {
         let y = self
             .forward_with(x, memory, &AttentionOptions::new())
             .unwrap_or_else(|e| panic!("{e}"));
         <(S, Sm) as AttentionInputsChecked<Dm, Dmem, Dmem>>::pass(y)
+    }
+}
+
+/// `x + MHA(ln(x), key, value)`: keys and values from two inputs of `Dmem`
+/// features (PyTorch's `(query, key, value)` form of the attention).
+impl<Dm, H, Dmem, E, D, S, Sk, Sv, T, Tk, Tv>
+    Module<(
+        Tensor<S, E, D, T>,
+        Tensor<Sk, E, D, Tk>,
+        Tensor<Sv, E, D, Tv>,
+    )> for CrossAttentionBlock<Dm, H, Dmem, E, D>
+where
+    Dm: StaticDim,
+    H: StaticDim,
+    Dmem: StaticDim,
+    E: Dtype,
+    D: Device<E>,
+    S: Shape,
+    Sk: Shape,
+    Sv: Shape,
+    T: Tracking<E, D> + Merge<Tk>,
+    Tk: Tracking<E, D>,
+    Tv: Tracking<E, D>,
+    <T as Merge<Tk>>::Output: Merge<Tv>,
+    AttentionTape<T, Tk, Tv>: Tracking<E, D>,
+    (S, Sk, Sv): AttentionInputsChecked<Dm, Dmem, Dmem>,
+{
+    type Output = Tensor<
+        <(S, Sk, Sv) as AttentionInputsChecked<Dm, Dmem, Dmem>>::Output,
+        E,
+        D,
+        AttentionTape<T, Tk, Tv>,
+    >;
+    #[track_caller]
+    fn forward(
+        &self,
+        (x, key, value): (
+            Tensor<S, E, D, T>,
+            Tensor<Sk, E, D, Tk>,
+            Tensor<Sv, E, D, Tv>,
+        ),
+    ) -> Self::Output {
+        let h = self
+            .ln
+            .try_forward_unchecked(x.clone())
+            .and_then(|h| {
+                self.attn
+                    .forward_with(h, key, value, &AttentionOptions::new())
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let h = self.dropout.forward(h);
+        let (x, _) = x.split_tape();
+        let x = x.put_tape(h.tape().clone());
+        <(S, Sk, Sv) as AttentionInputsChecked<Dm, Dmem, Dmem>>::pass(add_same(x, h))
     }
 }
