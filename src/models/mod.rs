@@ -11,9 +11,13 @@
 
 mod lenet;
 mod resnet;
+mod transformer;
+mod vit;
 
 pub use lenet::{LeNet, LeNet5};
 pub use resnet::{
     BasicBlock, BasicBlockDown, Bottleneck, BottleneckDown, Conv1x1, Conv3x3, Downsample, ResNet18,
     ResNet50,
 };
+pub use transformer::{DecoderLayer, EncoderLayer, Transformer};
+pub use vit::{ImagePatches, PatchExp, PatchGot, PatchesDoNotDivide, ViT, ViTHead, ViTTokens};

@@ -174,7 +174,7 @@ impl<N: Shape, E: Dtype, D: Backend> LayerNormNd<N, E, D> {
         self.try_forward_unchecked(x).map(S::pass)
     }
 
-    fn try_forward_unchecked<S: Shape, T: Tracking<E, D>>(
+    pub(crate) fn try_forward_unchecked<S: Shape, T: Tracking<E, D>>(
         &self,
         x: Tensor<S, E, D, T>,
     ) -> Result<Tensor<S, E, D, T>, Error>
