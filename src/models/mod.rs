@@ -20,4 +20,7 @@ pub use resnet::{
     ResNet50,
 };
 pub use transformer::{DecoderLayer, EncoderLayer, Transformer};
-pub use vit::{ImagePatches, PatchExp, PatchGot, PatchesDoNotDivide, ViT, ViTHead, ViTTokens};
+pub use vit::{
+    ImageExp, ImageGot, ImagePatches, PatchExp, PatchGot, PatchesDoNotDivide, ViT, ViTHead,
+    ViTTokens,
+};

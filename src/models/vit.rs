@@ -11,7 +11,8 @@ use crate::nn::{
 };
 use crate::ops::movement::{ConcatOp, NarrowOp};
 use crate::shape::{
-    AddDim, Agree, Dim, Dyn, Error, HeadsDoNotDivide, MulDim, Pick, StaticDim, Then,
+    AddDim, Agree, Dim, DimsChecked, Dyn, Error, HeadsDoNotDivide, MulDim, Pick, SameShape,
+    ShapeVerdict, StaticDim, Then,
 };
 use crate::tensor::Tensor;
 use alloc::vec::Vec;
@@ -303,9 +304,12 @@ where
 }
 
 /// Logits `(B, K)` for images `(B, C, Hi, Wi)` (a tracked input trains:
-/// the tape's mode decides, as for every layer).
-impl<C, Hi, Wi, P, Dm, H, Hidden, K, E, D, B, T> Module<Tensor<(B, C, Hi, Wi), E, D, T>>
-    for ViT<C, Hi, Wi, P, Dm, H, Hidden, K, E, D>
+/// the tape's mode decides, as for every layer). The image dims are checked
+/// against the model's: a static mismatch is a compile error naming both
+/// sizes in decimal, a `Dyn` one a panic naming the axis (see
+/// [`ViT::try_forward`]).
+impl<C, Hi, Wi, P, Dm, H, Hidden, K, E, D, B, C2, H2, W2, T>
+    Module<Tensor<(B, C2, H2, W2), E, D, T>> for ViT<C, Hi, Wi, P, Dm, H, Hidden, K, E, D>
 where
     C: StaticDim,
     Hi: StaticDim,
@@ -318,12 +322,29 @@ where
     E: Dtype,
     D: Device<E>,
     B: Dim,
+    C2: Dim,
+    H2: Dim,
+    W2: Dim,
+    (C2, H2, W2): ShapeVerdict<(C, Hi, Wi)>,
+    ImageGot<C2, H2, W2, C, Hi, Wi>: DimsChecked<ImageExp<C2, H2, W2, C, Hi, Wi>>,
     (Hi, Wi): ImagePatches<P>,
     T: Tracking<E, D> + Merge<T, Output = T>,
 {
     type Output = Tensor<(B, K), E, D, T>;
     #[track_caller]
-    fn forward(&self, x: Tensor<(B, C, Hi, Wi), E, D, T>) -> Self::Output {
-        self.try_forward(x).unwrap_or_else(|e| panic!("{e}"))
+    fn forward(&self, x: Tensor<(B, C2, H2, W2), E, D, T>) -> Self::Output {
+        let (b, c, h, w) = x.shape;
+        let image = (c, h, w);
+        image
+            .check_same_shape(&Default::default(), "ViT", "image dims (C, H, W)")
+            .and_then(|()| x.try_reshape_to((b, C::default(), Hi::default(), Wi::default())))
+            .and_then(|x| self.try_forward(x))
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 }
+
+/// The first image dim (of `(C, H, W)`) that differs from the model's, as
+/// found; [`Agree`](crate::shape::Agree) when they agree.
+pub type ImageGot<C2, H2, W2, C, Hi, Wi> = <(C2, H2, W2) as ShapeVerdict<(C, Hi, Wi)>>::Got;
+/// The model's side of [`ImageGot`].
+pub type ImageExp<C2, H2, W2, C, Hi, Wi> = <(C2, H2, W2) as ShapeVerdict<(C, Hi, Wi)>>::Exp;
