@@ -498,3 +498,23 @@ fn cross_attention_block_three_inputs_and_fixed_memory() {
     let g = b.ca.forward((x.trace(), m)).sum().backward();
     assert!(g.get(b.ca.attn.in_proj_weight().unwrap()).is_some());
 }
+
+/// Images with `Dyn` dims are checked when the ViT runs: a size that is not
+/// the model's is a panic naming the axis and both sizes, and the right
+/// sizes run like the static type.
+#[test]
+fn vit_checks_dyn_image_dims() {
+    let m = small_vit();
+    let dev = Cpu::default();
+    let ok: Tensor<(Dyn, Dyn, Dyn, Dyn)> = Tensor::ones((Dyn(2), Dyn(1), Dyn(8), Dyn(12)), &dev);
+    let stat: Tensor<(u!(2), u!(1), u!(8), u!(12))> = Tensor::ones(Default::default(), &dev);
+    assert_eq!(m.forward(ok).to_vec(), m.forward(stat).to_vec());
+    let wrong: Tensor<(Dyn, Dyn, Dyn, Dyn)> = Tensor::ones((Dyn(2), Dyn(1), Dyn(8), Dyn(16)), &dev);
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m.forward(wrong)))
+        .expect_err("a 8x16 image into a ViT for 8x12");
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        msg.contains("ViT") && msg.contains("16") && msg.contains("12"),
+        "{msg}"
+    );
+}
