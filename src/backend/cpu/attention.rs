@@ -19,6 +19,8 @@
 //! [`PAR_WORK`] multiply-adds, each writing its own block; below it, on the
 //! calling thread straight into the output.
 
+use super::attention_gemm::{self, GemmScratch, GEMM_MIN_QUERIES};
+use super::matmul::CpuFloat;
 use super::simd::wide_fn;
 use super::Cpu;
 use crate::dtype::Dtype;
@@ -110,6 +112,14 @@ struct Scratch<E> {
     vt: Vec<E>,
     s: Vec<E>,
     dp: Vec<E>,
+    /// Scratch of the product kernels.
+    g: GemmScratch<E>,
+}
+
+/// Whether the pairs go through the product kernels (`attention_gemm`):
+/// many queries (training, prefill) rather than one (decoding).
+fn use_gemm(p: &AttentionParams) -> bool {
+    p.nq >= GEMM_MIN_QUERIES && p.nkv > 0
 }
 
 /// The scaled, masked scores of query `i` against keys `0..jend` into
@@ -296,7 +306,7 @@ fn scatter<E: Copy>(
     }
 }
 
-fn forward<E: Dtype>(
+fn forward<E: Dtype + CpuFloat>(
     p: &AttentionParams,
     q: &[E],
     k: &[E],
@@ -313,7 +323,13 @@ fn forward<E: Dtype>(
         let mut scr = Scratch::default();
         for (pair, l) in lse.chunks_mut(p.nq).enumerate() {
             let bh = (pair / p.heads, pair % p.heads);
-            forward_pair(p, q, k, v, mask, pair, &mut out, &p.out, bh, l, &mut scr);
+            if use_gemm(p) {
+                attention_gemm::forward_pair(
+                    p, q, k, v, mask, pair, &mut out, &p.out, bh, l, &mut scr.g,
+                );
+            } else {
+                forward_pair(p, q, k, v, mask, pair, &mut out, &p.out, bh, l, &mut scr);
+            }
         }
         return (out, lse);
     }
@@ -325,7 +341,23 @@ fn forward<E: Dtype>(
             .enumerate()
             .map_init(Scratch::default, |scr, (pair, l)| {
                 let mut o = vec![E::zero(); p.nq * p.dv];
-                forward_pair(p, q, k, v, mask, pair, &mut o, &block(p.dv), (0, 0), l, scr);
+                if use_gemm(p) {
+                    attention_gemm::forward_pair(
+                        p,
+                        q,
+                        k,
+                        v,
+                        mask,
+                        pair,
+                        &mut o,
+                        &block(p.dv),
+                        (0, 0),
+                        l,
+                        &mut scr.g,
+                    );
+                } else {
+                    forward_pair(p, q, k, v, mask, pair, &mut o, &block(p.dv), (0, 0), l, scr);
+                }
                 o
             })
             .collect();
@@ -345,7 +377,7 @@ fn forward<E: Dtype>(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn backward<E: Dtype>(
+fn backward<E: Dtype + CpuFloat>(
     p: &AttentionParams,
     q: &[E],
     k: &[E],
@@ -367,21 +399,18 @@ fn backward<E: Dtype>(
         let mut scr = Scratch::default();
         for pair in 0..pairs {
             let bh = (pair / p.heads, pair % p.heads);
-            backward_pair(
-                p,
-                q,
-                k,
-                v,
-                mask,
-                out,
-                lse,
-                gout,
-                pair,
+            let (gq, gk, gv) = (
                 gq.as_deref_mut().map(|g| (g, p.q, bh)),
                 gk.as_deref_mut().map(|g| (g, p.k, bh)),
                 gv.as_deref_mut().map(|g| (g, p.v, bh)),
-                &mut scr,
             );
+            if use_gemm(p) {
+                attention_gemm::backward_pair(
+                    p, q, k, v, mask, out, lse, gout, pair, gq, gk, gv, &mut scr.g,
+                );
+            } else {
+                backward_pair(p, q, k, v, mask, out, lse, gout, pair, gq, gk, gv, &mut scr);
+            }
         }
         return (gq, gk, gv);
     }
@@ -395,21 +424,18 @@ fn backward<E: Dtype>(
                 let mut bq = vec![E::zero(); if want.q { p.nq * p.dqk } else { 0 }];
                 let mut bk = vec![E::zero(); if want.k { p.nkv * p.dqk } else { 0 }];
                 let mut bv = vec![E::zero(); if want.v { p.nkv * p.dv } else { 0 }];
-                backward_pair(
-                    p,
-                    q,
-                    k,
-                    v,
-                    mask,
-                    out,
-                    lse,
-                    gout,
-                    pair,
+                let (gq, gk, gv) = (
                     want.q.then_some((&mut bq[..], block(p.dqk), (0, 0))),
                     want.k.then_some((&mut bk[..], block(p.dqk), (0, 0))),
                     want.v.then_some((&mut bv[..], block(p.dv), (0, 0))),
-                    scr,
                 );
+                if use_gemm(p) {
+                    attention_gemm::backward_pair(
+                        p, q, k, v, mask, out, lse, gout, pair, gq, gk, gv, &mut scr.g,
+                    );
+                } else {
+                    backward_pair(p, q, k, v, mask, out, lse, gout, pair, gq, gk, gv, scr);
+                }
                 (bq, bk, bv)
             })
             .collect();
