@@ -19,7 +19,7 @@
 //! [`PAR_WORK`] multiply-adds, each writing its own block; below it, on the
 //! calling thread straight into the output.
 
-use super::attention_gemm::{self, GemmScratch, GEMM_MIN_QUERIES};
+use super::attention_gemm::{self, exp_sum, max_of, GemmScratch, GEMM_MIN_QUERIES};
 use super::matmul::CpuFloat;
 use super::simd::wide_fn;
 use super::Cpu;
@@ -148,7 +148,7 @@ fn scores<const FMA: bool, E: Dtype>(
             }
         }
     }
-    s.iter().fold(E::neg_infinity(), |m, &x| m.max(x))
+    max_of(s)
 }
 
 wide_fn! {
@@ -185,11 +185,7 @@ wide_fn! {
                 continue;
             }
             let s = &mut scr.s[..jend];
-            let mut l = E::zero();
-            for x in s.iter_mut() {
-                *x = (*x - m).fast_exp_with::<FMA>();
-                l = l + *x;
-            }
+            let l = exp_sum::<FMA, E>(s, m);
             lse[i] = m + l.ln();
             let inv = l.recip();
             if p.dropout > 0.0 {

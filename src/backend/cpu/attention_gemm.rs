@@ -100,6 +100,46 @@ fn gemm<E: CpuFloat>(
     }
 }
 
+/// Lanes of the reductions below: independent accumulators, so the loops
+/// vectorise (a single running max or sum is a serial dependency chain
+/// the compiler may not reorder).
+const LANES: usize = 16;
+
+/// The maximum of `x` (`-inf` when empty).
+#[inline(always)]
+pub(super) fn max_of<E: Dtype>(x: &[E]) -> E {
+    let mut acc = [E::neg_infinity(); LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = if v > *a { v } else { *a };
+        }
+    }
+    let m = rest
+        .iter()
+        .fold(E::neg_infinity(), |m, &v| if v > m { v } else { m });
+    acc.iter().fold(m, |m, &v| if v > m { v } else { m })
+}
+
+/// `x_j = exp(x_j - m)` in place; returns their sum.
+#[inline(always)]
+pub(super) fn exp_sum<const FMA: bool, E: Dtype>(x: &mut [E], m: E) -> E {
+    for v in x.iter_mut() {
+        *v = (*v - m).fast_exp_with::<FMA>();
+    }
+    let mut acc = [E::zero(); LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = *a + v;
+        }
+    }
+    let s = rest.iter().fold(E::zero(), |s, &v| s + v);
+    acc.iter().fold(s, |s, &v| s + v)
+}
+
 /// Per-pair scratch of the product kernels, reused across pairs.
 #[derive(Default)]
 pub(super) struct GemmScratch<E> {
@@ -160,17 +200,13 @@ wide_fn! {
                     }
                 }
             }
-            let m = live.iter().fold(E::neg_infinity(), |m, &x| m.max(x));
+            let m = max_of(live);
             if m == E::neg_infinity() {
                 live.fill(E::zero());
                 lse[i] = E::infinity();
                 continue;
             }
-            let mut l = E::zero();
-            for x in live.iter_mut() {
-                *x = (*x - m).fast_exp_with::<FMA>();
-                l = l + *x;
-            }
+            let l = exp_sum::<FMA, E>(live, m);
             lse[i] = m + l.ln();
             let inv = l.recip();
             if p.dropout > 0.0 {

@@ -5,7 +5,6 @@ mod attention;
 mod attention_gemm;
 mod binary;
 mod conv;
-#[cfg(any(test, not(feature = "std")))]
 mod gemv;
 mod index;
 mod linear;
