@@ -198,6 +198,21 @@ fn gpt_block_matches_pytorch() {
 }
 
 #[test]
+fn gpt_block_gradients_match_finite_differences() {
+    // f64, 5 and 9 positions: the fused attention reads q, k, v from the
+    // packed projection with the row kernel (5) and the product kernels
+    // (9, one gradient buffer for the three parts).
+    let dev = Cpu::seeded(4);
+    let gpt: Gpt<u!(11), u!(16), u!(16), u!(2), u!(32), 1, f64> = Gpt::new(&dev);
+    let mut block = gpt.blocks[0].clone();
+    for t in [5, 9] {
+        let x: Tensor<(Dyn, Dyn, u!(16)), f64> =
+            Tensor::randn((Dyn(2), Dyn(t), Default::default()), 0.0, 1.0, &dev);
+        typegrad::testing::gradcheck_module(&mut block, &x).unwrap();
+    }
+}
+
+#[test]
 fn forward_cached_gives_the_full_forwards_logits() {
     let dev = Cpu::seeded(3);
     let gpt = Small::new(&dev);

@@ -348,6 +348,20 @@ fn self_attention_on_one_tensor_sums_the_three_gradients() {
             .multi_head_attention(x.clone(), x, 2, &AttentionOptions::new().causal())
     })
     .unwrap();
+    // Many queries: the product kernels add the three parts into one
+    // buffer (here all three read the same elements).
+    let x =
+        Tensor::<(Dyn, Dyn, Dyn), f64>::from_vec((Dyn(2), Dyn(9), Dyn(4)), vals(72, 13), &dev());
+    for opts in [AttentionOptions::new().causal(), AttentionOptions::new()] {
+        gradcheck(&x, |x| {
+            x.clone().multi_head_attention(x.clone(), x, 2, &opts)
+        })
+        .unwrap();
+        gradcheck(&x, |x| {
+            x.clone().scaled_dot_product_attention(x.clone(), x, &opts)
+        })
+        .unwrap();
+    }
 }
 
 #[test]

@@ -19,7 +19,7 @@
 //! [`PAR_WORK`] multiply-adds, each writing its own block; below it, on the
 //! calling thread straight into the output.
 
-use super::attention_gemm::{self, exp_sum, max_of, GemmScratch, GEMM_MIN_QUERIES};
+use super::attention_gemm::{self, exp_sum, max_of, GemmScratch, Grads, GEMM_MIN_QUERIES};
 use super::matmul::CpuFloat;
 use super::simd::wide_fn;
 use super::Cpu;
@@ -402,7 +402,17 @@ fn backward<E: Dtype + CpuFloat>(
             );
             if use_gemm(p) {
                 attention_gemm::backward_pair(
-                    p, q, k, v, mask, out, lse, gout, pair, gq, gk, gv, &mut scr.g,
+                    p,
+                    q,
+                    k,
+                    v,
+                    mask,
+                    out,
+                    lse,
+                    gout,
+                    pair,
+                    Grads::Separate(gq, gk, gv),
+                    &mut scr.g,
                 );
             } else {
                 backward_pair(p, q, k, v, mask, out, lse, gout, pair, gq, gk, gv, &mut scr);
@@ -427,7 +437,17 @@ fn backward<E: Dtype + CpuFloat>(
                 );
                 if use_gemm(p) {
                     attention_gemm::backward_pair(
-                        p, q, k, v, mask, out, lse, gout, pair, gq, gk, gv, &mut scr.g,
+                        p,
+                        q,
+                        k,
+                        v,
+                        mask,
+                        out,
+                        lse,
+                        gout,
+                        pair,
+                        Grads::Separate(gq, gk, gv),
+                        &mut scr.g,
                     );
                 } else {
                     backward_pair(p, q, k, v, mask, out, lse, gout, pair, gq, gk, gv, scr);
@@ -449,6 +469,93 @@ fn backward<E: Dtype + CpuFloat>(
         }
     }
     (gq, gk, gv)
+}
+
+/// `dst[view rows] += src` for a dense per-pair block (`n` rows of `width`).
+#[cfg(feature = "std")]
+#[allow(clippy::too_many_arguments)]
+fn scatter_add<E: Dtype>(
+    dst: &mut [E],
+    view: &AttentionView,
+    b: usize,
+    h: usize,
+    src: &[E],
+    n: usize,
+    width: usize,
+) {
+    for i in 0..n {
+        let d = &mut dst[view.at(b, h, i)..][..width];
+        for (d, &s) in d.iter_mut().zip(&src[i * width..][..width]) {
+            *d = *d + s;
+        }
+    }
+}
+
+/// [`AttentionKernel::attention_backward_shared`]: the gradient of one
+/// buffer read as Q, K and V, in one buffer (the product kernels write the
+/// three parts into it; the row kernel's three buffers are added).
+#[allow(clippy::too_many_arguments)]
+fn backward_shared<E: Dtype + CpuFloat>(
+    p: &AttentionParams,
+    x: &[E],
+    mask: Option<&[bool]>,
+    out: &[E],
+    lse: &[E],
+    gout: &[E],
+) -> Vec<E> {
+    if !use_gemm(p) || p.pairs() == 0 {
+        let all = AttentionWant {
+            q: true,
+            k: true,
+            v: true,
+        };
+        let (gq, gk, gv) = backward(p, x, x, x, mask, out, lse, gout, all);
+        let (mut g, gk, gv) = (
+            gq.unwrap_or_default(),
+            gk.unwrap_or_default(),
+            gv.unwrap_or_default(),
+        );
+        for (g, (&a, &b)) in g.iter_mut().zip(gk.iter().zip(&gv)) {
+            *g = *g + a + b;
+        }
+        return g;
+    }
+    let mut g = vec![E::zero(); x.len()];
+    if !parallel(p) {
+        let mut scr = GemmScratch::default();
+        for pair in 0..p.pairs() {
+            let grads = Grads::Shared(&mut g[..], (pair / p.heads, pair % p.heads));
+            attention_gemm::backward_pair(p, x, x, x, mask, out, lse, gout, pair, grads, &mut scr);
+        }
+        return g;
+    }
+    #[cfg(feature = "std")]
+    {
+        use rayon::prelude::*;
+        type Blocks<E> = (Vec<E>, Vec<E>, Vec<E>);
+        let blocks: Vec<Blocks<E>> = (0..p.pairs())
+            .into_par_iter()
+            .map_init(GemmScratch::default, |scr, pair| {
+                let mut bq = vec![E::zero(); p.nq * p.dqk];
+                let mut bk = vec![E::zero(); p.nkv * p.dqk];
+                let mut bv = vec![E::zero(); p.nkv * p.dv];
+                let grads = Grads::Separate(
+                    Some((&mut bq[..], block(p.dqk), (0, 0))),
+                    Some((&mut bk[..], block(p.dqk), (0, 0))),
+                    Some((&mut bv[..], block(p.dv), (0, 0))),
+                );
+                attention_gemm::backward_pair(p, x, x, x, mask, out, lse, gout, pair, grads, scr);
+                (bq, bk, bv)
+            })
+            .collect();
+        for (pair, (bq, bk, bv)) in blocks.iter().enumerate() {
+            let (b, h) = (pair / p.heads, pair % p.heads);
+            scatter_add(&mut g, &p.q, b, h, bq, p.nq, p.dqk);
+            scatter_add(&mut g, &p.k, b, h, bk, p.nkv, p.dqk);
+            scatter_add(&mut g, &p.v, b, h, bv, p.nkv, p.dv);
+        }
+    }
+    g
 }
 
 macro_rules! attention_impl {
@@ -481,6 +588,18 @@ macro_rules! attention_impl {
                 let (a, b, c) =
                     backward(p, q, k, v, mask.map(|m| m.as_slice()), out, lse, gout, want);
                 (a.map(Arc::new), b.map(Arc::new), c.map(Arc::new))
+            }
+
+            fn attention_backward_shared(
+                &self,
+                p: &AttentionParams,
+                x: &Arc<Vec<$e>>,
+                mask: Option<&Arc<Vec<bool>>>,
+                out: &Arc<Vec<$e>>,
+                lse: &Arc<Vec<$e>>,
+                gout: &Arc<Vec<$e>>,
+            ) -> Arc<Vec<$e>> {
+                Arc::new(backward_shared(p, x, mask.map(|m| m.as_slice()), out, lse, gout))
             }
         }
     )*};

@@ -331,8 +331,35 @@ wide_fn! {
 /// A gradient output of one pair: buffer, view, and `(batch, head)`.
 pub(super) type GradOut<'a, E> = Option<(&'a mut [E], AttentionView, (usize, usize))>;
 
-/// The backward of pair `pair` through products, writing (not adding) the
-/// pair's rows of each gradient asked for.
+/// Where [`backward_pair`] writes: separate buffers (each part written, not
+/// added), or one buffer read as Q, K and V at once (`p.q`, `p.k`, `p.v` at
+/// `(batch, head)`), the three parts added into it.
+pub(super) enum Grads<'a, E> {
+    /// `dQ`, `dK`, `dV`, each where wanted.
+    Separate(GradOut<'a, E>, GradOut<'a, E>, GradOut<'a, E>),
+    /// One zero-initialised buffer for all three.
+    Shared(&'a mut [E], (usize, usize)),
+}
+
+impl<E> Grads<'_, E> {
+    /// Part 0 (Q), 1 (K) or 2 (V): its buffer, view, `(batch, head)`, and
+    /// whether the product adds to it.
+    fn part(
+        &mut self,
+        part: usize,
+        p: &AttentionParams,
+    ) -> Option<(&mut [E], AttentionView, (usize, usize), bool)> {
+        match self {
+            Grads::Separate(q, k, v) => {
+                let g = [q, k, v].into_iter().nth(part)?.as_mut()?;
+                Some((&mut *g.0, g.1, g.2, false))
+            }
+            Grads::Shared(buf, bh) => Some((&mut **buf, [p.q, p.k, p.v][part], *bh, true)),
+        }
+    }
+}
+
+/// The backward of pair `pair` through products into `grads`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn backward_pair<E: Dtype + CpuFloat>(
     p: &AttentionParams,
@@ -344,9 +371,7 @@ pub(super) fn backward_pair<E: Dtype + CpuFloat>(
     lse: &[E],
     gout: &[E],
     pair: usize,
-    gq: GradOut<'_, E>,
-    gk: GradOut<'_, E>,
-    gv: GradOut<'_, E>,
+    mut grads: Grads<'_, E>,
     scr: &mut GemmScratch<E>,
 ) {
     let (b, h) = (pair / p.heads, pair % p.heads);
@@ -383,7 +408,7 @@ pub(super) fn backward_pair<E: Dtype + CpuFloat>(
         gout,
         (b, h),
     );
-    if let Some((g, view, (ob, oh))) = gv {
+    if let Some((g, view, (ob, oh), acc)) = grads.part(2, p) {
         // dV = (P∘Z)ᵀ·dO.
         let w = if p.dropout > 0.0 { &scr.pz } else { &scr.p };
         let pt = Op {
@@ -401,10 +426,10 @@ pub(super) fn backward_pair<E: Dtype + CpuFloat>(
             g,
             view.at(ob, oh, 0),
             view.row,
-            false,
+            acc,
         );
     }
-    if let Some((g, view, (ob, oh))) = gq {
+    if let Some((g, view, (ob, oh), acc)) = grads.part(0, p) {
         // dQ = dS·K.
         let dsm = Op {
             buf: &scr.ds,
@@ -427,10 +452,10 @@ pub(super) fn backward_pair<E: Dtype + CpuFloat>(
             g,
             view.at(ob, oh, 0),
             view.row,
-            false,
+            acc,
         );
     }
-    if let Some((g, view, (ob, oh))) = gk {
+    if let Some((g, view, (ob, oh), acc)) = grads.part(1, p) {
         // dK = dSᵀ·Q.
         let dst = Op {
             buf: &scr.ds,
@@ -453,7 +478,7 @@ pub(super) fn backward_pair<E: Dtype + CpuFloat>(
             g,
             view.at(ob, oh, 0),
             view.row,
-            false,
+            acc,
         );
     }
 }
