@@ -15,7 +15,7 @@
 //! cargo run --release --example shakespeare_gpt -- --tokenizer bpe --steps 1500
 //! ```
 //!
-//! Flags: `--steps N` (default 2500), `--seed S` (0), `--tokenizer char|bpe`
+//! Flags: `--steps N` (default 4000), `--seed S` (0), `--tokenizer char|bpe`
 //! (char; bpe trains 512-token merges on the training split), `--lr X`
 //! (1e-3), `--temperature T` (0.8), `--top-k K` (20), `--sample N` (tokens
 //! to generate, 400; past the context the window slides, no cache).
@@ -60,7 +60,7 @@ struct Args {
 
 fn parse_args() -> Res<Args> {
     let mut a = Args {
-        steps: 2500,
+        steps: 4000,
         seed: 0,
         bpe: false,
         lr: 1e-3,
@@ -167,7 +167,7 @@ fn run<V: StaticDim>(
         if (step + 1) % every == 0 || step + 1 == args.steps {
             let v = val_loss(&model, &val_batches, &dev);
             val_curve.push(((step + 1) as f64, v));
-            bar.println(format!("step {:>5}: validation loss {v:.4}", step + 1));
+            bar.suspend(|| println!("step {:>5}: validation loss {v:.4}", step + 1));
         }
     }
     bar.finish_and_clear();
