@@ -74,3 +74,43 @@ pub fn plot_losses(
     root.present()?;
     Ok(())
 }
+
+/// Training and validation loss against the optimizer step, as a PNG
+/// (`(step, loss)` points; the training curve is usually denser).
+pub fn plot_loss_curve(
+    path: &Path,
+    title: &str,
+    train: &[(f64, f64)],
+    val: &[(f64, f64)],
+) -> Result<(), Box<dyn Error>> {
+    let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let top = train.iter().chain(val).map(|p| p.1).fold(0.0, f64::max) * 1.05;
+    let last = train.iter().chain(val).map(|p| p.0).fold(1.0, f64::max);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 26))
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..last, 0f64..top)?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc("cross-entropy")
+        .draw()?;
+    for (series, color, label) in [(train, BLUE, "training"), (val, RED, "validation")] {
+        chart
+            .draw_series(LineSeries::new(series.to_vec(), color.stroke_width(2)))?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.8))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}

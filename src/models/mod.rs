@@ -8,12 +8,18 @@
 //!   the residual blocks of figures 5.3 and 5.4; [`ResNet18`] and
 //!   [`ResNet50`] (figure 5.5), with torchvision's parameter names, so a
 //!   torchvision checkpoint saved as safetensors loads directly.
+//! - [`Gpt`] (figure 5.8) with a [`KvCache`] and [`Sampling`];
+//!   [`GptMini`], the PyTorch peer's GPT-mini, with its parameter names.
 
+mod gpt;
 mod lenet;
 mod resnet;
 mod transformer;
 mod vit;
 
+pub use gpt::{
+    Act, Block, CausalSelfAttention, Gpt, GptMini, KvCache, Mlp, Sampling, Triple, Width,
+};
 pub use lenet::{LeNet, LeNet5};
 pub use resnet::{
     BasicBlock, BasicBlockDown, Bottleneck, BottleneckDown, Conv1x1, Conv3x3, Downsample, ResNet18,

@@ -264,8 +264,13 @@ fn rank_2_and_static_shapes() {
 
 #[test]
 fn multi_head_layout_equals_split_heads() {
+    multi_head_case(2, 3, 4, 2, 3, 2);
+    // Many queries: the product kernels (attention_gemm.rs).
+    multi_head_case(2, 9, 10, 2, 3, 2);
+}
+
+fn multi_head_case(b: usize, nq: usize, nkv: usize, h: usize, d: usize, dv: usize) {
     // (B, N, H·d) with heads side by side == split, attend, merge.
-    let (b, nq, nkv, h, d, dv) = (2, 3, 4, 2, 3, 2);
     let dev = dev();
     let q = Tensor::<(Dyn, Dyn, Dyn), f64>::from_vec(
         (Dyn(b), Dyn(nq), Dyn(h * d)),
@@ -343,12 +348,31 @@ fn self_attention_on_one_tensor_sums_the_three_gradients() {
             .multi_head_attention(x.clone(), x, 2, &AttentionOptions::new().causal())
     })
     .unwrap();
+    // Many queries: the product kernels add the three parts into one
+    // buffer (here all three read the same elements).
+    let x =
+        Tensor::<(Dyn, Dyn, Dyn), f64>::from_vec((Dyn(2), Dyn(9), Dyn(4)), vals(72, 13), &dev());
+    for opts in [AttentionOptions::new().causal(), AttentionOptions::new()] {
+        gradcheck(&x, |x| {
+            x.clone().multi_head_attention(x.clone(), x, 2, &opts)
+        })
+        .unwrap();
+        gradcheck(&x, |x| {
+            x.clone().scaled_dot_product_attention(x.clone(), x, &opts)
+        })
+        .unwrap();
+    }
 }
 
 #[test]
 fn kv_len_reads_a_prefix_of_a_cache_in_place() {
     // A cache of capacity 6 filled to 4; 2 new queries, causal.
-    let (h, nq, cap, len, d) = (2, 2, 6, 4, 3);
+    kv_len_case(2, 2, 6, 4, 3);
+    // 9 new queries after 3 cached (the product kernels).
+    kv_len_case(2, 9, 14, 12, 3);
+}
+
+fn kv_len_case(h: usize, nq: usize, cap: usize, len: usize, d: usize) {
     let q = t4([1, h, nq, d], vals(h * nq * d, 14));
     let kc = t4([1, h, cap, d], vals(h * cap * d, 15));
     let vc = t4([1, h, cap, d], vals(h * cap * d, 16));
@@ -494,38 +518,48 @@ fn dropout_drops_weights_in_training_only() {
 
 #[test]
 fn dropout_gradient_of_q_and_k_uses_the_forward_pattern() {
+    dropout_gradient_case(3, 5, 2);
+    // The product kernels.
+    dropout_gradient_case(9, 11, 2);
+}
+
+fn dropout_gradient_case(nq: usize, nkv: usize, d: usize) {
     // With a fixed seed the pattern is a function of the device's stream:
-    // two devices seeded alike give the same forward; the analytic gradient
-    // matches finite differences taken with the same pattern (a fresh
-    // device of the same seed for every evaluation).
-    let (nq, nkv, d) = (3, 5, 2);
-    let qv = vals(nq * d, 23);
-    let kv = vals(nkv * d, 24);
-    let vv = vals(nkv * d, 25);
-    let run = |q: &[f64]| -> (Vec<f64>, Vec<f64>) {
+    // two devices seeded alike give the same forward; the analytic gradients
+    // match finite differences taken with the same pattern (a fresh device
+    // of the same seed for every evaluation).
+    let x0 = [vals(nq * d, 23), vals(nkv * d, 24), vals(nkv * d, 25)];
+    let run = |x: &[Vec<f64>; 3]| -> (Vec<f64>, [Vec<f64>; 3]) {
         let dev = Cpu::seeded(9);
-        let q = Tensor::<(Dyn, Dyn), f64>::from_vec((Dyn(nq), Dyn(d)), q.to_vec(), &dev);
-        let k = Tensor::<(Dyn, Dyn), f64>::from_vec((Dyn(nkv), Dyn(d)), kv.clone(), &dev);
-        let v = Tensor::<(Dyn, Dyn), f64>::from_vec((Dyn(nkv), Dyn(d)), vv.clone(), &dev);
+        let q = Tensor::<(Dyn, Dyn), f64>::from_vec((Dyn(nq), Dyn(d)), x[0].clone(), &dev);
+        let k = Tensor::<(Dyn, Dyn), f64>::from_vec((Dyn(nkv), Dyn(d)), x[1].clone(), &dev);
+        let v = Tensor::<(Dyn, Dyn), f64>::from_vec((Dyn(nkv), Dyn(d)), x[2].clone(), &dev);
         let y = q.clone().trace().scaled_dot_product_attention(
-            k,
-            v,
+            k.clone(),
+            v.clone(),
             &AttentionOptions::new().dropout(0.4),
         );
         let out = y.to_vec();
-        let g = y.sum().backward().get(&q).unwrap().to_vec();
-        (out, g)
+        let g = y.sum().backward();
+        let grads = [&q, &k, &v].map(|t| g.get(t).unwrap().to_vec());
+        (out, grads)
     };
-    let (y0, g) = run(&qv);
-    assert_eq!(run(&qv).0, y0);
+    let (y0, g) = run(&x0);
+    assert_eq!(run(&x0).0, y0);
     let eps = 1e-6;
-    for e in 0..qv.len() {
-        let mut a = qv.clone();
-        a[e] += eps;
-        let mut b = qv.clone();
-        b[e] -= eps;
-        let num = (run(&a).0.iter().sum::<f64>() - run(&b).0.iter().sum::<f64>()) / (2.0 * eps);
-        assert!((num - g[e]).abs() < 1e-6, "element {e}: {num} vs {}", g[e]);
+    for (which, gw) in g.iter().enumerate() {
+        for e in 0..x0[which].len() {
+            let mut a = x0.clone();
+            a[which][e] += eps;
+            let mut b = x0.clone();
+            b[which][e] -= eps;
+            let num = (run(&a).0.iter().sum::<f64>() - run(&b).0.iter().sum::<f64>()) / (2.0 * eps);
+            assert!(
+                (num - gw[e]).abs() < 1e-6,
+                "operand {which} element {e}: {num} vs {}",
+                gw[e]
+            );
+        }
     }
 }
 
@@ -683,6 +717,17 @@ proptest! {
         d in 1usize..4, dv in 1usize..4, kind in 0usize..4, seed in 0usize..100,
     ) {
         check_case(b, h, nq, nkv, d, dv, KINDS[kind], seed).map_err(TestCaseError::fail)?;
+    }
+
+    /// Pairs of 8 queries or more run through the product kernels
+    /// (attention_gemm.rs): the same checks, fewer keys than queries
+    /// included (causal rows with no key give zeros).
+    #[test]
+    fn prop_product_kernels_vs_naive_with_gradients(
+        h in 1usize..3, nq in 8usize..12, nkv in 1usize..13,
+        d in 1usize..4, dv in 1usize..4, kind in 0usize..4, seed in 0usize..100,
+    ) {
+        check_case(1, h, nq, nkv, d, dv, KINDS[kind], seed).map_err(TestCaseError::fail)?;
     }
 
     #[test]

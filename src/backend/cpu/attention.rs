@@ -19,6 +19,8 @@
 //! [`PAR_WORK`] multiply-adds, each writing its own block; below it, on the
 //! calling thread straight into the output.
 
+use super::attention_gemm::{self, exp_sum, max_of, GemmScratch, Grads, GEMM_MIN_QUERIES};
+use super::matmul::CpuFloat;
 use super::simd::wide_fn;
 use super::Cpu;
 use super::CpuStorage;
@@ -110,6 +112,14 @@ struct Scratch<E> {
     vt: Vec<E>,
     s: Vec<E>,
     dp: Vec<E>,
+    /// Scratch of the product kernels.
+    g: GemmScratch<E>,
+}
+
+/// Whether the pairs go through the product kernels (`attention_gemm`):
+/// many queries (training, prefill) rather than one (decoding).
+fn use_gemm(p: &AttentionParams) -> bool {
+    p.nq >= GEMM_MIN_QUERIES && p.nkv > 0
 }
 
 /// The scaled, masked scores of query `i` against keys `0..jend` into
@@ -138,7 +148,7 @@ fn scores<const FMA: bool, E: Dtype>(
             }
         }
     }
-    s.iter().fold(E::neg_infinity(), |m, &x| m.max(x))
+    max_of(s)
 }
 
 wide_fn! {
@@ -175,11 +185,7 @@ wide_fn! {
                 continue;
             }
             let s = &mut scr.s[..jend];
-            let mut l = E::zero();
-            for x in s.iter_mut() {
-                *x = (*x - m).fast_exp_with::<FMA>();
-                l = l + *x;
-            }
+            let l = exp_sum::<FMA, E>(s, m);
             lse[i] = m + l.ln();
             let inv = l.recip();
             if p.dropout > 0.0 {
@@ -296,7 +302,7 @@ fn scatter<E: Copy>(
     }
 }
 
-fn forward<E: Dtype>(
+fn forward<E: Dtype + CpuFloat>(
     p: &AttentionParams,
     q: &[E],
     k: &[E],
@@ -313,7 +319,13 @@ fn forward<E: Dtype>(
         let mut scr = Scratch::default();
         for (pair, l) in lse.chunks_mut(p.nq).enumerate() {
             let bh = (pair / p.heads, pair % p.heads);
-            forward_pair(p, q, k, v, mask, pair, &mut out, &p.out, bh, l, &mut scr);
+            if use_gemm(p) {
+                attention_gemm::forward_pair(
+                    p, q, k, v, mask, pair, &mut out, &p.out, bh, l, &mut scr.g,
+                );
+            } else {
+                forward_pair(p, q, k, v, mask, pair, &mut out, &p.out, bh, l, &mut scr);
+            }
         }
         return (out, lse);
     }
@@ -325,7 +337,23 @@ fn forward<E: Dtype>(
             .enumerate()
             .map_init(Scratch::default, |scr, (pair, l)| {
                 let mut o = vec![E::zero(); p.nq * p.dv];
-                forward_pair(p, q, k, v, mask, pair, &mut o, &block(p.dv), (0, 0), l, scr);
+                if use_gemm(p) {
+                    attention_gemm::forward_pair(
+                        p,
+                        q,
+                        k,
+                        v,
+                        mask,
+                        pair,
+                        &mut o,
+                        &block(p.dv),
+                        (0, 0),
+                        l,
+                        &mut scr.g,
+                    );
+                } else {
+                    forward_pair(p, q, k, v, mask, pair, &mut o, &block(p.dv), (0, 0), l, scr);
+                }
                 o
             })
             .collect();
@@ -345,7 +373,7 @@ fn forward<E: Dtype>(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn backward<E: Dtype>(
+fn backward<E: Dtype + CpuFloat>(
     p: &AttentionParams,
     q: &[E],
     k: &[E],
@@ -367,21 +395,28 @@ fn backward<E: Dtype>(
         let mut scr = Scratch::default();
         for pair in 0..pairs {
             let bh = (pair / p.heads, pair % p.heads);
-            backward_pair(
-                p,
-                q,
-                k,
-                v,
-                mask,
-                out,
-                lse,
-                gout,
-                pair,
+            let (gq, gk, gv) = (
                 gq.as_deref_mut().map(|g| (g, p.q, bh)),
                 gk.as_deref_mut().map(|g| (g, p.k, bh)),
                 gv.as_deref_mut().map(|g| (g, p.v, bh)),
-                &mut scr,
             );
+            if use_gemm(p) {
+                attention_gemm::backward_pair(
+                    p,
+                    q,
+                    k,
+                    v,
+                    mask,
+                    out,
+                    lse,
+                    gout,
+                    pair,
+                    Grads::Separate(gq, gk, gv),
+                    &mut scr.g,
+                );
+            } else {
+                backward_pair(p, q, k, v, mask, out, lse, gout, pair, gq, gk, gv, &mut scr);
+            }
         }
         return (gq, gk, gv);
     }
@@ -395,21 +430,28 @@ fn backward<E: Dtype>(
                 let mut bq = vec![E::zero(); if want.q { p.nq * p.dqk } else { 0 }];
                 let mut bk = vec![E::zero(); if want.k { p.nkv * p.dqk } else { 0 }];
                 let mut bv = vec![E::zero(); if want.v { p.nkv * p.dv } else { 0 }];
-                backward_pair(
-                    p,
-                    q,
-                    k,
-                    v,
-                    mask,
-                    out,
-                    lse,
-                    gout,
-                    pair,
+                let (gq, gk, gv) = (
                     want.q.then_some((&mut bq[..], block(p.dqk), (0, 0))),
                     want.k.then_some((&mut bk[..], block(p.dqk), (0, 0))),
                     want.v.then_some((&mut bv[..], block(p.dv), (0, 0))),
-                    scr,
                 );
+                if use_gemm(p) {
+                    attention_gemm::backward_pair(
+                        p,
+                        q,
+                        k,
+                        v,
+                        mask,
+                        out,
+                        lse,
+                        gout,
+                        pair,
+                        Grads::Separate(gq, gk, gv),
+                        &mut scr.g,
+                    );
+                } else {
+                    backward_pair(p, q, k, v, mask, out, lse, gout, pair, gq, gk, gv, scr);
+                }
                 (bq, bk, bv)
             })
             .collect();
@@ -427,6 +469,93 @@ fn backward<E: Dtype>(
         }
     }
     (gq, gk, gv)
+}
+
+/// `dst[view rows] += src` for a dense per-pair block (`n` rows of `width`).
+#[cfg(feature = "std")]
+#[allow(clippy::too_many_arguments)]
+fn scatter_add<E: Dtype>(
+    dst: &mut [E],
+    view: &AttentionView,
+    b: usize,
+    h: usize,
+    src: &[E],
+    n: usize,
+    width: usize,
+) {
+    for i in 0..n {
+        let d = &mut dst[view.at(b, h, i)..][..width];
+        for (d, &s) in d.iter_mut().zip(&src[i * width..][..width]) {
+            *d = *d + s;
+        }
+    }
+}
+
+/// [`AttentionKernel::attention_backward_shared`]: the gradient of one
+/// buffer read as Q, K and V, in one buffer (the product kernels write the
+/// three parts into it; the row kernel's three buffers are added).
+#[allow(clippy::too_many_arguments)]
+fn backward_shared<E: Dtype + CpuFloat>(
+    p: &AttentionParams,
+    x: &[E],
+    mask: Option<&[bool]>,
+    out: &[E],
+    lse: &[E],
+    gout: &[E],
+) -> Vec<E> {
+    if !use_gemm(p) || p.pairs() == 0 {
+        let all = AttentionWant {
+            q: true,
+            k: true,
+            v: true,
+        };
+        let (gq, gk, gv) = backward(p, x, x, x, mask, out, lse, gout, all);
+        let (mut g, gk, gv) = (
+            gq.unwrap_or_default(),
+            gk.unwrap_or_default(),
+            gv.unwrap_or_default(),
+        );
+        for (g, (&a, &b)) in g.iter_mut().zip(gk.iter().zip(&gv)) {
+            *g = *g + a + b;
+        }
+        return g;
+    }
+    let mut g = vec![E::zero(); x.len()];
+    if !parallel(p) {
+        let mut scr = GemmScratch::default();
+        for pair in 0..p.pairs() {
+            let grads = Grads::Shared(&mut g[..], (pair / p.heads, pair % p.heads));
+            attention_gemm::backward_pair(p, x, x, x, mask, out, lse, gout, pair, grads, &mut scr);
+        }
+        return g;
+    }
+    #[cfg(feature = "std")]
+    {
+        use rayon::prelude::*;
+        type Blocks<E> = (Vec<E>, Vec<E>, Vec<E>);
+        let blocks: Vec<Blocks<E>> = (0..p.pairs())
+            .into_par_iter()
+            .map_init(GemmScratch::default, |scr, pair| {
+                let mut bq = vec![E::zero(); p.nq * p.dqk];
+                let mut bk = vec![E::zero(); p.nkv * p.dqk];
+                let mut bv = vec![E::zero(); p.nkv * p.dv];
+                let grads = Grads::Separate(
+                    Some((&mut bq[..], block(p.dqk), (0, 0))),
+                    Some((&mut bk[..], block(p.dqk), (0, 0))),
+                    Some((&mut bv[..], block(p.dv), (0, 0))),
+                );
+                attention_gemm::backward_pair(p, x, x, x, mask, out, lse, gout, pair, grads, scr);
+                (bq, bk, bv)
+            })
+            .collect();
+        for (pair, (bq, bk, bv)) in blocks.iter().enumerate() {
+            let (b, h) = (pair / p.heads, pair % p.heads);
+            scatter_add(&mut g, &p.q, b, h, bq, p.nq, p.dqk);
+            scatter_add(&mut g, &p.k, b, h, bk, p.nkv, p.dqk);
+            scatter_add(&mut g, &p.v, b, h, bv, p.nkv, p.dv);
+        }
+    }
+    g
 }
 
 macro_rules! attention_impl {
@@ -459,6 +588,18 @@ macro_rules! attention_impl {
                 let (a, b, c) =
                     backward(p, q, k, v, mask.map(|m| m.as_slice()), out, lse, gout, want);
                 (a.map(CpuStorage::new), b.map(CpuStorage::new), c.map(CpuStorage::new))
+            }
+
+            fn attention_backward_shared(
+                &self,
+                p: &AttentionParams,
+                x: &CpuStorage<$e>,
+                mask: Option<&CpuStorage<bool>>,
+                out: &CpuStorage<$e>,
+                lse: &CpuStorage<$e>,
+                gout: &CpuStorage<$e>,
+            ) -> CpuStorage<$e> {
+                CpuStorage::new(backward_shared(p, x, mask.map(|m| m.as_slice()), out, lse, gout))
             }
         }
     )*};

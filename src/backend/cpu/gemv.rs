@@ -1,6 +1,8 @@
-//! Matrix-vector products for the `no_std` matmul path: `C = op(A)·op(B)`
-//! when `op(A)` has only a few rows, computed row by row straight from the
-//! operands.
+//! Matrix-vector products: `C = op(A)·op(B)` when `op(A)` has only a few
+//! rows, computed row by row straight from the operands. The `no_std`
+//! matmul path uses them to avoid packing scratch; with `std` they replace
+//! the gemm crate for such products on one thread (its packing and
+//! dispatch cost more than a one-token Linear itself).
 //!
 //! `matrixmultiply` packs `op(B)` into a scratch buffer before every
 //! product (up to 256 x 1024 values: a `Linear<784, 256>` applied to one
@@ -11,6 +13,7 @@
 //! a handful of rows reading it once per row costs no more than packing.
 
 use super::matmul::{CpuFloat, Layout};
+use super::simd::wide_fn;
 
 /// At most this many rows of `op(A)` go through [`gemv`]; more go through
 /// `matrixmultiply`, whose packing then pays for itself.
@@ -21,15 +24,28 @@ pub(crate) const GEMV_MAX_ROWS: usize = 4;
 /// `i·rsa + p·csa`, `op(B)` elements `p·rsb + j·csb` with one of `rsb`,
 /// `csb` equal to 1, `C` rows `i·rsc` (column stride 1).
 ///
+/// Compiled for the CPU's widest vectors ([`wide_fn!`]): with `std` it
+/// also serves one-row products in place of the gemm crate, whose packing
+/// and dispatch cost more than the product itself there (a KV-cache
+/// decoding step is a chain of such products).
+///
 /// # Panics
 /// If a slice is too short for the layout (never, from `matmul`).
 pub(crate) fn gemv<E: CpuFloat>(l: Layout, a: &[E], b: &[E], c: &mut [E], accumulate: bool) {
+    gemv_wide(l, a, b, c, accumulate)
+}
+
+wide_fn! {
+    /// [`gemv`]'s body.
+    fn gemv_wide<E: CpuFloat>(l: Layout, a: &[E], b: &[E], c: &mut [E], accumulate: bool) -> () {
     let (rsa, csa) = (l.rsa as usize, l.csa as usize);
     let (rsb, csb, rsc) = (l.rsb as usize, l.csb as usize, l.rsc as usize);
     for i in 0..l.m {
         let a_row = &a[i * rsa..];
         let c_row = &mut c[i * rsc..i * rsc + l.n];
-        if csb != 1 {
+        if csb != 1 && csa == 1 && dots_fast(&a_row[..l.k], b, csb, c_row, accumulate) {
+            // Done by the f32 AVX-512 kernel.
+        } else if csb != 1 {
             // op(B) column j is contiguous (B stored n x k): a dot product
             // per element of the row.
             for (j, cj) in c_row.iter_mut().enumerate() {
@@ -58,22 +74,121 @@ pub(crate) fn gemv<E: CpuFloat>(l: Layout, a: &[E], b: &[E], c: &mut [E], accumu
             }
         }
     }
+    }
 }
 
-/// `Σ x[p]·y[p]` with four partial sums (independent additions keep a
-/// pipelined FPU busy).
+/// Partial sums of [`dot`]: independent additions keep a pipelined FPU
+/// busy, and in vector registers they are two AVX-512 (four AVX2) lanes
+/// of f32.
+const DOT_LANES: usize = 32;
+
+/// `Σ x[p]·y[p]` with [`DOT_LANES`] partial sums.
+#[inline(always)]
 fn dot<E: CpuFloat>(x: &[E], y: &[E]) -> E {
-    let mut acc = [E::ZERO; 4];
-    let (xs, ys) = (x.chunks_exact(4), y.chunks_exact(4));
+    let mut acc = [E::ZERO; DOT_LANES];
+    let (xs, ys) = (x.chunks_exact(DOT_LANES), y.chunks_exact(DOT_LANES));
     let (xr, yr) = (xs.remainder(), ys.remainder());
     for (xc, yc) in xs.zip(ys) {
-        for q in 0..4 {
+        for q in 0..DOT_LANES {
             acc[q] = acc[q] + xc[q] * yc[q];
         }
     }
-    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    let mut w = DOT_LANES;
+    while w > 1 {
+        w /= 2;
+        for q in 0..w {
+            acc[q] = acc[q] + acc[q + w];
+        }
+    }
+    let mut s = acc[0];
     for (&xv, &yv) in xr.iter().zip(yr) {
         s = s + xv * yv;
     }
     s
+}
+
+/// `c[j] (+)= x · b[j·csb .. j·csb + len(x)]` for every `j` through the
+/// f32 AVX-512 kernel (four rows of `B` per pass, sharing the loads of
+/// `x`); `false` (nothing done) where it does not apply: another element
+/// type, or a CPU without AVX-512. A one-token Linear is this loop.
+#[inline(always)]
+fn dots_fast<E: CpuFloat>(x: &[E], b: &[E], csb: usize, c: &mut [E], accumulate: bool) -> bool {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if core::any::TypeId::of::<E>() == core::any::TypeId::of::<f32>()
+        && std::is_x86_feature_detected!("avx512f")
+    {
+        let k = x.len();
+        let n = c.len();
+        assert!(n == 0 || (n - 1) * csb + k <= b.len(), "gemv: B too short");
+        // SAFETY: `E` is `f32` (same TypeId): the three slices are valid
+        // `f32` slices of the same lengths; `c` is reinterpreted mutably
+        // and not used through its original name meanwhile.
+        let (xf, bf, cf) = unsafe {
+            (
+                core::slice::from_raw_parts(x.as_ptr() as *const f32, k),
+                core::slice::from_raw_parts(b.as_ptr() as *const f32, b.len()),
+                core::slice::from_raw_parts_mut(c.as_mut_ptr() as *mut f32, n),
+            )
+        };
+        // SAFETY: the CPU supports AVX-512F (checked above).
+        unsafe { x86::dots_f32_avx512(xf, bf, csb, cf, accumulate) };
+        return true;
+    }
+    let _ = (x, b, csb, c, accumulate);
+    false
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod x86 {
+    use core::arch::x86_64::*;
+
+    /// `c[j] (+)= Σ_p x[p]·b[j·csb + p]`, four `j` at a time.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn dots_f32_avx512(x: &[f32], b: &[f32], csb: usize, c: &mut [f32], acc: bool) {
+        let k = x.len();
+        let k16 = k - k % 16;
+        let row = |j: usize| &b[j * csb..j * csb + k];
+        let tail = |r: &[f32]| -> f32 { x[k16..].iter().zip(&r[k16..]).map(|(a, b)| a * b).sum() };
+        let mut j = 0;
+        while j + 4 <= c.len() {
+            let rows = [row(j), row(j + 1), row(j + 2), row(j + 3)];
+            let mut s = [_mm512_setzero_ps(); 4];
+            let mut p = 0;
+            while p < k16 {
+                // SAFETY: p + 16 <= k16 <= k, the length of `x` and of every
+                // row: the unaligned 16-lane loads stay inside them.
+                unsafe {
+                    let xv = _mm512_loadu_ps(x.as_ptr().add(p));
+                    for (sr, r) in s.iter_mut().zip(&rows) {
+                        *sr = _mm512_fmadd_ps(xv, _mm512_loadu_ps(r.as_ptr().add(p)), *sr);
+                    }
+                }
+                p += 16;
+            }
+            for (q, (sr, r)) in s.iter().zip(&rows).enumerate() {
+                let v = _mm512_reduce_add_ps(*sr) + tail(r);
+                c[j + q] = if acc { c[j + q] + v } else { v };
+            }
+            j += 4;
+        }
+        while j < c.len() {
+            let r = row(j);
+            let mut sv = _mm512_setzero_ps();
+            let mut p = 0;
+            while p < k16 {
+                // SAFETY: as above.
+                unsafe {
+                    sv = _mm512_fmadd_ps(
+                        _mm512_loadu_ps(x.as_ptr().add(p)),
+                        _mm512_loadu_ps(r.as_ptr().add(p)),
+                        sv,
+                    );
+                }
+                p += 16;
+            }
+            let v = _mm512_reduce_add_ps(sv) + tail(r);
+            c[j] = if acc { c[j] + v } else { v };
+            j += 1;
+        }
+    }
 }

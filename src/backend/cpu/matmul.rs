@@ -357,6 +357,13 @@ fn matmul_threads<E: CpuFloat>(
         // Row `row0` of op(A) starts at `row0·rsa` (< m·k, as row0 < m).
         let ai = &ai[row0 * rsa as usize..];
         let l = Layout { m: rows, ..l };
+        #[cfg(feature = "std")]
+        if engine == Engine::Gemm && threads == 1 && rows <= super::gemv::GEMV_MAX_ROWS {
+            // A few rows (a Linear on one token): the gemm crate's packing
+            // and dispatch cost more than the product (see `gemv`).
+            super::gemv::gemv(l, ai, bi, ci, accumulate);
+            return;
+        }
         match engine {
             #[cfg(feature = "std")]
             // SAFETY: the original `ai` holds m·k elements and the strides
@@ -622,12 +629,19 @@ mod tests {
     /// scratch): every layout flag, sizes past its 4-way unrolling.
     #[test]
     fn matmul_few_rows_gemv_path() {
+        // Every engine: with std the gemm engine sends these to `gemv` too
+        // (and f32 rows of B through its AVX-512 kernel, four at a time:
+        // 384 and 33 columns cover whole groups and a remainder).
         for m in 1..=super::super::gemv::GEMV_MAX_ROWS + 1 {
-            for (k, n) in [(1, 1), (7, 3), (300, 70), (784, 10)] {
-                for flags in 0..32u8 {
-                    let p = params(2, m, k, n, flags);
-                    check::<f32>(Engine::MatrixMultiply, p, flags as u64).unwrap();
-                    check::<f64>(Engine::MatrixMultiply, p, flags as u64).unwrap();
+            for (k, n) in [(1, 1), (7, 3), (300, 70), (784, 10), (128, 384), (131, 33)] {
+                for batch in [1, 2] {
+                    for flags in 0..32u8 {
+                        let p = params(batch, m, k, n, flags);
+                        for engine in engines() {
+                            check::<f32>(engine, p, flags as u64).unwrap();
+                            check::<f64>(engine, p, flags as u64).unwrap();
+                        }
+                    }
                 }
             }
         }

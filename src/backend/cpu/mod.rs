@@ -3,9 +3,9 @@
 //! loops (rayon-parallel above a size threshold with `std`) and `gemm`.
 
 mod attention;
+mod attention_gemm;
 mod binary;
 mod conv;
-#[cfg(any(test, not(feature = "std")))]
 mod gemv;
 mod index;
 mod linear;

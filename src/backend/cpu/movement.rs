@@ -17,7 +17,7 @@ use super::strides::{broadcast, contiguous};
 use super::Cpu;
 use super::CpuStorage;
 use crate::dtype::Dtype;
-use crate::ops::movement::MovementKernel;
+use crate::ops::movement::{MovementKernel, RowCopy};
 use crate::shape::MAX_RANK;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -327,6 +327,24 @@ fn concat<E: Dtype>(a: &[E], ad: &[usize], b: &[E], bd: &[usize], axis: usize) -
     out
 }
 
+/// [`MovementKernel::copy_rows_into`] on host slices (bounds-checked).
+fn copy_rows_into<E: Copy>(dst: &mut [E], src: &[E], c: &RowCopy) {
+    assert!(
+        c.src_end() <= src.len() && c.dst_end() <= dst.len(),
+        "copy_rows_into: rows run past a buffer (source {} of {}, destination {} of {})",
+        c.src_end(),
+        src.len(),
+        c.dst_end(),
+        dst.len()
+    );
+    for g in 0..c.groups {
+        for r in 0..c.rows {
+            let (s, d) = (c.from.at(g, r), c.to.at(g, r));
+            dst[d..d + c.width].copy_from_slice(&src[s..s + c.width]);
+        }
+    }
+}
+
 macro_rules! movement_impl {
     ($($e:ty),*) => {$(
         impl MovementKernel<$e> for Cpu {
@@ -351,6 +369,9 @@ macro_rules! movement_impl {
             }
             fn concat(&self, a: &CpuStorage<$e>, ad: &[usize], b: &CpuStorage<$e>, bd: &[usize], axis: usize) -> CpuStorage<$e> {
                 CpuStorage::new(concat(a, ad, b, bd, axis))
+            }
+            fn copy_rows_into(&self, dst: &mut CpuStorage<$e>, src: &CpuStorage<$e>, c: &RowCopy) {
+                copy_rows_into(dst.make_mut().as_mut_slice(), src, c)
             }
         }
     )*};

@@ -6,7 +6,7 @@ use super::simd::wide_fn;
 use super::Cpu;
 use super::CpuStorage;
 use crate::dtype::Dtype;
-use crate::ops::unary::{UnaryKernel, UnaryOp};
+use crate::ops::unary::{normal_cdf_fast, normal_pdf_fast, UnaryKernel, UnaryOp};
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
 
@@ -70,6 +70,12 @@ macro_rules! dispatch {
     };
 }
 
+/// Whether `E` is `f32` (the fast GELU is accurate to f32 only).
+#[inline(always)]
+fn is_f32<E: Dtype>() -> bool {
+    core::any::TypeId::of::<E>() == core::any::TypeId::of::<f32>()
+}
+
 wide_fn! {
     /// `y = f(x)` over one chunk, every element of `y` written; compiled
     /// for the CPU's widest vectors, one plain loop per op.
@@ -78,6 +84,13 @@ wide_fn! {
             // Fused multiply-adds where the CPU has them (same accuracy).
             for (y, &v) in y.iter_mut().zip(x) {
                 y.write(v.fast_exp_with::<FMA>());
+            }
+            return;
+        }
+        if op == UnaryOp::GeluErf && is_f32::<E>() {
+            // Exact GELU without a scalar erf call (accurate to f32).
+            for (y, &v) in y.iter_mut().zip(x) {
+                y.write(v * normal_cdf_fast::<FMA, E>(v));
             }
             return;
         }
@@ -92,6 +105,14 @@ wide_fn! {
 wide_fn! {
     /// `gx = gy · f'(saved)` over one chunk, every element of `gx` written.
     fn unary_backward_chunk<E: Dtype>(op: UnaryOp<E>, saved: &[E], gy: &[E], gx: &mut [MaybeUninit<E>]) -> () {
+        if op == UnaryOp::GeluErf && is_f32::<E>() {
+            // d/dx x·Φ(x) = Φ(x) + x·φ(x), vectorised (see `unary_chunk`).
+            for ((g, &s), &d) in gx.iter_mut().zip(saved).zip(gy) {
+                let df = normal_cdf_fast::<FMA, E>(s) + s * normal_pdf_fast::<FMA, E>(s);
+                g.write(d * df);
+            }
+            return;
+        }
         dispatch!(op, |o| {
             for ((g, &s), &d) in gx.iter_mut().zip(saved).zip(gy) {
                 g.write(d * o.df_saved(s));

@@ -201,4 +201,34 @@ pub trait AttentionKernel<E: Dtype>: Backend {
         gout: &Self::Storage<E>,
         want: AttentionWant,
     ) -> AttentionGrads<Self::Storage<E>>;
+
+    /// The gradient of one buffer `x` read as `Q`, `K` and `V` at once (a
+    /// packed q/k/v projection, or self-attention on one tensor): the sum
+    /// of the three gradients, in one buffer of `x`'s size. Provided: the
+    /// three from [`AttentionKernel::attention_backward`], added; a backend
+    /// may write them into one buffer directly (the CPU one does).
+    #[allow(clippy::too_many_arguments)]
+    fn attention_backward_shared(
+        &self,
+        p: &AttentionParams,
+        x: &Self::Storage<E>,
+        mask: Option<&Self::Storage<bool>>,
+        out: &Self::Storage<E>,
+        lse: &Self::Storage<E>,
+        gout: &Self::Storage<E>,
+    ) -> Self::Storage<E>
+    where
+        Self: crate::ops::binary::BinaryKernel<E>,
+    {
+        let all = AttentionWant {
+            q: true,
+            k: true,
+            v: true,
+        };
+        let (gq, gk, gv) = self.attention_backward(p, x, x, x, mask, out, lse, gout, all);
+        let mut g = gq.expect("dQ was asked for");
+        self.add_assign(&mut g, &gk.expect("dK was asked for"));
+        self.add_assign(&mut g, &gv.expect("dV was asked for"));
+        g
+    }
 }

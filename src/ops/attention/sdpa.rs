@@ -252,6 +252,16 @@ where
         k: tape.wants_grad(k.id),
         v: tape.wants_grad(v.id),
     };
+    if q.id == k.id && k.id == v.id && want.q {
+        // One tensor read three times (a packed q/k/v projection): one
+        // gradient buffer for the three parts.
+        let saved = (q.id, q.data, y.clone(), lse);
+        return Ok(op_result(out_shape, y, dev.clone(), tape, move |g, gy| {
+            let (xi, xd, yd, lse) = &saved;
+            let gx = dev.attention_backward_shared(&p, xd, mask.as_ref(), yd, lse, gy);
+            g.accumulate(*xi, gx);
+        }));
+    }
     let saved = (q.id, k.id, v.id, q.data, k.data, v.data, y.clone(), lse);
     Ok(op_result(out_shape, y, dev.clone(), tape, move |g, gy| {
         let (qi, ki, vi, qd, kd, vd, yd, lse) = &saved;

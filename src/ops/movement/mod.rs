@@ -13,11 +13,13 @@
 
 mod broadcast;
 mod concat;
+mod copy_rows;
 mod narrow;
 mod permute;
 mod reshape;
 
 pub use concat::ConcatOp;
+pub use copy_rows::{RowCopy, RowLayout};
 pub use narrow::NarrowOp;
 
 use crate::backend::Backend;
@@ -56,4 +58,9 @@ pub trait MovementKernel<E: Dtype>: Backend {
         b_dims: &[usize],
         axis: usize,
     ) -> Self::Storage<E>;
+    /// Copy rows from `src` into `dst` **in place** as `c` describes
+    /// (copy-on-write: only a `dst` shared with another tensor is copied
+    /// first). Panics if either side's rows run past its buffer. The KV
+    /// cache of `models::Gpt` appends each token's keys and values with it.
+    fn copy_rows_into(&self, dst: &mut Self::Storage<E>, src: &Self::Storage<E>, c: &RowCopy);
 }

@@ -7,6 +7,7 @@ mod activations;
 mod clamp;
 mod exp;
 mod gelu;
+pub(crate) use gelu::{normal_cdf_fast, normal_pdf_fast};
 mod ln;
 mod neg;
 mod powf;
