@@ -508,7 +508,7 @@ impl<M: StaticDim, H: StaticDim, Mk: StaticDim, Mv: StaticDim, E: Dtype, D: Devi
         crate::shape::check_dim(op, 0, "value batch vs query batch", bv, bq)?;
         crate::shape::check_dim(op, out_dims.len() - 2, "value rows vs key rows", nv, nk)?;
         let opts = opts.dropout(self.dropout);
-        let base = crate::ops::attention::layout(bq, h, nq, nk, m, m, &opts)?;
+        let base = crate::ops::attention::layout(&[bq, h], bq, h, nq, nk, m, m, &opts)?;
         let view = |offset: usize, n: usize, width: usize| AttentionView {
             offset,
             batch: n * width,

@@ -891,3 +891,205 @@ fn attention_gpt_mini_timing() {
         median(dec)
     );
 }
+
+/// Masks with leading dims: one per batch entry `(B, 1, Nq, Nkv)`, one per
+/// head `(B, H, Nq, Nkv)`, key padding `(B, 1, 1, Nkv)`, and the shared
+/// forms `(Nq, Nkv)` / `(1, 1, Nq, Nkv)`, each against the naive reference
+/// run pair by pair with that pair's mask, with finite-difference
+/// gradients; on the row kernel (few queries) and the product kernel (many),
+/// with and without the causal mask.
+#[test]
+fn masks_with_leading_dims_match_naive_per_pair() {
+    let (b, h, d, dv) = (2, 3, 4, 3);
+    for (nq, nkv) in [(3, 5), (9, 10)] {
+        let q = t4([b, h, nq, d], vals(b * h * nq * d, 1));
+        let k = t4([b, h, nkv, d], vals(b * h * nkv * d, 2));
+        let v = t4([b, h, nkv, dv], vals(b * h * nkv * dv, 3));
+        // (mask dims, which mask block a pair (bi, hi) reads, rows per block)
+        let forms: [([usize; 4], fn(usize, usize) -> usize, bool); 5] = [
+            ([b, 1, nq, nkv], |bi, _| bi, true),
+            ([b, h, nq, nkv], |bi, hi| bi * 3 + hi, true),
+            ([b, 1, 1, nkv], |bi, _| bi, false),
+            ([1, 1, nq, nkv], |_, _| 0, true),
+            ([1, 1, 1, nkv], |_, _| 0, false),
+        ];
+        for (dims, block_of, per_query) in forms {
+            let n: usize = dims.iter().product();
+            // Each block differs; key padding masks the tail of entry 1.
+            let mv: Vec<bool> = (0..n)
+                .map(|i| {
+                    let j = i % nkv;
+                    if per_query {
+                        !(i * 7 + i / (nq * nkv)).is_multiple_of(4)
+                    } else {
+                        j < nkv - 2 * (i / nkv)
+                    }
+                })
+                .collect();
+            let mask = Tensor::<(Dyn, Dyn, Dyn, Dyn), bool>::from_vec(
+                (Dyn(dims[0]), Dyn(dims[1]), Dyn(dims[2]), Dyn(dims[3])),
+                mv.clone(),
+                &dev(),
+            );
+            for causal in [false, true] {
+                let opts = AttentionOptions::new().mask(&mask).with_causal(causal);
+                let y = q
+                    .clone()
+                    .scaled_dot_product_attention(k.clone(), v.clone(), &opts)
+                    .to_vec();
+                let (qv, kv, vv) = (q.to_vec(), k.to_vec(), v.to_vec());
+                for bi in 0..b {
+                    for hi in 0..h {
+                        let pair = bi * h + hi;
+                        let blk = block_of(bi, hi) * if per_query { nq * nkv } else { nkv };
+                        let allowed = |i: usize, j: usize| {
+                            let row = if per_query { i * nkv } else { 0 };
+                            mv[blk + row + j] && (!causal || j + nq <= i + nkv)
+                        };
+                        let want = naive(
+                            1,
+                            nq,
+                            nkv,
+                            nkv,
+                            d,
+                            dv,
+                            &qv[pair * nq * d..][..nq * d],
+                            &kv[pair * nkv * d..][..nkv * d],
+                            &vv[pair * nkv * dv..][..nkv * dv],
+                            &allowed,
+                            1.0 / (d as f64).sqrt(),
+                        );
+                        check_close(&y[pair * nq * dv..][..nq * dv], &want, 1e-12, 1e-12)
+                            .unwrap_or_else(|e| {
+                                panic!("mask {dims:?} causal {causal} pair {pair}: {e}")
+                            });
+                    }
+                }
+                gradcheck(&q, |q| {
+                    q.scaled_dot_product_attention(k.clone(), v.clone(), &opts)
+                })
+                .unwrap_or_else(|e| panic!("mask {dims:?} dQ: {e}"));
+                gradcheck(&k, |k| {
+                    q.clone().scaled_dot_product_attention(k, v.clone(), &opts)
+                })
+                .unwrap_or_else(|e| panic!("mask {dims:?} dK: {e}"));
+                gradcheck(&v, |v| {
+                    q.clone().scaled_dot_product_attention(k.clone(), v, &opts)
+                })
+                .unwrap_or_else(|e| panic!("mask {dims:?} dV: {e}"));
+            }
+        }
+    }
+}
+
+/// The multi-head layout `(B, N, H·d)` takes the same mask shapes, with the
+/// heads as their own axis: a key-padding mask `(B, 1, 1, Nkv)` gives what
+/// the split-heads op gives with it.
+#[test]
+fn multi_head_layout_takes_batched_masks() {
+    let (b, h, nq, nkv, d) = (2, 2, 9, 6, 3);
+    type T3 = Tensor<(Dyn, Dyn, Dyn), f64>;
+    let t3 = |n: usize, seed: usize| -> T3 {
+        Tensor::from_vec(
+            (Dyn(b), Dyn(n), Dyn(h * d)),
+            vals(b * n * h * d, seed),
+            &dev(),
+        )
+    };
+    let (q, k, v) = (t3(nq, 4), t3(nkv, 5), t3(nkv, 6));
+    let keep: Vec<bool> = (0..b * nkv)
+        .map(|i| i % nkv < nkv - 3 * (i / nkv))
+        .collect();
+    let mask = Tensor::<(Dyn, Dyn, Dyn, Dyn), bool>::from_vec(
+        (Dyn(b), Dyn(1), Dyn(1), Dyn(nkv)),
+        keep,
+        &dev(),
+    );
+    let opts = AttentionOptions::new().mask(&mask);
+    let y = q
+        .clone()
+        .multi_head_attention(k.clone(), v.clone(), h, &opts)
+        .to_vec();
+    // Split the heads: (B, N, H, d) -> (B, H, N, d).
+    let split = |t: &T3, n: usize| -> T4 {
+        let x = t.to_vec();
+        let mut o = vec![0.0; x.len()];
+        for bi in 0..b {
+            for i in 0..n {
+                for hi in 0..h {
+                    for c in 0..d {
+                        o[((bi * h + hi) * n + i) * d + c] = x[((bi * n + i) * h + hi) * d + c];
+                    }
+                }
+            }
+        }
+        t4([b, h, n, d], o)
+    };
+    let ys = split(&q, nq)
+        .scaled_dot_product_attention(split(&k, nkv), split(&v, nkv), &opts)
+        .to_vec();
+    for bi in 0..b {
+        for i in 0..nq {
+            for hi in 0..h {
+                for c in 0..d {
+                    let a = y[((bi * nq + i) * h + hi) * d + c];
+                    let e = ys[((bi * h + hi) * nq + i) * d + c];
+                    assert!((a - e).abs() < 1e-12, "b {bi} i {i} h {hi}: {a} vs {e}");
+                }
+            }
+        }
+    }
+}
+
+/// Masks that cannot be read in place, or do not fit, are errors naming
+/// what is wrong.
+#[test]
+fn batched_mask_errors_name_what_is_wrong() {
+    let (b, h, nq, nkv, d) = (2, 3, 4, 5, 2);
+    let q = t4([b, h, nq, d], vals(b * h * nq * d, 1));
+    let k = t4([b, h, nkv, d], vals(b * h * nkv * d, 2));
+    let run = |dims: Vec<usize>| -> String {
+        let n: usize = dims.iter().product();
+        let attend = |opts: &AttentionOptions<'_, Cpu>| {
+            q.clone()
+                .try_scaled_dot_product_attention(k.clone(), k.clone(), opts)
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.to_string())
+        };
+        if let [a, b2, c, d2] = dims[..] {
+            let mask = Tensor::<(Dyn, Dyn, Dyn, Dyn), bool>::from_vec(
+                (Dyn(a), Dyn(b2), Dyn(c), Dyn(d2)),
+                vec![true; n],
+                &dev(),
+            );
+            attend(&AttentionOptions::new().mask(&mask))
+        } else {
+            let mask = Tensor::<(Dyn, Dyn, Dyn, Dyn, Dyn), bool>::from_vec(
+                (
+                    Dyn(dims[0]),
+                    Dyn(dims[1]),
+                    Dyn(dims[2]),
+                    Dyn(dims[3]),
+                    Dyn(dims[4]),
+                ),
+                vec![true; n],
+                &dev(),
+            );
+            attend(&AttentionOptions::new().mask(&mask))
+        }
+    };
+    // One mask per head shared over the batch: not readable in place.
+    let e = run(vec![1, h, nq, nkv]);
+    assert!(e.contains("equal the call's"), "{e}");
+    // More leading dims than the call has.
+    let e = run(vec![2, b, h, nq, nkv]);
+    assert!(e.contains("2 to 6 axes"), "{e}");
+    // Wrong key count and wrong query count.
+    let e = run(vec![b, 1, nq, nkv + 1]);
+    assert!(e.contains("mask columns vs keys"), "{e}");
+    let e = run(vec![b, 1, nq + 1, nkv]);
+    assert!(e.contains("mask rows vs queries"), "{e}");
+    // The good forms pass.
+    assert_eq!(run(vec![b, 1, 1, nkv]), "");
+    assert_eq!(run(vec![b, h, nq, nkv]), "");
+}

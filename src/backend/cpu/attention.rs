@@ -142,7 +142,7 @@ fn scores<const FMA: bool, E: Dtype>(
         axpy::<FMA, E>(qc * scale, &kt[c * p.nkv..][..jend], s);
     }
     if let Some(m) = mask {
-        for (sj, &ok) in s.iter_mut().zip(&m[i * p.nkv..][..jend]) {
+        for (sj, &ok) in s.iter_mut().zip(&m[i * p.mask_row..][..jend]) {
             if !ok {
                 *sj = E::neg_infinity();
             }
@@ -168,6 +168,7 @@ wide_fn! {
         scr: &mut Scratch<E>,
     ) -> () {
         let (b, h) = (pair / p.heads, pair % p.heads);
+        let mask = p.pair_mask(mask, pair);
         let scale = E::from_f64(p.scale);
         gather_t(k, &p.k, b, h, p.nkv, p.dqk, &mut scr.kt);
         scr.s.resize(p.nkv, E::zero());
@@ -230,6 +231,7 @@ wide_fn! {
         scr: &mut Scratch<E>,
     ) -> () {
         let (b, h) = (pair / p.heads, pair % p.heads);
+        let mask = p.pair_mask(mask, pair);
         let scale = E::from_f64(p.scale);
         let (mut gq, mut gk, mut gv) = (gq, gk, gv);
         gather_t(k, &p.k, b, h, p.nkv, p.dqk, &mut scr.kt);

@@ -183,6 +183,7 @@ wide_fn! {
     /// row's last key and for fully masked rows (`lse = +inf`); dropout
     /// applied to the returned probabilities.
     fn softmax_rows<E: Dtype>(p: &AttentionParams, s: &mut [E], mask: Option<&[bool]>, pair: usize, lse: &mut [E]) -> () {
+        let mask = p.pair_mask(mask, pair);
         let scale = E::from_f64(p.scale);
         let threshold = dropout_threshold(p.dropout);
         let kept = if p.dropout < 1.0 { E::from_f64(1.0 / (1.0 - p.dropout)) } else { E::zero() };
@@ -194,7 +195,7 @@ wide_fn! {
                 *x = *x * scale;
             }
             if let Some(m) = mask {
-                for (x, &ok) in live.iter_mut().zip(&m[i * p.nkv..][..jend]) {
+                for (x, &ok) in live.iter_mut().zip(&m[i * p.mask_row..][..jend]) {
                     if !ok {
                         *x = E::neg_infinity();
                     }
@@ -285,6 +286,7 @@ wide_fn! {
         gout: &[E],
         bh: (usize, usize),
     ) -> () {
+        let mask = p.pair_mask(mask, pair);
         let scale = E::from_f64(p.scale);
         let threshold = dropout_threshold(p.dropout);
         let kept = if p.dropout < 1.0 { E::from_f64(1.0 / (1.0 - p.dropout)) } else { E::zero() };
@@ -300,7 +302,7 @@ wide_fn! {
                 *x = (*x * scale - l).fast_exp_with::<FMA>();
             }
             if let Some(m) = mask {
-                for (x, &ok) in live.iter_mut().zip(&m[i * p.nkv..][..jend]) {
+                for (x, &ok) in live.iter_mut().zip(&m[i * p.mask_row..][..jend]) {
                     if !ok {
                         *x = E::zero();
                     }

@@ -36,7 +36,7 @@ pub(super) fn causal<S: Shape, Dm: StaticDim, E: Dtype, D: Device<E>, T: Trackin
     let (b, t, dm) = (d[0], d[1], Dm::USIZE);
     let opts = AttentionOptions::new().causal().dropout(p);
     let run = || -> Result<_, Error> {
-        let base = layout(b, heads, t, t, dm, dm, &opts)?;
+        let base = layout(&[b, heads], b, heads, t, t, dm, dm, &opts)?;
         let hd = dm / heads;
         let params = crate::ops::attention::AttentionParams {
             q: view(0, t, 3 * dm, hd),
@@ -84,7 +84,7 @@ pub(super) fn cached<S: Shape, Dm: StaticDim, E: Dtype, D: Device<E>>(
         dev.copy_rows_into(&mut dst.data, &qkv.data, &copy);
     }
     let opts = AttentionOptions::new().causal().kv_len(pos + n);
-    let base = layout(b, heads, n, tmax, dm, dm, &opts)?;
+    let base = layout(&[b, heads], b, heads, n, tmax, dm, dm, &opts)?;
     let params = crate::ops::attention::AttentionParams {
         q: view(0, n, 3 * dm, hd),
         k: view(0, tmax, dm, hd),

@@ -8,7 +8,8 @@
 //!   so a multi-head layer needs no transposes around the op.
 //!
 //! Options ([`AttentionOptions`]): a boolean mask `(Nq, Nkv)` broadcast over
-//! the leading dims and heads (never materialised), a causal mask computed
+//! the leading dims and heads, or one per batch entry, per head, or per key
+//! (key padding, `(B, 1, 1, Nkv)`), read in place (never materialised), a causal mask computed
 //! in the kernel (query `i` sees key `j` iff `j <= i + (Nkv - Nq)`,
 //! bottom-right aligned as KV-cache decoding needs), attention dropout (in
 //! training modes only), the scale (default `1/√Dqk`), and `kv_len`: attend
@@ -94,9 +95,17 @@ pub struct AttentionParams {
     pub scale: f64,
     /// Query `i` sees key `j` only if `j + nq <= i + nkv`.
     pub causal: bool,
-    /// A boolean mask of `nq × nkv` (row-major, `true` = may attend) is
-    /// given, shared by every batch entry and head.
+    /// A boolean mask (`true` = may attend) is given: pair `p` reads the
+    /// `nq × nkv` block at `(p / mask_pairs) · mask_block`, query `i`'s row
+    /// at `i · mask_row` in it (see [`AttentionParams::pair_mask`]).
     pub mask: bool,
+    /// Consecutive pairs that share one mask block (all pairs: one mask).
+    pub mask_pairs: usize,
+    /// Elements between the mask blocks of consecutive groups of pairs.
+    pub mask_block: usize,
+    /// Elements between the mask rows of consecutive queries (0: one row
+    /// for every query, a key-padding mask; else `nkv`).
+    pub mask_row: usize,
     /// Attention dropout rate (0: none).
     pub dropout: f64,
     /// Seed of the dropout pattern ([`dropout_keep`]).
@@ -104,6 +113,12 @@ pub struct AttentionParams {
 }
 
 impl AttentionParams {
+    /// The part of the mask buffer pair `pair` reads (its row for query `i`
+    /// starts at `i · mask_row`).
+    #[inline]
+    pub fn pair_mask<'m>(&self, mask: Option<&'m [bool]>, pair: usize) -> Option<&'m [bool]> {
+        mask.map(|m| &m[(pair / self.mask_pairs.max(1)) * self.mask_block..])
+    }
     /// Number of `(batch, head)` pairs.
     pub fn pairs(&self) -> usize {
         self.batch * self.heads

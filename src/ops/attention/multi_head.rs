@@ -90,7 +90,10 @@ impl<Sq: Shape, E: Dtype, D: Device<E>, Tq: Tracking<E, D>> Tensor<Sq, E, D, Tq>
         AttentionTape<Tq, Tk, Tv>: Tracking<E, D>,
     {
         let (out_shape, d) = self.shape.attention_dims(&k.shape, &v.shape)?;
-        let p = layout(d.batch, heads, d.nq, d.nkv, d.dqk, d.dv, opts)?;
+        let dims = self.shape.dims();
+        let mut pair_dims = alloc::vec::Vec::from(&dims[..dims.len() - 2]);
+        pair_dims.push(heads);
+        let p = layout(&pair_dims, d.batch, heads, d.nq, d.nkv, d.dqk, d.dv, opts)?;
         attention_core(self, k, v, out_shape, p, opts)
     }
 }

@@ -1,18 +1,30 @@
 //! [`AttentionOptions`]: mask, causal mask, dropout, scale and `kv_len`.
 
 use crate::backend::Backend;
-use crate::shape::{Dim, Error};
+use crate::shape::{Error, Shape};
 use crate::tensor::Tensor;
 use core::fmt;
 
-/// A boolean mask `(Nq, Nkv)`, `true` where query `i` may attend key `j`
-/// (PyTorch's `scaled_dot_product_attention` convention; note that
-/// `nn.MultiheadAttention`'s boolean `attn_mask` means the opposite). It is
-/// shared by every batch entry and head.
+/// A boolean mask `(..., Mq, Nkv)`, `true` where query `i` may attend key
+/// `j` (PyTorch's `scaled_dot_product_attention` convention; note that
+/// `nn.MultiheadAttention`'s boolean `attn_mask` and `key_padding_mask`
+/// mean the opposite). Its leading dims broadcast against the call's
+/// `(batch..., heads)` dims, right-aligned; `Mq` is `Nq`, or 1 for a mask
+/// per key (key padding).
 pub struct AttentionMask<'a, D: Backend> {
     pub(crate) data: &'a D::Storage<bool>,
-    pub(crate) rows: usize,
-    pub(crate) cols: usize,
+    /// The mask's dims, `dims[..rank]`.
+    pub(crate) dims: [usize; MAX_MASK_RANK],
+    pub(crate) rank: usize,
+}
+
+/// The most axes a mask may have (leading dims, heads, queries, keys).
+pub const MAX_MASK_RANK: usize = 6;
+
+impl<D: Backend> AttentionMask<'_, D> {
+    pub(crate) fn dims(&self) -> &[usize] {
+        &self.dims[..self.rank]
+    }
 }
 
 impl<D: Backend> Clone for AttentionMask<'_, D> {
@@ -82,7 +94,7 @@ impl<D: Backend> Default for AttentionOptions<'_, D> {
 impl<D: Backend> fmt::Debug for AttentionOptions<'_, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AttentionOptions")
-            .field("mask", &self.mask.map(|m| (m.rows, m.cols)))
+            .field("mask", &self.mask.as_ref().map(|m| m.dims()))
             .field("causal", &self.causal)
             .field("dropout", &self.dropout)
             .field("scale", &self.scale)
@@ -112,14 +124,42 @@ impl<'a, D: Backend> AttentionOptions<'a, D> {
         self.causal = causal;
         self
     }
-    /// A boolean mask `(Nq, Nkv)`, `true` where a query may attend a key.
-    /// Its sizes are checked against the queries and keys when the op runs.
-    pub fn mask<M0: Dim, M1: Dim>(mut self, mask: &'a Tensor<(M0, M1), bool, D>) -> Self {
+    /// A boolean mask, `true` where a query may attend a key: `(Nq, Nkv)`
+    /// shared by every batch entry and head, or with leading dims that
+    /// broadcast against the call's `(batch..., heads)` dims, right-aligned
+    /// as in PyTorch: for `Q (B, H, Nq, d)`, `(B, 1, Nq, Nkv)` is one mask
+    /// per batch entry and `(B, H, Nq, Nkv)` one per head; for
+    /// [`multi_head_attention`](crate::tensor::Tensor::multi_head_attention)
+    /// on `(B, N, H·d)` the heads are an axis of their own, so the same
+    /// shapes apply. A query axis of 1 gives one mask row for every query
+    /// (`(B, 1, 1, Nkv)`: key padding). The mask is read in place, never
+    /// broadcast into a copy: a mask's leading dims must equal the call's up
+    /// to some axis and be 1 after it. Sizes are checked when the op runs.
+    ///
+    /// ```
+    /// use typegrad::ops::attention::AttentionOptions;
+    /// use typegrad::prelude::*;
+    /// let dev = Cpu::seeded(0);
+    /// let q: Tensor<(u!(2), u!(1), u!(3), u!(4))> = Tensor::randn(Default::default(), 0.0, 1.0, &dev);
+    /// // Batch entry 0 has 3 real keys, entry 1 only 2 (the last is padding).
+    /// let keep = Tensor::<(u!(2), u!(1), u!(1), u!(3)), bool>::from_vec_static(
+    ///     vec![true, true, true, true, true, false], &dev);
+    /// let opts = AttentionOptions::new().mask(&keep);
+    /// let y = q.clone().scaled_dot_product_attention(q.clone(), q, &opts);
+    /// assert_eq!(&*y.dims(), &[2, 1, 3, 4]);
+    /// ```
+    pub fn mask<S: Shape>(mut self, mask: &'a Tensor<S, bool, D>) -> Self {
         let d = mask.dims();
+        let mut dims = [0; MAX_MASK_RANK];
+        let rank = d.len().min(MAX_MASK_RANK + 1);
+        if rank <= MAX_MASK_RANK {
+            dims[..rank].copy_from_slice(&d);
+        }
+        // A rank the kernel cannot take is reported when the op runs.
         self.mask = Some(AttentionMask {
             data: &mask.data,
-            rows: d[0],
-            cols: d[1],
+            dims,
+            rank,
         });
         self
     }

@@ -136,7 +136,17 @@ impl<Sq: Shape, E: Dtype, D: Device<E>, Tq: Tracking<E, D>> Tensor<Sq, E, D, Tq>
         AttentionTape<Tq, Tk, Tv>: Tracking<E, D>,
     {
         let (out_shape, d) = self.shape.attention_dims(&k.shape, &v.shape)?;
-        let p = layout(d.batch, 1, d.nq, d.nkv, d.dqk, d.dv, opts)?;
+        let dims = self.shape.dims();
+        let p = layout(
+            &dims[..dims.len() - 2],
+            d.batch,
+            1,
+            d.nq,
+            d.nkv,
+            d.dqk,
+            d.dv,
+            opts,
+        )?;
         attention_core(self, k, v, out_shape, p, opts)
     }
 }
@@ -146,6 +156,7 @@ impl<Sq: Shape, E: Dtype, D: Device<E>, Tq: Tracking<E, D>> Tensor<Sq, E, D, Tq>
 /// `rows` rows of `K`/`V` (of which `opts.kv_len` are attended).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn layout<D: crate::backend::Backend>(
+    pair_dims: &[usize],
     batch: usize,
     heads: usize,
     nq: usize,
@@ -169,10 +180,10 @@ pub(crate) fn layout<D: crate::backend::Backend>(
             size: rows,
         });
     }
-    if let Some(m) = &opts.mask {
-        check_dim("attention", 0, "mask rows vs queries", m.rows, nq)?;
-        check_dim("attention", 1, "mask columns vs keys", m.cols, nkv)?;
-    }
+    let (mask_pairs, mask_block, mask_row) = match &opts.mask {
+        Some(m) => mask_layout(m.dims(), pair_dims, nq, nkv)?,
+        None => (1, 0, 0),
+    };
     let (hq, hv) = (dqk / heads, dv / heads);
     let view = |n: usize, width: usize, per_head: usize| AttentionView {
         offset: 0,
@@ -202,9 +213,58 @@ pub(crate) fn layout<D: crate::backend::Backend>(
         }),
         causal: opts.causal,
         mask: opts.mask.is_some(),
+        mask_pairs,
+        mask_block,
+        mask_row,
         dropout: opts.dropout,
         seed: 0,
     })
+}
+
+/// How the kernel reads a mask of dims `mask` for pairs of dims
+/// `pair_dims` (`(batch..., heads)`), `nq` queries and `nkv` keys: `(pairs
+/// sharing a block, block stride, row stride)`. The mask's leading dims
+/// align right with `pair_dims`; they must equal them up to some axis and be
+/// 1 after it (then consecutive pairs share a block, read in place).
+fn mask_layout(
+    mask: &[usize],
+    pair_dims: &[usize],
+    nq: usize,
+    nkv: usize,
+) -> Result<(usize, usize, usize), Error> {
+    const RANK: Error = Error::Invalid(
+        "attention: a mask has 2 to 6 axes (leading dims..., queries or 1, keys), no more leading dims than the call's batch and heads",
+    );
+    const BROADCAST: Error = Error::Invalid(
+        "attention: a mask's leading dims must equal the call's (batch..., heads) dims up to some axis and be 1 after it",
+    );
+    let r = mask.len();
+    if !(2..=super::options::MAX_MASK_RANK).contains(&r) || r - 2 > pair_dims.len() {
+        return Err(RANK);
+    }
+    let (lead, mq, mk) = (&mask[..r - 2], mask[r - 2], mask[r - 1]);
+    check_dim("attention", r - 1, "mask columns vs keys", mk, nkv)?;
+    if mq != 1 {
+        check_dim("attention", r - 2, "mask rows vs queries", mq, nq)?;
+    }
+    // Right-align: the mask's missing leading axes are 1.
+    let pad = pair_dims.len() - lead.len();
+    let dim = |a: usize| if a < pad { 1 } else { lead[a - pad] };
+    let equal = (0..pair_dims.len())
+        .take_while(|&a| dim(a) == pair_dims[a])
+        .count();
+    // Axes with pair dim 1 count as equal and as broadcast; keep the split
+    // at the last axis where the mask is not 1.
+    let split = (0..pair_dims.len())
+        .rev()
+        .find(|&a| dim(a) != 1)
+        .map_or(0, |a| a + 1);
+    if split > equal {
+        return Err(BROADCAST);
+    }
+    let shared: usize = pair_dims[split..].iter().product();
+    let row = if mq == 1 { 0 } else { nkv };
+    Ok((shared.max(1), mq * nkv, row))
 }
 
 /// Run the kernel, merge the tapes and record the backward.
