@@ -167,6 +167,29 @@ fn self_attention_matches_pytorch() {
     );
 }
 
+/// PyTorch's `key_padding_mask` (true = padding) is typegrad's mask
+/// `(B, 1, 1, Nkv)` negated (true = a real key), read in place per batch
+/// entry.
+#[test]
+fn key_padding_mask_matches_pytorch() {
+    let fx = torch();
+    let m = self_mha();
+    let x = x3::<u!(16)>(&fx["mha_pad.x"]);
+    let (kd, kv) = &fx["mha_pad.keep"];
+    let keep = Tensor::<(Dyn, Dyn, Dyn, Dyn), bool>::from_vec(
+        (Dyn(kd[0]), Dyn(1), Dyn(1), Dyn(kd[1])),
+        kv.iter().map(|&v| v != 0.0).collect(),
+        &Cpu::default(),
+    );
+    let opts = AttentionOptions::new().mask(&keep);
+    let xt = x.clone().trace();
+    let y = m.forward_with(xt.clone(), xt.clone(), xt, &opts).unwrap();
+    close(y.to_vec(), &fx["mha_pad.out"].1, "out");
+    let g = y.backward_from(x3(&fx["mha_pad.w"]));
+    close(g.get(&x).unwrap().to_vec(), &fx["mha_pad.gx"].1, "gx");
+    check_param_grads(&m, &g, &fx, "mha_pad");
+}
+
 #[test]
 fn causal_self_attention_matches_pytorch() {
     let fx = torch();

@@ -776,16 +776,28 @@ fn f4(t: &(Vec<usize>, Vec<f32>)) -> F4 {
 #[test]
 fn matches_pytorch_scaled_dot_product_attention() {
     let fx = torch_fixture();
-    for case in ["sdpa_bool.", "sdpa_causal.", "sdpa_causal_br."] {
+    for case in [
+        "sdpa_bool.",
+        "sdpa_causal.",
+        "sdpa_causal_br.",
+        "sdpa_batch_mask.",
+        "sdpa_head_mask.",
+    ] {
         let get = |n: &str| &fx[&format!("{case}{n}")];
         let (q, k, v) = (f4(get("q")), f4(get("k")), f4(get("v")));
         // The causal cases use the kernel's causal mask alone (PyTorch's
         // bottom-right case was made with an explicit tril mask).
         let causal = case.starts_with("sdpa_causal");
         let mask_vals = fx.get(&format!("{case}mask")).filter(|_| !causal);
+        // Every mask as 4-d: `(Nq, Nkv)` becomes the shared `(1, 1, Nq, Nkv)`.
         let mask = mask_vals.map(|(d, m)| {
-            Tensor::<(Dyn, Dyn), bool>::from_vec(
-                (Dyn(d[0]), Dyn(d[1])),
+            let d4 = if d.len() == 2 {
+                [1, 1, d[0], d[1]]
+            } else {
+                [d[0], d[1], d[2], d[3]]
+            };
+            Tensor::<(Dyn, Dyn, Dyn, Dyn), bool>::from_vec(
+                (Dyn(d4[0]), Dyn(d4[1]), Dyn(d4[2]), Dyn(d4[3])),
                 m.iter().map(|&x| x != 0.0).collect(),
                 &dev(),
             )
