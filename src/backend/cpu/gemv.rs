@@ -32,8 +32,32 @@ pub(crate) const GEMV_MAX_ROWS: usize = 4;
 /// # Panics
 /// If a slice is too short for the layout (never, from `matmul`).
 pub(crate) fn gemv<E: CpuFloat>(l: Layout, a: &[E], b: &[E], c: &mut [E], accumulate: bool) {
+    // One row, inside a decoding team: each core takes the same half of the
+    // output columns every time, so its half of the weights stays in its L2
+    // (see `team`).
+    #[cfg(feature = "std")]
+    if l.m == 1 && l.n >= 2 * SPLIT_MIN_COLS && l.n * l.k >= SPLIT_MIN_WORK {
+        let n0 = l.n / 2 / SPLIT_MIN_COLS * SPLIT_MIN_COLS;
+        let (c0, c1) = c[..l.n].split_at_mut(n0);
+        let (l0, l1) = (Layout { n: n0, ..l }, Layout { n: l.n - n0, ..l });
+        // Column j of op(B) starts at j·csb (row-major B: csb = 1).
+        let b1 = &b[n0 * l.csb as usize..];
+        let mine = || gemv_wide(l0, a, b, c0, accumulate);
+        let theirs = || gemv_wide(l1, a, b1, c1, accumulate);
+        if super::team::run_split(mine, theirs) {
+            return;
+        }
+    }
     gemv_wide(l, a, b, c, accumulate)
 }
+
+/// A one-row product is split over a decoding team only from this many
+/// multiply-adds (below, the hand-off costs about what the half saves)…
+#[cfg(feature = "std")]
+const SPLIT_MIN_WORK: usize = 1 << 13;
+/// …and in halves of a multiple of this many columns (whole vectors).
+#[cfg(feature = "std")]
+const SPLIT_MIN_COLS: usize = 16;
 
 wide_fn! {
     /// [`gemv`]'s body.
@@ -189,6 +213,81 @@ mod x86 {
             let v = _mm512_reduce_add_ps(sv) + tail(r);
             c[j] = if acc { c[j] + v } else { v };
             j += 1;
+        }
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+
+    /// A one-row product split over a decoding team gives exactly the
+    /// unsplit result (each output column is computed by one thread, the
+    /// same way), for `B` stored either way, sizes around the split
+    /// thresholds, and accumulation.
+    #[test]
+    fn split_over_a_team_equals_one_thread() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        for (k, n) in [
+            (128, 384),
+            (128, 96),
+            (512, 128),
+            (100, 67),
+            (64, 33),
+            (8, 40),
+        ] {
+            for transposed in [false, true] {
+                for accumulate in [false, true] {
+                    let a: Vec<f32> = (0..k).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
+                    let b: Vec<f32> = (0..k * n)
+                        .map(|i| ((i * 5) % 11) as f32 * 0.25 - 1.0)
+                        .collect();
+                    // B stored n x k (a Linear weight: csb = k) or k x n.
+                    let (rsb, csb) = if transposed {
+                        (1, k as isize)
+                    } else {
+                        (n as isize, 1)
+                    };
+                    let l = Layout {
+                        m: 1,
+                        k,
+                        n,
+                        rsa: k as isize,
+                        csa: 1,
+                        rsb,
+                        csb,
+                        rsc: n as isize,
+                    };
+                    let c0: Vec<f32> = (0..n).map(|j| j as f32).collect();
+                    let mut alone = c0.clone();
+                    gemv(l, &a, &b, &mut alone, accumulate);
+                    let mut split = c0.clone();
+                    let used = pool.install(|| {
+                        super::super::team::with_team(|| {
+                            gemv(l, &a, &b, &mut split, accumulate);
+                            n * k >= SPLIT_MIN_WORK && n >= 2 * SPLIT_MIN_COLS
+                        })
+                    });
+                    assert_eq!(
+                        alone, split,
+                        "k {k} n {n} transposed {transposed} acc {accumulate} split {used}"
+                    );
+                    // And both against a plain loop.
+                    for j in 0..n {
+                        let s: f32 = (0..k)
+                            .map(|p| a[p] * b[p * rsb as usize + j * csb as usize])
+                            .sum();
+                        let want = if accumulate { c0[j] + s } else { s };
+                        assert!(
+                            (alone[j] - want).abs() <= 1e-3 * want.abs().max(1.0),
+                            "column {j}"
+                        );
+                    }
+                }
+            }
         }
     }
 }

@@ -22,6 +22,8 @@ mod reduce;
 mod simd;
 mod storage;
 pub(crate) mod strides;
+#[cfg(feature = "std")]
+pub(crate) mod team;
 mod unary;
 
 use super::Backend;

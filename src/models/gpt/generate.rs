@@ -129,7 +129,10 @@ impl<V: StaticDim, Tmax: StaticDim, Dm: Width, H: StaticDim, Hid: Width, const L
         self.try_generate(prompt, n, sampling, seed).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Fallible [`Gpt::generate`]: an empty prompt, `prompt.len() + n - 1 >
+    /// Fallible [`Gpt::generate`] (on the CPU with two or more rayon
+    /// threads, one helper thread spins beside the caller for the duration
+    /// of the call and takes half of every one-token product, so each core
+    /// keeps half of the weights in its own cache): an empty prompt, `prompt.len() + n - 1 >
     /// Tmax` (the cache holds `Tmax` positions; use
     /// [`Gpt::generate_uncached`] to slide past it) or an id `>= V` is an
     /// error.
@@ -150,13 +153,22 @@ impl<V: StaticDim, Tmax: StaticDim, Dm: Width, H: StaticDim, Hid: Width, const L
         let dev = self.head.weight.device().clone();
         let (mut rng, mut out, mut cache) = (Sampling::rng(seed), prompt.to_vec(), self.kv_cache(1));
         let mut feed = prompt.to_vec();
-        for _ in 0..n {
-            let pos = cache.len();
-            let ids = Tensor::try_from_vec((Dyn(1), Dyn(feed.len())), core::mem::take(&mut feed), &dev)?;
-            let next = sampling.pick(&last_row(self.try_forward_cached(ids, pos, &mut cache)?), &mut rng);
-            out.push(next);
-            feed.push(next);
-        }
+        let run = || -> Result<(), Error> {
+            for _ in 0..n {
+                let pos = cache.len();
+                let ids = Tensor::try_from_vec((Dyn(1), Dyn(feed.len())), core::mem::take(&mut feed), &dev)?;
+                let next = sampling.pick(&last_row(self.try_forward_cached(ids, pos, &mut cache)?), &mut rng);
+                out.push(next);
+                feed.push(next);
+            }
+            Ok(())
+        };
+        // Token by token the products are one row each: with two or more
+        // threads, a spinning helper takes half of each (CPU backend).
+        #[cfg(feature = "std")]
+        crate::backend::cpu::team::with_team(run)?;
+        #[cfg(not(feature = "std"))]
+        core::convert::identity(run)()?;
         Ok(out)
     }
 
