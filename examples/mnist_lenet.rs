@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
-use typegrad::data::{split, Batcher, ImageDataset, Normalize, Split};
+use typegrad::data::{split, Batcher, ImageDataset, Split};
 use typegrad::io::safetensors;
 use typegrad::loss::cross_entropy;
 use typegrad::models::LeNet;
@@ -32,46 +32,14 @@ use typegrad::optim::{Adam, AdamConfig, CosineAnnealing, Optimizer, Schedule};
 use typegrad::prelude::*;
 
 mod support;
+use support::mnist::{evaluate, image_batch};
 
 type Res<T> = Result<T, Box<dyn Error>>;
-/// A batch of grey-level images, as the model takes them.
-type Images = Tensor<(Dyn, u!(1), u!(28), u!(28))>;
-
 const BATCH: usize = 64;
 /// Epochs of the full run (the 99% target applies to it); `MNIST_EPOCHS`
 /// overrides it for quick runs.
 const EPOCHS: u64 = 4;
 const EVAL_BATCH: usize = 1000;
-
-/// The images `idx` as `(n, 1, 28, 28)`, and their labels.
-fn batch(data: &ImageDataset, idx: &[usize], dev: &Cpu) -> Res<(Images, Tensor<(Dyn,), usize>)> {
-    let (x, y) = data.batch::<u!(784), f32, Cpu>(idx, Normalize::MNIST, dev)?;
-    let x = x.try_reshape_to((
-        Dyn(idx.len()),
-        Default::default(),
-        Default::default(),
-        Default::default(),
-    ))?;
-    Ok((x, y))
-}
-
-/// Mean loss and accuracy of `model` on the examples `idx` (evaluation:
-/// untracked inputs).
-fn evaluate(model: &LeNet, data: &ImageDataset, idx: &[usize], dev: &Cpu) -> Res<(f64, f64)> {
-    let (mut loss, mut correct) = (0.0, 0usize);
-    for chunk in idx.chunks(EVAL_BATCH) {
-        let (x, y) = batch(data, chunk, dev)?;
-        let logits = model.forward(x);
-        let predicted = logits.argmax_axis::<1>().to_vec();
-        correct += predicted
-            .iter()
-            .zip(y.to_vec())
-            .filter(|(p, t)| **p == *t)
-            .count();
-        loss += cross_entropy(logits, &y).item() as f64 * chunk.len() as f64;
-    }
-    Ok((loss / idx.len() as f64, correct as f64 / idx.len() as f64))
-}
 
 /// The first layer's 32 filters (5x5 each), 4 rows of 8, each scaled to
 /// its own range: dark is negative, light positive.
@@ -150,7 +118,7 @@ fn main() -> Res<()> {
         bar.set_prefix(format!("{}/{epochs}", epoch + 1));
         let (mut sum, mut count) = (0.0, 0usize);
         for idx in batches.epoch(epoch) {
-            let (x, y) = batch(&train_set, idx, &dev)?;
+            let (x, y) = image_batch(&train_set, idx, &dev)?;
             let loss = cross_entropy(model.forward(x.trace_no_grad()), &y);
             sum += loss.item() as f64 * idx.len() as f64;
             count += idx.len();
@@ -165,7 +133,9 @@ fn main() -> Res<()> {
         }
         bar.finish_and_clear();
         let seconds = epoch_start.elapsed().as_secs_f64();
-        let (val_loss, val_acc) = evaluate(&model, &train_set, &val_idx, &dev)?;
+        let (val_loss, val_acc) = evaluate(&model, &train_set, &val_idx, EVAL_BATCH, |d, i| {
+            image_batch(d, i, &dev)
+        })?;
         train_losses.push(sum / count as f64);
         val_losses.push(val_loss);
         println!(
@@ -179,7 +149,9 @@ fn main() -> Res<()> {
     }
 
     let all_test: Vec<usize> = (0..test_set.len()).collect();
-    let (test_loss, test_acc) = evaluate(&model, &test_set, &all_test, &dev)?;
+    let (test_loss, test_acc) = evaluate(&model, &test_set, &all_test, EVAL_BATCH, |d, i| {
+        image_batch(d, i, &dev)
+    })?;
     let loss_png = out_dir.join("mnist_lenet_loss.png");
     support::plot_losses(
         &loss_png,
@@ -195,7 +167,10 @@ fn main() -> Res<()> {
     safetensors::save(&model, &checkpoint)?;
     let mut reloaded: LeNet = LeNet::new(&Cpu::seeded(1));
     safetensors::load(&mut reloaded, &checkpoint)?;
-    let (reloaded_loss, reloaded_acc) = evaluate(&reloaded, &test_set, &all_test, &dev)?;
+    let (reloaded_loss, reloaded_acc) =
+        evaluate(&reloaded, &test_set, &all_test, EVAL_BATCH, |d, i| {
+            image_batch(d, i, &dev)
+        })?;
     if reloaded_acc != test_acc || reloaded_loss != test_loss {
         return Err(format!(
             "reloaded checkpoint scores {reloaded_acc} (loss {reloaded_loss}), the trained model {test_acc} (loss {test_loss})"

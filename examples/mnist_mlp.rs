@@ -24,6 +24,7 @@ use typegrad::optim::{Adam, AdamConfig, CosineAnnealing, Optimizer, Schedule};
 use typegrad::prelude::*;
 
 mod support;
+use support::mnist::evaluate;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 type Pixels = u!(784);
@@ -61,24 +62,6 @@ const BATCH: usize = 64;
 /// overrides it for quick runs such as throughput measurements.
 const EPOCHS: u64 = 10;
 const EVAL_BATCH: usize = 2000;
-
-/// Mean loss and accuracy of `model` on the examples `idx` (evaluation mode:
-/// untracked inputs).
-fn evaluate(model: &Mlp, data: &ImageDataset, idx: &[usize], dev: &Cpu) -> Res<(f64, f64)> {
-    let (mut loss, mut correct) = (0.0, 0usize);
-    for chunk in idx.chunks(EVAL_BATCH) {
-        let (x, y) = data.batch::<Pixels, f32, Cpu>(chunk, Normalize::MNIST, dev)?;
-        let logits = model.forward(x);
-        let predicted = logits.argmax_axis::<1>().to_vec();
-        correct += predicted
-            .iter()
-            .zip(y.to_vec())
-            .filter(|(p, t)| **p == *t)
-            .count();
-        loss += cross_entropy(logits, &y).item() as f64 * chunk.len() as f64;
-    }
-    Ok((loss / idx.len() as f64, correct as f64 / idx.len() as f64))
-}
 
 fn main() -> Res<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -142,7 +125,9 @@ fn main() -> Res<()> {
         let seconds = epoch_start.elapsed().as_secs_f64();
         train_seconds += seconds;
         train_samples += count;
-        let (val_loss, val_acc) = evaluate(&model, &train_set, &val_idx, &dev)?;
+        let (val_loss, val_acc) = evaluate(&model, &train_set, &val_idx, EVAL_BATCH, |d, i| {
+            Ok(d.batch::<Pixels, f32, Cpu>(i, Normalize::MNIST, &dev)?)
+        })?;
         train_losses.push(sum / count as f64);
         val_losses.push(val_loss);
         println!(
@@ -156,7 +141,9 @@ fn main() -> Res<()> {
     }
 
     let all_test: Vec<usize> = (0..test_set.len()).collect();
-    let (test_loss, test_acc) = evaluate(&model, &test_set, &all_test, &dev)?;
+    let (test_loss, test_acc) = evaluate(&model, &test_set, &all_test, EVAL_BATCH, |d, i| {
+        Ok(d.batch::<Pixels, f32, Cpu>(i, Normalize::MNIST, &dev)?)
+    })?;
     let plot = out_dir.join("mnist_mlp_loss.png");
     support::plot_losses(
         &plot,
@@ -170,7 +157,10 @@ fn main() -> Res<()> {
     safetensors::save(&model, &checkpoint)?;
     let mut reloaded = Mlp::new(&Cpu::seeded(1));
     safetensors::load(&mut reloaded, &checkpoint)?;
-    let (reloaded_loss, reloaded_acc) = evaluate(&reloaded, &test_set, &all_test, &dev)?;
+    let (reloaded_loss, reloaded_acc) =
+        evaluate(&reloaded, &test_set, &all_test, EVAL_BATCH, |d, i| {
+            Ok(d.batch::<Pixels, f32, Cpu>(i, Normalize::MNIST, &dev)?)
+        })?;
     if reloaded_acc != test_acc || reloaded_loss != test_loss {
         return Err(format!(
             "reloaded checkpoint scores {reloaded_acc} (loss {reloaded_loss}), the trained model {test_acc} (loss {test_loss})"

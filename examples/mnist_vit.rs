@@ -23,7 +23,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use typegrad::data::{split, Batcher, ImageDataset, Normalize, Split};
+use typegrad::data::{split, Batcher, ImageDataset, Split};
 use typegrad::loss::cross_entropy;
 use typegrad::models::{ViT, ViTTokens};
 use typegrad::optim::{AdamConfig, AdamW, CosineAnnealing, LinearWarmup, Optimizer, Schedule};
@@ -31,13 +31,11 @@ use typegrad::prelude::*;
 use typegrad::typenum::Unsigned;
 
 mod support;
+use support::mnist::{evaluate, image_batch};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 /// 1x28x28 images, 7x7 patches, 64 features, 4 heads, MLP width 128, 10 classes.
 type Model = ViT<u!(1), u!(28), u!(28), u!(7), u!(64), u!(4), u!(128), u!(10)>;
-/// A batch of grey-level images, as the model takes them.
-type Images = Tensor<(Dyn, u!(1), u!(28), u!(28))>;
-
 const DEPTH: usize = 4;
 const BATCH: usize = 128;
 /// Epochs of the full run (the 97% target applies to it); `MNIST_EPOCHS`
@@ -45,36 +43,6 @@ const BATCH: usize = 128;
 const EPOCHS: u64 = 6;
 const EVAL_BATCH: usize = 1000;
 const LR: f64 = 2e-3;
-
-/// The images `idx` as `(n, 1, 28, 28)`, and their labels.
-fn batch(data: &ImageDataset, idx: &[usize], dev: &Cpu) -> Res<(Images, Tensor<(Dyn,), usize>)> {
-    let (x, y) = data.batch::<u!(784), f32, Cpu>(idx, Normalize::MNIST, dev)?;
-    let x = x.try_reshape_to((
-        Dyn(idx.len()),
-        Default::default(),
-        Default::default(),
-        Default::default(),
-    ))?;
-    Ok((x, y))
-}
-
-/// Mean loss and accuracy of `model` on the examples `idx` (evaluation:
-/// untracked inputs).
-fn evaluate(model: &Model, data: &ImageDataset, idx: &[usize], dev: &Cpu) -> Res<(f64, f64)> {
-    let (mut loss, mut correct) = (0.0, 0usize);
-    for chunk in idx.chunks(EVAL_BATCH) {
-        let (x, y) = batch(data, chunk, dev)?;
-        let logits = model.forward(x);
-        let predicted = logits.argmax_axis::<1>().to_vec();
-        correct += predicted
-            .iter()
-            .zip(y.to_vec())
-            .filter(|(p, t)| **p == *t)
-            .count();
-        loss += cross_entropy(logits, &y).item() as f64 * chunk.len() as f64;
-    }
-    Ok((loss / idx.len() as f64, correct as f64 / idx.len() as f64))
-}
 
 fn main() -> Res<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -127,7 +95,7 @@ fn main() -> Res<()> {
         bar.set_prefix(format!("{}/{epochs}", epoch + 1));
         let (mut sum, mut count) = (0.0, 0usize);
         for idx in batches.epoch(epoch) {
-            let (x, y) = batch(&train_set, idx, &dev)?;
+            let (x, y) = image_batch(&train_set, idx, &dev)?;
             let loss = cross_entropy(model.forward(x.trace_no_grad()), &y);
             sum += loss.item() as f64 * idx.len() as f64;
             count += idx.len();
@@ -142,7 +110,9 @@ fn main() -> Res<()> {
         }
         bar.finish_and_clear();
         let seconds = epoch_start.elapsed().as_secs_f64();
-        let (val_loss, val_acc) = evaluate(&model, &train_set, &val_idx, &dev)?;
+        let (val_loss, val_acc) = evaluate(&model, &train_set, &val_idx, EVAL_BATCH, |d, i| {
+            image_batch(d, i, &dev)
+        })?;
         train_losses.push(sum / count as f64);
         val_losses.push(val_loss);
         println!(
@@ -156,7 +126,9 @@ fn main() -> Res<()> {
     }
 
     let all_test: Vec<usize> = (0..test_set.len()).collect();
-    let (test_loss, test_acc) = evaluate(&model, &test_set, &all_test, &dev)?;
+    let (test_loss, test_acc) = evaluate(&model, &test_set, &all_test, EVAL_BATCH, |d, i| {
+        image_batch(d, i, &dev)
+    })?;
     let loss_png = out_dir.join("mnist_vit_loss.png");
     support::plot_losses(
         &loss_png,

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each example uses a part
 
+pub mod mnist;
+
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
