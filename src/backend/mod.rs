@@ -15,12 +15,16 @@
 //! they are compiled once inside typegrad, at its own optimisation level.
 
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 
 use crate::dtype::{Dtype, Elem};
 use alloc::vec::Vec;
 use core::fmt::Debug;
 
 pub use cpu::Cpu;
+#[cfg(feature = "cuda")]
+pub use cuda::Cuda;
 
 /// Storage, allocation and host transfers of a device.
 pub trait Backend: Clone + Debug + Send + Sync + 'static {

@@ -10,8 +10,23 @@ pub use exp::{exp_f32_with, exp_f64_with};
 use core::fmt::{Debug, Display};
 use num_traits::Float;
 
+/// What a device needs of an element type to hold it: nothing on the CPU;
+/// with the `cuda` feature, that it can be copied to the GPU as plain bits.
+/// Implemented for every [`Elem`]; not meant to be named by users.
+#[cfg(feature = "cuda")]
+#[doc(hidden)]
+pub trait DeviceElem: cudarc::driver::DeviceRepr + cudarc::driver::ValidAsZeroBits + Unpin {}
+#[cfg(feature = "cuda")]
+impl<T: cudarc::driver::DeviceRepr + cudarc::driver::ValidAsZeroBits + Unpin> DeviceElem for T {}
+/// What a device needs of an element type (nothing without `cuda`).
+#[cfg(not(feature = "cuda"))]
+#[doc(hidden)]
+pub trait DeviceElem {}
+#[cfg(not(feature = "cuda"))]
+impl<T> DeviceElem for T {}
+
 /// Anything a tensor can hold.
-pub trait Elem: Copy + Debug + Default + PartialEq + Send + Sync + 'static {
+pub trait Elem: Copy + Debug + Default + PartialEq + Send + Sync + DeviceElem + 'static {
     /// Name shown in `Debug` output.
     const NAME: &'static str;
 }

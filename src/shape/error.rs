@@ -93,6 +93,14 @@ pub enum Error {
         /// The effective window size `dilation · (kernel - 1) + 1`.
         kernel: usize,
     },
+    /// A device could not be used (no driver, no GPU with that ordinal, a
+    /// kernel that failed to compile or launch), with the driver's words.
+    Device {
+        /// The device, e.g. `"cuda:0"`.
+        device: alloc::string::String,
+        /// What failed and why.
+        message: alloc::string::String,
+    },
     /// Anything else, with a message.
     Invalid(&'static str),
 }
@@ -136,6 +144,7 @@ impl fmt::Display for Error {
                 f,
                 "{op}: kernel larger than padded input on axis {axis}: input size {input} + 2 x padding {padding} < effective kernel size {kernel}"
             ),
+            Error::Device { device, message } => write!(f, "{device}: {message}"),
             Error::Invalid(msg) => f.write_str(msg),
         }
     }

@@ -93,13 +93,20 @@ impl Backend for Cpu {
         true
     }
     fn next_seed(&self) -> u64 {
-        let c = self.counter.fetch_add(1, Ordering::Relaxed) as u64;
-        // splitmix64 of (seed, counter): independent streams per call.
-        let mut z = self.seed
-            ^ c.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .wrapping_add(0x632B_E59B_D9B4_E019);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        mix_seed(
+            self.seed,
+            self.counter.fetch_add(1, Ordering::Relaxed) as u64,
+        )
     }
+}
+
+/// splitmix64 of (seed, counter): independent streams per call, the same on
+/// every device, so a seeded run draws the same numbers on the CPU and GPU.
+pub(crate) fn mix_seed(seed: u64, c: u64) -> u64 {
+    let mut z = seed
+        ^ c.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(0x632B_E59B_D9B4_E019);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
