@@ -376,8 +376,16 @@ fn memory_figures() {
         "the MLP takes {ram} bytes of RAM (heap peak + stack peak), weights in flash"
     );
     // icount is on: the calibration loop's 2,000,000 instructions are
-    // 50,000 ticks of the 25 MHz SysTick (1 ns per instruction).
+    // 50,000 ticks of the 25 MHz SysTick (1 ns per instruction), plus at
+    // most one: the window also holds the few instructions that read the
+    // counter, and starts at whatever phase of a tick the code's layout
+    // gives it.
     assert_eq!(run.figure("calibration"), 2_000_000);
     let line = &run.figures["calibration"].1;
-    assert!(line.ends_with("in 50000 ticks"), "{line}");
+    let ticks: u64 = line
+        .strip_suffix(" ticks")
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no tick count in {line:?}"));
+    assert!((50_000..=50_001).contains(&ticks), "{line}");
 }
