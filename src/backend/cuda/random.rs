@@ -27,6 +27,9 @@ __device__ __forceinline__ U4 philox(usize_t i, unsigned int stream, usize_t see
     U4 o; o.x[0] = c0; o.x[1] = c1; o.x[2] = c2; o.x[3] = c3;
     return o;
 }
+/* The largest value below h towards l, in the element type. */
+__device__ __forceinline__ float next_below(float h, float l) { return nextafterf(h, l); }
+__device__ __forceinline__ double next_below(double h, double l) { return nextafter(h, l); }
 __device__ __forceinline__ double unit53(unsigned int lo, unsigned int hi) {
     unsigned long long b = ((unsigned long long)lo | ((unsigned long long)hi << 32)) >> 11;
     return __dmul_rn((double)b, 1.0 / 9007199254740992.0);
@@ -40,7 +43,7 @@ extern "C" __global__ void philox_raw(usize_t *out, usize_t seed, unsigned int s
     }
 }
 extern "C" __global__ void uniform(T *out, double lo, double hi, usize_t seed, usize_t n) {
-    T hi_t = (T)hi, below = nextafter(hi_t, (T)lo);
+    T hi_t = (T)hi, below = next_below(hi_t, (T)lo);
     GRID_STRIDE(i, n) {
         U4 b = philox(i, 0u, seed);
         double v = __dadd_rn(lo, __dmul_rn(__dadd_rn(hi, -lo), unit53(b.x[0], b.x[1])));
