@@ -526,9 +526,9 @@ where
             bad[1] = 0;
         }
         let eg = g
-            .cross_entropy(&xg, &g.upload(bad.clone()), spec)
+            .cross_entropy(xg, &g.upload(bad.clone()), spec)
             .unwrap_err();
-        let ec = cpu.cross_entropy(&xc, &cpu.upload(bad), spec).unwrap_err();
+        let ec = cpu.cross_entropy(xc, &cpu.upload(bad), spec).unwrap_err();
         assert_eq!(eg, ec);
     }
 }
