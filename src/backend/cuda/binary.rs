@@ -3,7 +3,7 @@
 //! space and summed back to each operand's dims with [`ReduceKernel::sum_to`].
 
 use super::compile::KernelSource;
-use super::dims::{dims_c, Dims6};
+use super::elem_args::{dims_c, Dims6};
 use super::{launch, Cuda, CudaStorage};
 use crate::backend::cpu::strides::broadcast;
 use crate::dtype::Dtype;
@@ -86,54 +86,51 @@ fn check(what: &str, len: usize, d: &[usize]) {
     );
 }
 
-impl Cuda {
-    /// `gy · ∂f/∂(side)` in output space (side 0: `a`, 1: `b`).
-    #[allow(clippy::too_many_arguments)]
-    fn binary_partial<E: Dtype>(
-        &self,
-        op: BinaryOp,
-        side: i32,
-        a: &CudaStorage<E>,
-        ad: &[usize],
-        b: &CudaStorage<E>,
-        bd: &[usize],
-        od: &[usize],
-        gy: &CudaStorage<E>,
-    ) -> CudaStorage<E> {
-        let n = gy.len();
-        let mut g = self.alloc::<E>(n);
-        if n == 0 {
-            return CudaStorage::new(g);
-        }
-        let (c, r) = (op_code(op), od.len() as i32);
-        let (dims, sa, sb) = (
-            Dims6::from_slice(od, 1),
-            strides_of(ad, od),
-            strides_of(bd, od),
-        );
-        let n64 = n as u64;
-        let f = self.kernel(&BINARY, E::NAME, "binary_grad");
-        let mut l = self.stream().launch_builder(&f);
-        l.arg(&c)
-            .arg(&side)
-            .arg(a.slice())
-            .arg(b.slice())
-            .arg(gy.slice())
-            .arg(&mut g)
-            .arg(&dims)
-            .arg(&sa)
-            .arg(&sb)
-            .arg(&r)
-            .arg(&n64);
-        // SAFETY: the kernel's arguments are (int, int, const T*, const T*,
-        // const T*, T*, Dims6, Dims6, Dims6, int, usize_t); it writes g[i]
-        // and reads gy[i] for i < n = numel(od), and reads a and b at their
-        // broadcast offsets, which are below numel(ad) and numel(bd)
-        // (checked lengths of a and b).
-        unsafe { l.launch(launch::elementwise(n)) }
-            .unwrap_or_else(|e| self.fail("binary_backward", e));
-        CudaStorage::new(g)
+/// `gy · ∂f/∂(side)` in output space (side 0: `a`, 1: `b`).
+#[allow(clippy::too_many_arguments)]
+fn binary_partial<E: Dtype>(
+    dev: &Cuda,
+    op: BinaryOp,
+    side: i32,
+    a: &CudaStorage<E>,
+    ad: &[usize],
+    b: &CudaStorage<E>,
+    bd: &[usize],
+    od: &[usize],
+    gy: &CudaStorage<E>,
+) -> CudaStorage<E> {
+    let n = gy.len();
+    let mut g = dev.alloc::<E>(n);
+    if n == 0 {
+        return CudaStorage::new(g);
     }
+    let (c, r) = (op_code(op), od.len() as i32);
+    let (dims, sa, sb) = (
+        Dims6::from_slice(od, 1),
+        strides_of(ad, od),
+        strides_of(bd, od),
+    );
+    let n64 = n as u64;
+    let f = dev.kernel(&BINARY, E::NAME, "binary_grad");
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(&c)
+        .arg(&side)
+        .arg(a.slice())
+        .arg(b.slice())
+        .arg(gy.slice())
+        .arg(&mut g)
+        .arg(&dims)
+        .arg(&sa)
+        .arg(&sb)
+        .arg(&r)
+        .arg(&n64);
+    // SAFETY: the kernel's arguments are (int, int, const T*, const T*,
+    // const T*, T*, Dims6, Dims6, Dims6, int, usize_t); it writes g[i]
+    // and reads gy[i] for i < n = numel(od), and reads a and b at their
+    // broadcast offsets, which are below numel(ad) and numel(bd)
+    // (checked lengths of a and b).
+    unsafe { l.launch(launch::elementwise(n)) }.unwrap_or_else(|e| dev.fail("binary_backward", e));
+    CudaStorage::new(g)
 }
 
 impl<E: Dtype> BinaryKernel<E> for Cuda {
@@ -243,10 +240,10 @@ impl<E: Dtype> BinaryKernel<E> for Cuda {
         };
         let ga = want
             .0
-            .then(|| reduce(self.binary_partial(op, 0, a, ad, b, bd, od, gy), ad));
+            .then(|| reduce(binary_partial(self, op, 0, a, ad, b, bd, od, gy), ad));
         let gb = want
             .1
-            .then(|| reduce(self.binary_partial(op, 1, a, ad, b, bd, od, gy), bd));
+            .then(|| reduce(binary_partial(self, op, 1, a, ad, b, bd, od, gy), bd));
         (ga, gb)
     }
 

@@ -8,7 +8,7 @@
 //! indices are in no fixed order.
 
 use super::compile::KernelSource;
-use super::dims::{dims_c, Dims6};
+use super::elem_args::{dims_c, zeros, Dims6};
 use super::{launch, Cuda, CudaStorage};
 use crate::backend::cpu::strides::broadcast;
 use crate::backend::Backend;
@@ -157,43 +157,41 @@ fn cmp_code(op: CmpOp) -> i32 {
     }
 }
 
-impl Cuda {
-    /// The first index in `idx` that is `>= size` (and not `ignore`), read
-    /// back to the host (a synchronisation: the callers must return an
-    /// error for it).
-    pub(crate) fn first_bad_index(
-        &self,
-        idx: &CudaStorage<usize>,
-        size: usize,
-        ignore: Option<usize>,
-    ) -> Option<usize> {
-        let n = idx.len();
-        if n == 0 {
-            return None;
-        }
-        let mut pos = self.upload(alloc::vec![usize::MAX]);
-        let (has_ignore, ig) = match ignore {
-            Some(i) => (1i32, i as u64),
-            None => (0, 0),
-        };
-        let (n64, s64) = (n as u64, size as u64);
-        // The kernel family is compiled per element type; any one serves.
-        let f = self.kernel(&INDEX, "f32", "first_bad");
-        let stream = self.stream().clone();
-        let out = pos.make_mut(&stream);
-        let mut l = stream.launch_builder(&f);
-        l.arg(idx.slice())
-            .arg(&n64)
-            .arg(&s64)
-            .arg(&has_ignore)
-            .arg(&ig)
-            .arg(out);
-        // SAFETY: (const usize_t*, usize_t, usize_t, int, usize_t,
-        // usize_t*); idx holds n elements, out one.
-        unsafe { l.launch(launch::elementwise(n)) }.unwrap_or_else(|e| self.fail("index check", e));
-        let p = self.download(&pos)[0];
-        (p != usize::MAX).then(|| self.download(idx)[p])
+/// The first index in `idx` that is `>= size` (and not `ignore`), read
+/// back to the host (a synchronisation: the callers must return an
+/// error for it).
+pub(crate) fn first_bad_index(
+    dev: &Cuda,
+    idx: &CudaStorage<usize>,
+    size: usize,
+    ignore: Option<usize>,
+) -> Option<usize> {
+    let n = idx.len();
+    if n == 0 {
+        return None;
     }
+    let mut pos = dev.upload(alloc::vec![usize::MAX]);
+    let (has_ignore, ig) = match ignore {
+        Some(i) => (1i32, i as u64),
+        None => (0, 0),
+    };
+    let (n64, s64) = (n as u64, size as u64);
+    // The kernel family is compiled per element type; any one serves.
+    let f = dev.kernel(&INDEX, "f32", "first_bad");
+    let stream = dev.stream().clone();
+    let out = pos.make_mut(&stream);
+    let mut l = stream.launch_builder(&f);
+    l.arg(idx.slice())
+        .arg(&n64)
+        .arg(&s64)
+        .arg(&has_ignore)
+        .arg(&ig)
+        .arg(out);
+    // SAFETY: (const usize_t*, usize_t, usize_t, int, usize_t,
+    // usize_t*); idx holds n elements, out one.
+    unsafe { l.launch(launch::elementwise(n)) }.unwrap_or_else(|e| dev.fail("index check", e));
+    let p = dev.download(&pos)[0];
+    (p != usize::MAX).then(|| dev.download(idx)[p])
 }
 
 impl<E: Dtype> IndexKernel<E> for Cuda {
@@ -210,7 +208,7 @@ impl<E: Dtype> IndexKernel<E> for Cuda {
             outer * n * inner,
             "index_select: buffer length does not match dims"
         );
-        if let Some(index) = self.first_bad_index(idx, n, None) {
+        if let Some(index) = first_bad_index(self, idx, n, None) {
             return Err(Error::IndexOutOfRange {
                 op: "index_select",
                 axis,
@@ -255,7 +253,7 @@ impl<E: Dtype> IndexKernel<E> for Cuda {
             outer * m * inner,
             "index_select_backward: gradient length does not match"
         );
-        let mut g = self.zeros::<E>(outer * n * inner);
+        let mut g = zeros::<E>(self, outer * n * inner);
         let total = gy.len();
         if total == 0 {
             return CudaStorage::new(g);
@@ -296,7 +294,7 @@ impl<E: Dtype> IndexKernel<E> for Cuda {
             outer * inner,
             "gather: index length does not match dims"
         );
-        if let Some(index) = self.first_bad_index(idx, n, None) {
+        if let Some(index) = first_bad_index(self, idx, n, None) {
             return Err(Error::IndexOutOfRange {
                 op: "gather",
                 axis,
@@ -342,7 +340,7 @@ impl<E: Dtype> IndexKernel<E> for Cuda {
             idx.len(),
             "gather_backward: gradient length does not match"
         );
-        let mut g = self.zeros::<E>(outer * n * inner);
+        let mut g = zeros::<E>(self, outer * n * inner);
         let total = gy.len();
         if total == 0 {
             return CudaStorage::new(g);

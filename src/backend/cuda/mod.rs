@@ -13,7 +13,7 @@
 
 pub mod binary;
 pub mod compile;
-mod dims;
+mod elem_args;
 mod fill;
 pub mod index;
 mod launch;

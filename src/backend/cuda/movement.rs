@@ -2,7 +2,7 @@
 //! narrow's backward, concat and the in-place row copy.
 
 use super::compile::KernelSource;
-use super::dims::{dims_c, Dims6};
+use super::elem_args::{dims_c, Dims6};
 use super::{launch, Cuda, CudaStorage};
 use crate::backend::cpu::strides::{broadcast, contiguous};
 use crate::dtype::Dtype;
@@ -56,48 +56,46 @@ fn split(dims: &[usize], axis: usize) -> (usize, usize, usize) {
     )
 }
 
-impl Cuda {
-    /// `out[p] = x[base + Σ idx_k · strides_k]` over the row-major `dims`.
-    fn strided<E: Dtype>(
-        &self,
-        x: &CudaStorage<E>,
-        base: usize,
-        dims: &[usize],
-        strides: &[usize],
-    ) -> CudaStorage<E> {
-        let n: usize = dims.iter().product();
-        let mut out = self.alloc::<E>(n);
-        if n == 0 {
-            return CudaStorage::new(out);
-        }
-        // The largest offset read must be inside x.
-        let last = base
-            + dims
-                .iter()
-                .zip(strides)
-                .map(|(&d, &s)| (d - 1) * s)
-                .sum::<usize>();
-        assert!(
-            last < x.len(),
-            "movement: a read at {last} past a buffer of {}",
-            x.len()
-        );
-        let (b64, n64, r) = (base as u64, n as u64, dims.len() as i32);
-        let (d, s) = (Dims6::from_slice(dims, 1), Dims6::from_slice(strides, 0));
-        let f = self.kernel(&MOVEMENT, E::NAME, "strided");
-        let mut l = self.stream().launch_builder(&f);
-        l.arg(x.slice())
-            .arg(&mut out)
-            .arg(&b64)
-            .arg(&d)
-            .arg(&s)
-            .arg(&r)
-            .arg(&n64);
-        // SAFETY: (const T*, T*, usize_t, Dims6, Dims6, int, usize_t); out
-        // holds n; every read is at most `last`, checked to be inside x.
-        unsafe { l.launch(launch::elementwise(n)) }.unwrap_or_else(|e| self.fail("movement", e));
-        CudaStorage::new(out)
+/// `out[p] = x[base + Σ idx_k · strides_k]` over the row-major `dims`.
+fn strided<E: Dtype>(
+    dev: &Cuda,
+    x: &CudaStorage<E>,
+    base: usize,
+    dims: &[usize],
+    strides: &[usize],
+) -> CudaStorage<E> {
+    let n: usize = dims.iter().product();
+    let mut out = dev.alloc::<E>(n);
+    if n == 0 {
+        return CudaStorage::new(out);
     }
+    // The largest offset read must be inside x.
+    let last = base
+        + dims
+            .iter()
+            .zip(strides)
+            .map(|(&d, &s)| (d - 1) * s)
+            .sum::<usize>();
+    assert!(
+        last < x.len(),
+        "movement: a read at {last} past a buffer of {}",
+        x.len()
+    );
+    let (b64, n64, r) = (base as u64, n as u64, dims.len() as i32);
+    let (d, s) = (Dims6::from_slice(dims, 1), Dims6::from_slice(strides, 0));
+    let f = dev.kernel(&MOVEMENT, E::NAME, "strided");
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(x.slice())
+        .arg(&mut out)
+        .arg(&b64)
+        .arg(&d)
+        .arg(&s)
+        .arg(&r)
+        .arg(&n64);
+    // SAFETY: (const T*, T*, usize_t, Dims6, Dims6, int, usize_t); out
+    // holds n; every read is at most `last`, checked to be inside x.
+    unsafe { l.launch(launch::elementwise(n)) }.unwrap_or_else(|e| dev.fail("movement", e));
+    CudaStorage::new(out)
 }
 
 impl<E: Dtype> MovementKernel<E> for Cuda {
@@ -116,7 +114,7 @@ impl<E: Dtype> MovementKernel<E> for Cuda {
             od[i] = dims[p];
             st[i] = c[p];
         }
-        self.strided(x, 0, &od[..dims.len()], &st[..dims.len()])
+        strided(self, x, 0, &od[..dims.len()], &st[..dims.len()])
     }
 
     fn expand(&self, x: &CudaStorage<E>, from: &[usize], to: &[usize]) -> CudaStorage<E> {
@@ -127,7 +125,7 @@ impl<E: Dtype> MovementKernel<E> for Cuda {
             to.len()
         );
         let st = broadcast(from, to);
-        self.strided(x, 0, to, &st[..to.len()])
+        strided(self, x, 0, to, &st[..to.len()])
     }
 
     fn narrow(
@@ -147,7 +145,13 @@ impl<E: Dtype> MovementKernel<E> for Cuda {
         let mut od = [0usize; MAX_RANK];
         od[..dims.len()].copy_from_slice(dims);
         od[axis] = len;
-        self.strided(x, start * c[axis], &od[..dims.len()], &c[..dims.len()])
+        strided(
+            self,
+            x,
+            start * c[axis],
+            &od[..dims.len()],
+            &c[..dims.len()],
+        )
     }
 
     fn narrow_backward(

@@ -1,7 +1,7 @@
 //! CUDA kernels for the fused, in-place optimizer updates.
 
 use super::compile::KernelSource;
-use super::dims::{block_reduce_c, per_block};
+use super::elem_args::{block_reduce_c, per_block};
 use super::{launch, Cuda, CudaStorage};
 use crate::backend::Backend;
 use crate::dtype::Dtype;

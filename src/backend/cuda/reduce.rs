@@ -8,7 +8,8 @@
 //! results agree with the CPU to rounding.
 
 use super::compile::KernelSource;
-use super::dims::{block_reduce_c, per_block};
+use super::elem_args::{block_reduce_c, per_block, zeros};
+use super::index::first_bad_index;
 use super::{launch, Cuda, CudaStorage};
 use crate::dtype::Dtype;
 use crate::ops::reduce::{CrossEntropySpec, ReduceKernel, ReduceOp};
@@ -325,45 +326,43 @@ fn grid(n: usize) -> LaunchConfig {
     launch::elementwise(n)
 }
 
-impl Cuda {
-    /// `reduce` on `(outer, n, inner)`, into a new buffer of `outer · inner`.
-    fn reduce3<E: Dtype>(
-        &self,
-        op: ReduceOp,
-        x: &CudaSlice<E>,
-        (outer, n, inner): (usize, usize, usize),
-    ) -> CudaSlice<E> {
-        let outs = outer * inner;
-        let mut out = self.alloc::<E>(outs);
-        if outs == 0 {
-            return out;
-        }
-        let c = op_code(op);
-        let (cnt, den) = (E::from_f64(n as f64), var_den::<E>(op, n));
-        let (o64, n64, i64_) = (outer as u64, n as u64, inner as u64);
-        // Few outputs or contiguous rows: a block each; else a thread each.
-        let by_block = inner == 1 || outs < 4096;
-        let (name, cfg) = if by_block {
-            ("reduce_block", per_block(outs.min(65_535 * 16)))
-        } else {
-            ("reduce_thread", grid(outs))
-        };
-        let f = self.kernel(&REDUCE, E::NAME, name);
-        let mut l = self.stream().launch_builder(&f);
-        l.arg(&c)
-            .arg(x)
-            .arg(&mut out)
-            .arg(&o64)
-            .arg(&n64)
-            .arg(&i64_)
-            .arg(&cnt)
-            .arg(&den);
-        // SAFETY: (int, const T*, T*, usize_t x3, T, T); x holds
-        // outer·n·inner elements (checked by callers), out outer·inner; the
-        // block kernel uses BLOCK_THREADS threads, its static shared size.
-        unsafe { l.launch(cfg) }.unwrap_or_else(|e| self.fail("reduce", e));
-        out
+/// `reduce` on `(outer, n, inner)`, into a new buffer of `outer · inner`.
+fn reduce3<E: Dtype>(
+    dev: &Cuda,
+    op: ReduceOp,
+    x: &CudaSlice<E>,
+    (outer, n, inner): (usize, usize, usize),
+) -> CudaSlice<E> {
+    let outs = outer * inner;
+    let mut out = dev.alloc::<E>(outs);
+    if outs == 0 {
+        return out;
     }
+    let c = op_code(op);
+    let (cnt, den) = (E::from_f64(n as f64), var_den::<E>(op, n));
+    let (o64, n64, i64_) = (outer as u64, n as u64, inner as u64);
+    // Few outputs or contiguous rows: a block each; else a thread each.
+    let by_block = inner == 1 || outs < 4096;
+    let (name, cfg) = if by_block {
+        ("reduce_block", per_block(outs.min(65_535 * 16)))
+    } else {
+        ("reduce_thread", grid(outs))
+    };
+    let f = dev.kernel(&REDUCE, E::NAME, name);
+    let mut l = dev.stream().launch_builder(&f);
+    l.arg(&c)
+        .arg(x)
+        .arg(&mut out)
+        .arg(&o64)
+        .arg(&n64)
+        .arg(&i64_)
+        .arg(&cnt)
+        .arg(&den);
+    // SAFETY: (int, const T*, T*, usize_t x3, T, T); x holds
+    // outer·n·inner elements (checked by callers), out outer·inner; the
+    // block kernel uses BLOCK_THREADS threads, its static shared size.
+    unsafe { l.launch(cfg) }.unwrap_or_else(|e| dev.fail("reduce", e));
+    out
 }
 
 impl<E: Dtype> ReduceKernel<E> for Cuda {
@@ -381,7 +380,7 @@ impl<E: Dtype> ReduceKernel<E> for Cuda {
             "reduce: buffer of {} elements for dims {dims:?}",
             x.len()
         );
-        CudaStorage::new(self.reduce3(op, x.slice(), s))
+        CudaStorage::new(reduce3(self, op, x.slice(), s))
     }
 
     fn reduce_backward(
@@ -440,7 +439,7 @@ impl<E: Dtype> ReduceKernel<E> for Cuda {
                 (Some(ties), E::one())
             }
             ReduceOp::Var { .. } => (
-                Some(self.reduce3(ReduceOp::Mean, x.slice(), (outer, n, inner))),
+                Some(reduce3(self, ReduceOp::Mean, x.slice(), (outer, n, inner))),
                 var_den::<E>(op, n),
             ),
             ReduceOp::Mean => (None, E::one() / E::from_f64(n as f64)),
@@ -506,7 +505,8 @@ impl<E: Dtype> ReduceKernel<E> for Cuda {
         while let Some(k) = groups.iter().position(|g| g.1) {
             let outer = groups[..k].iter().map(|g| g.0).product();
             let inner = groups[k + 1..].iter().map(|g| g.0).product();
-            let next = self.reduce3(
+            let next = reduce3(
+                self,
                 ReduceOp::Sum,
                 cur.as_ref().unwrap_or(x.slice()),
                 (outer, groups[k].0, inner),
@@ -618,7 +618,7 @@ impl<E: Dtype> ReduceKernel<E> for Cuda {
         );
         // The signature returns an error for a bad target, so the targets are
         // checked here: one 8-byte read back (a host synchronisation).
-        if let Some(bad) = self.first_bad_index(targets, c, spec.ignore_index) {
+        if let Some(bad) = first_bad_index(self, targets, c, spec.ignore_index) {
             return Err(Error::IndexOutOfRange {
                 op: "cross_entropy target",
                 axis: spec.class_axis,
@@ -674,7 +674,7 @@ impl<E: Dtype> ReduceKernel<E> for Cuda {
             // loss and targets hold rows elements, out one; one block.
             unsafe { l.launch(per_block(1)) }.unwrap_or_else(|e| self.fail("cross_entropy", e));
         } else {
-            out = self.zeros::<E>(1);
+            out = zeros::<E>(self, 1);
         }
         Ok((CudaStorage::new(out), CudaStorage::new(stats)))
     }

@@ -1,5 +1,6 @@
-//! Small arrays passed to kernels by value, and shared launch helpers of the
-//! elementwise families.
+//! Kernel arguments and helpers shared by the elementwise families (unary,
+//! binary, reduce, index, movement, optim): shape arrays passed by value,
+//! block reductions, launch shapes.
 
 use super::Cuda;
 use crate::dtype::Elem;
@@ -100,12 +101,10 @@ pub(crate) fn per_block(items: usize) -> cudarc::driver::LaunchConfig {
     }
 }
 
-impl Cuda {
-    /// A zero-filled device buffer of `n` elements.
-    pub(crate) fn zeros<T: Elem>(&self, n: usize) -> CudaSlice<T> {
-        self.inner
-            .stream
-            .alloc_zeros::<T>(n)
-            .unwrap_or_else(|e| self.fail("alloc", e))
-    }
+/// A zero-filled device buffer of `n` elements.
+pub(crate) fn zeros<T: Elem>(dev: &Cuda, n: usize) -> CudaSlice<T> {
+    dev.inner
+        .stream
+        .alloc_zeros::<T>(n)
+        .unwrap_or_else(|e| dev.fail("alloc", e))
 }
