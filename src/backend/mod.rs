@@ -17,6 +17,7 @@
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
+pub mod random;
 
 use crate::dtype::{Dtype, Elem};
 use alloc::vec::Vec;
@@ -97,6 +98,7 @@ pub trait Device<E: Dtype>:
     + crate::optim::OptimKernel<E>
     + crate::ops::conv::ConvKernel<E>
     + crate::ops::attention::AttentionKernel<E>
+    + random::RandomKernel<E>
 {
 }
 
@@ -114,5 +116,6 @@ impl<E: Dtype, D> Device<E> for D where
         + crate::optim::OptimKernel<E>
         + crate::ops::conv::ConvKernel<E>
         + crate::ops::attention::AttentionKernel<E>
+        + random::RandomKernel<E>
 {
 }

@@ -4,14 +4,13 @@
 
 use super::{Module, ParamMut, ParamPath, ParamRef, Params};
 use crate::autograd::Tracking;
+use crate::backend::random::RandomKernel;
 use crate::backend::{Backend, Device};
 use crate::dtype::Dtype;
 use crate::ops::binary::BinaryOp;
 use crate::ops::pool::GlobalPoolShape;
 use crate::shape::{Error, Shape};
 use crate::tensor::{op_result, Tensor};
-use alloc::vec::Vec;
-use rand::{RngCore, SeedableRng};
 
 /// Dropout with rate `p`: in training each element is zeroed with
 /// probability `p` and the survivors are scaled by `1 / (1 - p)`, so the
@@ -88,30 +87,15 @@ impl Dropout {
 
     /// The training mask for `n` elements: `0` with probability `p`, else
     /// `1 / (1 - p)` (all zeros for `p = 1`).
-    fn mask<E: Dtype, D: Backend>(&self, n: usize, device: &D) -> D::Storage<E> {
+    /// The mask for `n` elements, drawn on the device
+    /// ([`RandomKernel::dropout_mask`]).
+    fn mask<E: Dtype, D: RandomKernel<E>>(&self, n: usize, device: &D) -> D::Storage<E> {
         let p = self.p;
         assert!(
             (0.0..=1.0).contains(&p),
             "dropout: the rate p must be in [0, 1], got {p}"
         );
-        // A 32-bit draw r is dropped when r < p·2³²: P(drop) = p to 2⁻³².
-        let threshold = libm::round(p * 4_294_967_296.0) as u64;
-        let keep = if p < 1.0 {
-            E::from_f64(1.0 / (1.0 - p))
-        } else {
-            E::zero()
-        };
-        let mut rng = rand::rngs::StdRng::seed_from_u64(device.next_seed());
-        let mask: Vec<E> = (0..n)
-            .map(|_| {
-                if (rng.next_u32() as u64) < threshold {
-                    E::zero()
-                } else {
-                    keep
-                }
-            })
-            .collect();
-        device.upload(mask)
+        device.dropout_mask(n, p, device.next_seed())
     }
 }
 

@@ -2,12 +2,11 @@
 
 use super::Tensor;
 use crate::autograd::{NoTape, TensorId};
+use crate::backend::random::RandomKernel;
 use crate::backend::Backend;
 use crate::dtype::{Dtype, Elem};
 use crate::shape::{Error, Shape};
 use alloc::vec::Vec;
-use rand::SeedableRng;
-use rand_distr::Distribution;
 
 impl<S: Shape, E: Elem, D: Backend> Tensor<S, E, D, NoTape> {
     fn new_untracked(shape: S, data: D::Storage<E>, device: &D) -> Self {
@@ -157,26 +156,47 @@ impl<S: Shape, E: Dtype, D: Backend> Tensor<S, E, D, NoTape> {
     pub fn try_ones(shape: S, device: &D) -> Result<Self, Error> {
         Self::try_full(shape, E::one(), device)
     }
+}
 
+impl<S: Shape, E: Dtype, D: Backend + RandomKernel<E>> Tensor<S, E, D, NoTape> {
     /// Normal samples with the given mean and standard deviation, from the
-    /// device's seeded stream.
+    /// device's seeded stream, drawn on the device ([`RandomKernel::normal`]).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let dev = Cpu::seeded(1);
+    /// let x: Tensor<(u!(4096),), f64> = Tensor::randn(Default::default(), 1.0, 2.0, &dev);
+    /// let m = x.to_vec().iter().sum::<f64>() / 4096.0;
+    /// assert!((m - 1.0).abs() < 0.15);
+    /// ```
     pub fn randn(shape: S, mean: f64, std: f64, device: &D) -> Self {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(device.next_seed());
-        let dist = rand_distr::Normal::new(mean, std).expect("randn: std must be finite and >= 0");
+        assert!(
+            std.is_finite() && std >= 0.0,
+            "randn: std must be finite and >= 0"
+        );
+        let seed = device.next_seed();
         let n = shape.try_numel("randn").unwrap_or_else(|e| panic!("{e}"));
-        let data = (0..n).map(|_| E::from_f64(dist.sample(&mut rng))).collect();
-        Self::from_vec(shape, data, device)
+        Self::new_untracked(shape, device.normal(n, mean, std, seed), device)
     }
 
-    /// Uniform samples in `[lo, hi)`, from the device's seeded stream.
+    /// Uniform samples in `[lo, hi)`, from the device's seeded stream, drawn
+    /// on the device ([`RandomKernel::uniform`]).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x: Tensor<(u!(100),), f32> = Tensor::rand_uniform(Default::default(), -1.0, 1.0, &Cpu::seeded(2));
+    /// assert!(x.to_vec().iter().all(|v| (-1.0..1.0).contains(v)));
+    /// ```
     pub fn rand_uniform(shape: S, lo: f64, hi: f64, device: &D) -> Self {
         assert!(lo < hi, "rand_uniform: need lo < hi, got {lo} >= {hi}");
-        let mut rng = rand::rngs::StdRng::seed_from_u64(device.next_seed());
-        let dist = rand_distr::Uniform::new(lo, hi).expect("rand_uniform: bounds must be finite");
+        assert!(
+            lo.is_finite() && hi.is_finite(),
+            "rand_uniform: bounds must be finite"
+        );
+        let seed = device.next_seed();
         let n = shape
             .try_numel("rand_uniform")
             .unwrap_or_else(|e| panic!("{e}"));
-        let data = (0..n).map(|_| E::from_f64(dist.sample(&mut rng))).collect();
-        Self::from_vec(shape, data, device)
+        Self::new_untracked(shape, device.uniform(n, lo, hi, seed), device)
     }
 }

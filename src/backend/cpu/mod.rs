@@ -18,6 +18,7 @@ mod norm;
 mod optim;
 pub(crate) mod par;
 mod pool;
+mod random;
 mod reduce;
 mod simd;
 mod storage;

@@ -28,7 +28,16 @@ pub struct KernelSource {
 }
 
 /// Every kernel family of the CUDA backend.
-pub const SOURCES: &[&KernelSource] = &[&super::fill::FILL];
+pub const SOURCES: &[&KernelSource] = &[
+    &super::fill::FILL,
+    &super::unary::UNARY,
+    &super::binary::BINARY,
+    &super::reduce::REDUCE,
+    &super::index::INDEX,
+    &super::movement::MOVEMENT,
+    &super::optim::OPTIM,
+    &super::random::RANDOM,
+];
 
 /// The C type of an element type, by [`Elem::NAME`](crate::dtype::Elem::NAME).
 pub fn c_type(elem: &str) -> &'static str {

@@ -11,10 +11,18 @@
 //! it: the host blocks only where a value is read back
 //! ([`Backend::download`], so `to_vec`, `item`).
 
+pub mod binary;
 pub mod compile;
+mod elem_args;
 mod fill;
+pub mod index;
 mod launch;
+pub mod movement;
+pub mod optim;
+pub mod random;
+pub mod reduce;
 mod storage;
+pub mod unary;
 
 pub use storage::CudaStorage;
 
