@@ -1,6 +1,6 @@
 //! The normalisation kernel trait ([`NormKernel`]: batch and layer norm)
 //! and its descriptors. Its provided methods compose the unary, binary and
-//! reduce kernels ([`composed`]); the typed ops are in `ops/norm/`.
+//! reduce kernels (`norm/composed.rs`); the typed ops are in `ops/norm/`.
 
 mod composed;
 

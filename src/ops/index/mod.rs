@@ -17,6 +17,7 @@
 //! are passed along), so no expanded copy of the mask is stored for backward.
 //!
 //! [`BroadcastsTo`]: crate::shape::BroadcastsTo
+//! [`Error::IndexOutOfRange`]: crate::shape::Error::IndexOutOfRange
 
 mod argmax;
 mod compare;
