@@ -16,7 +16,8 @@
 //! example in `examples/embedded/` runs it on a Cortex-M4), reloaded into a
 //! fresh model to check it scores exactly the same.
 //!
-//! Run with `cargo run --release --example mnist_lenet`.
+//! Run with `cargo run --release --example mnist_lenet`; on a GPU, add
+//! `--features cuda` and `-- --device cuda` (or set `TYPEGRAD_DEVICE=cuda`).
 
 use std::error::Error;
 use std::path::Path;
@@ -32,6 +33,7 @@ use typegrad::optim::{Adam, AdamConfig, CosineAnnealing, Optimizer, Schedule};
 use typegrad::prelude::*;
 
 mod support;
+use support::device::{with_device, ExampleDevice, OnDevice};
 use support::mnist::{evaluate, image_batch};
 
 type Res<T> = Result<T, Box<dyn Error>>;
@@ -76,6 +78,19 @@ fn plot_filters(path: &Path, weights: &[f32]) -> Res<()> {
 }
 
 fn main() -> Res<()> {
+    with_device(0, Train)
+}
+
+/// The whole run, on the device the user chose.
+struct Train;
+
+impl OnDevice for Train {
+    fn run<D: ExampleDevice>(self, dev: D) -> Res<()> {
+        train(dev)
+    }
+}
+
+fn train<D: ExampleDevice>(dev: D) -> Res<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out_dir = support::plot_setup(root)?;
 
@@ -90,8 +105,7 @@ fn main() -> Res<()> {
         test_set.len()
     );
 
-    let dev = Cpu::seeded(0);
-    let mut model: LeNet = LeNet::new(&dev);
+    let mut model: LeNet<u!(1), f32, D> = LeNet::new(&dev);
     println!("model: {} parameters", model.num_params());
     let mut opt = Adam::new(AdamConfig {
         lr: 1e-3,
@@ -165,7 +179,7 @@ fn main() -> Res<()> {
     // Save, reload into a freshly initialised model, and check the scores.
     let checkpoint = root.join("target/mnist_lenet.safetensors");
     safetensors::save(&model, &checkpoint)?;
-    let mut reloaded: LeNet = LeNet::new(&Cpu::seeded(1));
+    let mut reloaded: LeNet<u!(1), f32, D> = LeNet::new(&dev.reseed(1));
     safetensors::load(&mut reloaded, &checkpoint)?;
     let (reloaded_loss, reloaded_acc) =
         evaluate(&reloaded, &test_set, &all_test, EVAL_BATCH, |d, i| {

@@ -9,7 +9,9 @@
 //! the test accuracy, saves a safetensors checkpoint, reloads it into a
 //! fresh model and checks that the reloaded model scores exactly the same.
 //!
-//! Run with `cargo run --release --example mnist_mlp`.
+//! Run with `cargo run --release --example mnist_mlp`; on a GPU,
+//! `cargo run --release --features cuda --example mnist_mlp -- --device cuda`
+//! (or `TYPEGRAD_DEVICE=cuda`): the same model and training, unchanged.
 
 use std::error::Error;
 use std::path::Path;
@@ -24,6 +26,7 @@ use typegrad::optim::{Adam, AdamConfig, CosineAnnealing, Optimizer, Schedule};
 use typegrad::prelude::*;
 
 mod support;
+use support::device::{with_device, ExampleDevice, OnDevice};
 use support::mnist::evaluate;
 
 type Res<T> = Result<T, Box<dyn Error>>;
@@ -33,18 +36,18 @@ type Pixels = u!(784);
 /// order. Dropout is active only on tracked (training) inputs.
 #[derive(Module)]
 #[module(sequential)]
-struct Mlp {
-    fc1: Linear<Pixels, u!(256)>,
+struct Mlp<D: Device<f32>> {
+    fc1: Linear<Pixels, u!(256), f32, D>,
     act1: ReLU,
     drop1: Dropout,
-    fc2: Linear<u!(256), u!(128)>,
+    fc2: Linear<u!(256), u!(128), f32, D>,
     act2: ReLU,
     drop2: Dropout,
-    fc3: Linear<u!(128), u!(10)>,
+    fc3: Linear<u!(128), u!(10), f32, D>,
 }
 
-impl Mlp {
-    fn new(dev: &Cpu) -> Self {
+impl<D: Device<f32>> Mlp<D> {
+    fn new(dev: &D) -> Self {
         Mlp {
             fc1: Linear::new(dev),
             act1: ReLU,
@@ -64,6 +67,19 @@ const EPOCHS: u64 = 10;
 const EVAL_BATCH: usize = 2000;
 
 fn main() -> Res<()> {
+    with_device(0, Train)
+}
+
+/// The whole run, on the device the user chose.
+struct Train;
+
+impl OnDevice for Train {
+    fn run<D: ExampleDevice>(self, dev: D) -> Res<()> {
+        train(dev)
+    }
+}
+
+fn train<D: ExampleDevice>(dev: D) -> Res<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out_dir = support::plot_setup(root)?;
 
@@ -78,7 +94,6 @@ fn main() -> Res<()> {
         test_set.len()
     );
 
-    let dev = Cpu::seeded(0);
     let mut model = Mlp::new(&dev);
     println!("model: {} parameters", model.num_params());
     let mut opt = Adam::new(AdamConfig {
@@ -108,7 +123,7 @@ fn main() -> Res<()> {
         bar.set_prefix(format!("{}/{epochs}", epoch + 1));
         let (mut sum, mut count) = (0.0, 0usize);
         for idx in batches.epoch(epoch) {
-            let (x, y) = train_set.batch::<Pixels, f32, Cpu>(idx, Normalize::MNIST, &dev)?;
+            let (x, y) = train_set.batch::<Pixels, f32, D>(idx, Normalize::MNIST, &dev)?;
             let loss = cross_entropy(model.forward(x.trace_no_grad()), &y);
             sum += loss.item() as f64 * idx.len() as f64;
             count += idx.len();
@@ -126,7 +141,7 @@ fn main() -> Res<()> {
         train_seconds += seconds;
         train_samples += count;
         let (val_loss, val_acc) = evaluate(&model, &train_set, &val_idx, EVAL_BATCH, |d, i| {
-            Ok(d.batch::<Pixels, f32, Cpu>(i, Normalize::MNIST, &dev)?)
+            Ok(d.batch::<Pixels, f32, D>(i, Normalize::MNIST, &dev)?)
         })?;
         train_losses.push(sum / count as f64);
         val_losses.push(val_loss);
@@ -142,7 +157,7 @@ fn main() -> Res<()> {
 
     let all_test: Vec<usize> = (0..test_set.len()).collect();
     let (test_loss, test_acc) = evaluate(&model, &test_set, &all_test, EVAL_BATCH, |d, i| {
-        Ok(d.batch::<Pixels, f32, Cpu>(i, Normalize::MNIST, &dev)?)
+        Ok(d.batch::<Pixels, f32, D>(i, Normalize::MNIST, &dev)?)
     })?;
     let plot = out_dir.join("mnist_mlp_loss.png");
     support::plot_losses(
@@ -155,11 +170,11 @@ fn main() -> Res<()> {
     // Save, reload into a freshly initialised model, and check the scores.
     let checkpoint = root.join("target/mnist_mlp.safetensors");
     safetensors::save(&model, &checkpoint)?;
-    let mut reloaded = Mlp::new(&Cpu::seeded(1));
+    let mut reloaded = Mlp::new(&dev.reseed(1));
     safetensors::load(&mut reloaded, &checkpoint)?;
     let (reloaded_loss, reloaded_acc) =
         evaluate(&reloaded, &test_set, &all_test, EVAL_BATCH, |d, i| {
-            Ok(d.batch::<Pixels, f32, Cpu>(i, Normalize::MNIST, &dev)?)
+            Ok(d.batch::<Pixels, f32, D>(i, Normalize::MNIST, &dev)?)
         })?;
     if reloaded_acc != test_acc || reloaded_loss != test_loss {
         return Err(format!(

@@ -16,7 +16,8 @@
 //! accuracy and checks it reaches 97%.
 //!
 //! Run with `cargo run --release --example mnist_vit`
-//! (`MNIST_EPOCHS=1` for a quick run).
+//! (`MNIST_EPOCHS=1` for a quick run; on a GPU add `--features cuda` and
+//! `-- --device cuda`, or set `TYPEGRAD_DEVICE=cuda`).
 
 use std::error::Error;
 use std::path::Path;
@@ -31,11 +32,12 @@ use typegrad::prelude::*;
 use typegrad::typenum::Unsigned;
 
 mod support;
+use support::device::{with_device, ExampleDevice, OnDevice};
 use support::mnist::{evaluate, image_batch};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 /// 1x28x28 images, 7x7 patches, 64 features, 4 heads, MLP width 128, 10 classes.
-type Model = ViT<u!(1), u!(28), u!(28), u!(7), u!(64), u!(4), u!(128), u!(10)>;
+type Model<D = Cpu> = ViT<u!(1), u!(28), u!(28), u!(7), u!(64), u!(4), u!(128), u!(10), f32, D>;
 const DEPTH: usize = 4;
 const BATCH: usize = 128;
 /// Epochs of the full run (the 97% target applies to it); `MNIST_EPOCHS`
@@ -45,6 +47,19 @@ const EVAL_BATCH: usize = 1000;
 const LR: f64 = 2e-3;
 
 fn main() -> Res<()> {
+    with_device(0, Train)
+}
+
+/// The whole run, on the device the user chose.
+struct Train;
+
+impl OnDevice for Train {
+    fn run<D: ExampleDevice>(self, dev: D) -> Res<()> {
+        train(dev)
+    }
+}
+
+fn train<D: ExampleDevice>(dev: D) -> Res<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out_dir = support::plot_setup(root)?;
 
@@ -59,8 +74,7 @@ fn main() -> Res<()> {
         test_set.len()
     );
 
-    let dev = Cpu::seeded(0);
-    let mut model = Model::new(DEPTH, &dev);
+    let mut model = Model::<D>::new(DEPTH, &dev);
     println!(
         "ViT: {} tokens (16 patches of 7x7 + CLS), {DEPTH} layers, {} parameters",
         <ViTTokens<u!(28), u!(28), u!(7)>>::USIZE,

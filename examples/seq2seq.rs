@@ -20,7 +20,8 @@
 //! accuracy, and checks it reaches 95%.
 //!
 //! Run with `cargo run --release --example seq2seq` (`SEQ2SEQ_EPOCHS=1`
-//! for a quick run).
+//! for a quick run; on a GPU add `--features cuda` and `-- --device cuda`,
+//! or set `TYPEGRAD_DEVICE=cuda`).
 
 use std::error::Error;
 use std::path::Path;
@@ -36,12 +37,13 @@ use typegrad::optim::{AdamConfig, AdamW, CosineAnnealing, LinearWarmup, Optimize
 use typegrad::prelude::*;
 
 mod support;
+use support::device::{with_device, ExampleDevice, OnDevice};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 /// 32 source words, 12 target tokens (10 digits, BOS, EOS), Dm 64, 4
 /// heads, feed-forward width 128.
-type Model = Transformer<u!(32), u!(12), u!(64), u!(4), u!(128)>;
-type Ids = Tensor<(Dyn, Dyn), usize>;
+type Model<D = Cpu> = Transformer<u!(32), u!(12), u!(64), u!(4), u!(128), f32, D>;
+type Ids<D = Cpu> = Tensor<(Dyn, Dyn), usize, D>;
 
 const LAYERS: usize = 2;
 const BATCH: usize = 128;
@@ -150,7 +152,7 @@ fn target(n: usize) -> Vec<usize> {
 }
 
 /// Sources `(B, 9)`, decoder inputs `(B, 6)` and targets `(B, 6)` of the numbers.
-fn batch(numbers: &[usize], dev: &Cpu) -> Res<(Ids, Ids, Ids)> {
+fn batch<D: Device<f32>>(numbers: &[usize], dev: &D) -> Res<(Ids<D>, Ids<D>, Ids<D>)> {
     let b = numbers.len();
     let src: Vec<usize> = numbers.iter().flat_map(|&n| source(n)).collect();
     let (mut inp, mut out) = (Vec::new(), Vec::new());
@@ -168,7 +170,7 @@ fn batch(numbers: &[usize], dev: &Cpu) -> Res<(Ids, Ids, Ids)> {
 }
 
 /// Mean teacher-forced loss on `numbers` (evaluation: untracked).
-fn val_loss(model: &Model, numbers: &[usize], dev: &Cpu) -> Res<f64> {
+fn val_loss<D: Device<f32>>(model: &Model<D>, numbers: &[usize], dev: &D) -> Res<f64> {
     let mut sum = 0.0;
     for chunk in numbers.chunks(500) {
         let (src, inp, out) = batch(chunk, dev)?;
@@ -179,7 +181,7 @@ fn val_loss(model: &Model, numbers: &[usize], dev: &Cpu) -> Res<f64> {
 }
 
 /// Greedy readings of `numbers` as strings of digits.
-fn read(model: &Model, numbers: &[usize], dev: &Cpu) -> Res<Vec<String>> {
+fn read<D: Device<f32>>(model: &Model<D>, numbers: &[usize], dev: &D) -> Res<Vec<String>> {
     let mut all = Vec::new();
     for chunk in numbers.chunks(500) {
         let (src, _, _) = batch(chunk, dev)?;
@@ -201,6 +203,19 @@ fn read(model: &Model, numbers: &[usize], dev: &Cpu) -> Res<Vec<String>> {
 }
 
 fn main() -> Res<()> {
+    with_device(0, Train)
+}
+
+/// The whole run, on the device the user chose.
+struct Train;
+
+impl OnDevice for Train {
+    fn run<D: ExampleDevice>(self, dev: D) -> Res<()> {
+        train(dev)
+    }
+}
+
+fn train<D: ExampleDevice>(dev: D) -> Res<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out_dir = support::plot_setup(root)?;
     let started = Instant::now();
@@ -218,8 +233,7 @@ fn main() -> Res<()> {
     );
     println!("e.g. {:>5} = \"{}\"", test[0], spell(test[0]));
 
-    let dev = Cpu::seeded(0);
-    let mut model = Model::new(LAYERS, LAYERS, &dev);
+    let mut model = Model::<D>::new(LAYERS, LAYERS, &dev);
     println!(
         "Transformer: {LAYERS} encoder + {LAYERS} decoder layers, {} parameters",
         model.num_params()

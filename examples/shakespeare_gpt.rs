@@ -18,9 +18,12 @@
 //! Flags: `--steps N` (default 4000), `--seed S` (0), `--tokenizer char|bpe`
 //! (char; bpe trains 512-token merges on the training split), `--lr X`
 //! (1e-3), `--temperature T` (0.8), `--top-k K` (20), `--sample N` (tokens
-//! to generate, 400; past the context the window slides, no cache).
+//! to generate, 400; past the context the window slides, no cache),
+//! `--device cpu|cuda` (or `TYPEGRAD_DEVICE`; `cuda` needs `--features
+//! cuda`).
 
 use std::error::Error;
+use std::marker::PhantomData;
 use std::path::Path;
 use std::time::Instant;
 
@@ -38,10 +41,11 @@ use typegrad::shape::StaticDim;
 use typegrad::text::{Bpe, CharTokenizer};
 
 mod support;
+use support::device::{args_without_device, with_device, ExampleDevice, OnDevice};
 
 type Res<T> = Result<T, Box<dyn Error>>;
-/// GPT-mini's body with a vocabulary of `V` tokens.
-type Model<V> = Gpt<V, u!(64), u!(128), u!(4), u!(512), 4>;
+/// GPT-mini's body with a vocabulary of `V` tokens, on device `D`.
+type Model<V, D = Cpu> = Gpt<V, u!(64), u!(128), u!(4), u!(512), 4, f32, D>;
 
 const CONTEXT: usize = 64;
 const BATCH: usize = 16;
@@ -68,7 +72,8 @@ fn parse_args() -> Res<Args> {
         top_k: 20,
         sample: 400,
     };
-    let mut it = std::env::args().skip(1);
+    // `--device` is read by `support::device`.
+    let mut it = args_without_device().into_iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -92,7 +97,7 @@ fn parse_args() -> Res<Args> {
 }
 
 /// Mean validation cross-entropy over fixed windows (untracked: evaluation).
-fn val_loss<V: StaticDim>(model: &Model<V>, val: &TokenBatches, dev: &Cpu) -> f64 {
+fn val_loss<V: StaticDim, D: Device<f32>>(model: &Model<V, D>, val: &TokenBatches, dev: &D) -> f64 {
     let n = val.num_windows();
     let starts: Vec<usize> = (0..VAL_WINDOWS)
         .map(|i| i * (n - 1) / (VAL_WINDOWS - 1))
@@ -107,7 +112,8 @@ fn val_loss<V: StaticDim>(model: &Model<V>, val: &TokenBatches, dev: &Cpu) -> f6
 
 /// Train, evaluate, checkpoint and sample a model of `V` tokens on
 /// `tokens`; `decode` turns ids back into text.
-fn run<V: StaticDim>(
+fn run<V: StaticDim, D: ExampleDevice>(
+    dev: D,
     args: &Args,
     name: &str,
     tokens: &[usize],
@@ -122,8 +128,7 @@ fn run<V: StaticDim>(
         train.len(),
         val.len()
     );
-    let dev = Cpu::seeded(args.seed);
-    let mut model: Model<V> = Gpt::new(&dev);
+    let mut model: Model<V, D> = Gpt::new(&dev);
     println!(
         "model: GPT-mini, {} parameters, vocabulary {}",
         model.num_params(),
@@ -194,7 +199,7 @@ fn run<V: StaticDim>(
     // Save, reload into a freshly initialised model, compare.
     let checkpoint = root.join(format!("target/shakespeare_gpt_{name}.safetensors"));
     safetensors::save(&model, &checkpoint)?;
-    let mut reloaded: Model<V> = Gpt::new(&Cpu::seeded(args.seed + 1));
+    let mut reloaded: Model<V, D> = Gpt::new(&dev.reseed(args.seed + 1));
     safetensors::load(&mut reloaded, &checkpoint)?;
     let val2 = val_loss(&reloaded, &val_batches, &dev);
     if val2 != val {
@@ -229,6 +234,29 @@ fn run<V: StaticDim>(
     Ok(())
 }
 
+/// [`run`] for a vocabulary of `V` tokens, on the device the user chose.
+struct Program<'a, V> {
+    args: &'a Args,
+    name: &'a str,
+    tokens: &'a [usize],
+    prompt: &'a [usize],
+    decode: &'a dyn Fn(&[usize]) -> Res<String>,
+    vocab: PhantomData<V>,
+}
+
+impl<V: StaticDim> OnDevice for Program<'_, V> {
+    fn run<D: ExampleDevice>(self, dev: D) -> Res<()> {
+        run::<V, D>(
+            dev,
+            self.args,
+            self.name,
+            self.tokens,
+            self.prompt,
+            self.decode,
+        )
+    }
+}
+
 fn main() -> Res<()> {
     let args = parse_args()?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -251,9 +279,16 @@ fn main() -> Res<()> {
         );
         bpe.save(root.join("target/shakespeare_gpt_bpe.merges"))?;
         let prompt = bpe.encode(prompt_text);
-        run::<u!(512)>(&args, "bpe", &tokens, &prompt, &|ids| {
-            Ok(bpe.decode_lossy(ids)?)
-        })
+        let decode = |ids: &[usize]| -> Res<String> { Ok(bpe.decode_lossy(ids)?) };
+        let program = Program::<u!(512)> {
+            args: &args,
+            name: "bpe",
+            tokens: &tokens,
+            prompt: &prompt,
+            decode: &decode,
+            vocab: PhantomData,
+        };
+        with_device(args.seed, program)
     } else {
         let chars = CharTokenizer::from_text(&text);
         if chars.vocab_size() > 96 {
@@ -266,8 +301,15 @@ fn main() -> Res<()> {
         let tokens = chars.encode(&text)?;
         chars.save(root.join("target/shakespeare_gpt_char.vocab"))?;
         let prompt = chars.encode(prompt_text)?;
-        run::<u!(96)>(&args, "char", &tokens, &prompt, &|ids| {
-            Ok(chars.decode(ids)?)
-        })
+        let decode = |ids: &[usize]| -> Res<String> { Ok(chars.decode(ids)?) };
+        let program = Program::<u!(96)> {
+            args: &args,
+            name: "char",
+            tokens: &tokens,
+            prompt: &prompt,
+            decode: &decode,
+            vocab: PhantomData,
+        };
+        with_device(args.seed, program)
     }
 }

@@ -9,14 +9,18 @@ use typegrad::prelude::*;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
-/// A batch of images as `(n, 1, 28, 28)`.
-pub type Images = Tensor<(Dyn, u!(1), u!(28), u!(28))>;
+/// A batch of images as `(n, 1, 28, 28)` on device `D`.
+pub type Images<D = Cpu> = Tensor<(Dyn, u!(1), u!(28), u!(28)), f32, D>;
 /// The labels of a batch.
-pub type Labels = Tensor<(Dyn,), usize>;
+pub type Labels<D = Cpu> = Tensor<(Dyn,), usize, D>;
 
 /// The images `idx` as `(n, 1, 28, 28)`, and their labels.
-pub fn image_batch(data: &ImageDataset, idx: &[usize], dev: &Cpu) -> Res<(Images, Labels)> {
-    let (x, y) = data.batch::<u!(784), f32, Cpu>(idx, Normalize::MNIST, dev)?;
+pub fn image_batch<D: Device<f32>>(
+    data: &ImageDataset,
+    idx: &[usize],
+    dev: &D,
+) -> Res<(Images<D>, Labels<D>)> {
+    let (x, y) = data.batch::<u!(784), f32, D>(idx, Normalize::MNIST, dev)?;
     let x = x.try_reshape_to((
         Dyn(idx.len()),
         Default::default(),
@@ -28,15 +32,15 @@ pub fn image_batch(data: &ImageDataset, idx: &[usize], dev: &Cpu) -> Res<(Images
 
 /// Mean loss and accuracy of `model` on the examples `idx`, in chunks of
 /// `chunk` made by `batch` (evaluation: untracked inputs).
-pub fn evaluate<X, M>(
+pub fn evaluate<X, M, D: Device<f32>>(
     model: &M,
     data: &ImageDataset,
     idx: &[usize],
     chunk: usize,
-    batch: impl Fn(&ImageDataset, &[usize]) -> Res<(X, Labels)>,
+    batch: impl Fn(&ImageDataset, &[usize]) -> Res<(X, Labels<D>)>,
 ) -> Res<(f64, f64)>
 where
-    M: Module<X, Output = Tensor<(Dyn, u!(10))>>,
+    M: Module<X, Output = Tensor<(Dyn, u!(10)), f32, D>>,
 {
     let (mut loss, mut correct) = (0.0, 0usize);
     for part in idx.chunks(chunk) {

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each example uses a part
 
+pub mod device;
 pub mod mnist;
 
 use std::error::Error;

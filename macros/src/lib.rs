@@ -21,6 +21,7 @@
 extern crate proc_macro;
 mod chain;
 mod derive;
+mod device_test;
 mod num;
 mod summary;
 
@@ -125,4 +126,15 @@ pub fn derive_module(input: TokenStream) -> TokenStream {
     derive::expand(input.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+/// A test that passes without running (printing "skipped: no CUDA device"
+/// once per test binary) when no CUDA GPU is present. Used through
+/// `typegrad::per_device!`, which imports it as `test` in the CUDA copy of
+/// the test items; a `#[should_panic(expected = "..")]` test panics with
+/// its expected message when skipped, and one returning a `Result` returns
+/// `Ok(())`.
+#[proc_macro_attribute]
+pub fn device_test(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    device_test::expand(item.into()).into()
 }

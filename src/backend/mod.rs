@@ -1,23 +1,30 @@
 //! Backends: where tensor data lives and which code computes on it.
 //!
 //! [`Backend`] owns storage (allocation, host copies, random seeds). Each op
-//! family adds one kernel trait (`UnaryKernel`, `BinaryKernel`, ...), defined
-//! beside the op in [`crate::ops`]. [`Device<E>`] collects them all, so a
-//! generic model needs a single bound `D: Device<E>`.
+//! family has one kernel trait (`UnaryKernel`, `BinaryKernel`, ...), defined
+//! with the plain-data descriptors its methods take in [`kernels`] (and
+//! re-exported beside the typed op in [`crate::ops`]). [`Device<E>`]
+//! collects them all, so a generic model needs a single bound `D: Device<E>`.
 //!
-//! **How a new backend (CUDA) fits.** Op code never touches host memory: it
-//! only passes `D::Storage<E>` handles and runtime sizes to kernel trait
-//! methods, and reads values back only through [`Backend::download`]. A CUDA
-//! backend defines `Storage<T>` as a device buffer, implements `Backend`
-//! (cudaMalloc/memcpy) and each kernel trait (NVRTC-compiled kernels, cuBLAS
-//! for matmul). Nothing in `tensor`, `autograd` or the typed op layer changes.
-//! Kernels take runtime sizes and are generic over the element type only, so
-//! they are compiled once inside typegrad, at its own optimisation level.
+//! **How a new backend fits.** A backend is a folder here (`cpu/`, `cuda/`)
+//! that implements [`Backend`] and every trait of [`kernels`]; nothing in
+//! `ops/`, `tensor`, `autograd` or `nn` changes, and `backend/` imports
+//! nothing from `ops/`. Op code never touches host memory: it only passes
+//! `D::Storage<E>` handles and runtime sizes to kernel trait methods, and
+//! reads values back only through [`Backend::download`]. The CUDA backend
+//! defines `Storage<T>` as a device buffer, implements `Backend`
+//! (allocation, copies) and each kernel trait (NVRTC-compiled kernels,
+//! cuBLAS for matmul). Kernels take runtime sizes and are generic over the
+//! element type only, so they are compiled once inside typegrad, at its own
+//! optimisation level.
 
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
-pub mod random;
+pub mod kernels;
+/// Random numbers (the [`RandomKernel`](kernels::RandomKernel) trait and the
+/// Philox generator), also at `backend::kernels::random`.
+pub use kernels::random;
 
 use crate::dtype::{Dtype, Elem};
 use alloc::vec::Vec;
@@ -86,36 +93,36 @@ pub trait Backend: Clone + Debug + Send + Sync + 'static {
 /// ```
 pub trait Device<E: Dtype>:
     Backend
-    + crate::ops::unary::UnaryKernel<E>
-    + crate::ops::binary::BinaryKernel<E>
-    + crate::ops::reduce::ReduceKernel<E>
-    + crate::ops::matmul::MatmulKernel<E>
-    + crate::ops::matmul::LinearKernel<E>
-    + crate::ops::movement::MovementKernel<E>
-    + crate::ops::index::IndexKernel<E>
-    + crate::ops::norm::NormKernel<E>
-    + crate::ops::pool::PoolKernel<E>
-    + crate::optim::OptimKernel<E>
-    + crate::ops::conv::ConvKernel<E>
-    + crate::ops::attention::AttentionKernel<E>
-    + random::RandomKernel<E>
+    + kernels::UnaryKernel<E>
+    + kernels::BinaryKernel<E>
+    + kernels::ReduceKernel<E>
+    + kernels::MatmulKernel<E>
+    + kernels::LinearKernel<E>
+    + kernels::MovementKernel<E>
+    + kernels::IndexKernel<E>
+    + kernels::NormKernel<E>
+    + kernels::PoolKernel<E>
+    + kernels::OptimKernel<E>
+    + kernels::ConvKernel<E>
+    + kernels::AttentionKernel<E>
+    + kernels::RandomKernel<E>
 {
 }
 
 impl<E: Dtype, D> Device<E> for D where
     D: Backend
-        + crate::ops::unary::UnaryKernel<E>
-        + crate::ops::binary::BinaryKernel<E>
-        + crate::ops::reduce::ReduceKernel<E>
-        + crate::ops::matmul::MatmulKernel<E>
-        + crate::ops::matmul::LinearKernel<E>
-        + crate::ops::movement::MovementKernel<E>
-        + crate::ops::index::IndexKernel<E>
-        + crate::ops::norm::NormKernel<E>
-        + crate::ops::pool::PoolKernel<E>
-        + crate::optim::OptimKernel<E>
-        + crate::ops::conv::ConvKernel<E>
-        + crate::ops::attention::AttentionKernel<E>
-        + random::RandomKernel<E>
+        + kernels::UnaryKernel<E>
+        + kernels::BinaryKernel<E>
+        + kernels::ReduceKernel<E>
+        + kernels::MatmulKernel<E>
+        + kernels::LinearKernel<E>
+        + kernels::MovementKernel<E>
+        + kernels::IndexKernel<E>
+        + kernels::NormKernel<E>
+        + kernels::PoolKernel<E>
+        + kernels::OptimKernel<E>
+        + kernels::ConvKernel<E>
+        + kernels::AttentionKernel<E>
+        + kernels::RandomKernel<E>
 {
 }

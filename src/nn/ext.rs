@@ -8,7 +8,6 @@ use crate::backend::{Backend, Device};
 use crate::dtype::Dtype;
 use crate::ops::binary::BinaryOp;
 use crate::ops::unary::UnaryOp;
-use crate::shape::Dims;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -95,54 +94,12 @@ pub trait ModuleExt<E: Dtype, D: Backend>: Params<E, D> {
     /// assert_eq!((a.to_vec(), a.id()), (vec![1.0, 1.0], id));
     /// ```
     fn copy_params_from(&mut self, other: &Self) -> Result<(), ParamsMismatch> {
-        let mut source: Vec<(String, Dims, Vec<E>)> = Vec::new();
-        other.visit_params(&mut ParamPath::default(), &mut |path, p| {
-            source.push((path.name(), p.dims, p.device.download(p.data)));
-        });
+        let source = super::transfer::read_params(other);
         // Check everything before writing anything.
-        let mut at = 0;
-        let mut error = None;
-        self.visit_params(&mut ParamPath::default(), &mut |path, p| {
-            if error.is_some() {
-                return;
-            }
-            let name = path.name();
-            match source.get(at) {
-                None => {
-                    error = Some(ParamsMismatch::Missing {
-                        name,
-                        in_source: false,
-                    })
-                }
-                Some((n, _, _)) if *n != name => {
-                    error = Some(ParamsMismatch::Names {
-                        source: n.clone(),
-                        destination: name,
-                    })
-                }
-                Some((_, dims, _)) if *dims != p.dims => {
-                    error = Some(ParamsMismatch::Dims {
-                        name,
-                        got: dims.to_vec(),
-                        expected: p.dims.to_vec(),
-                    })
-                }
-                Some(_) => {}
-            }
-            at += 1;
-        });
-        if let Some(e) = error {
-            return Err(e);
-        }
-        if let Some((name, _, _)) = source.get(at) {
-            return Err(ParamsMismatch::Missing {
-                name: name.clone(),
-                in_source: true,
-            });
-        }
+        super::transfer::check_params(self, &source)?;
         let mut values = source.into_iter();
         self.visit_params_mut(&mut ParamPath::default(), &mut |_, p| {
-            if let Some((_, _, v)) = values.next() {
+            if let Some((_, _, _, v)) = values.next() {
                 *p.data = p.device.upload(v);
             }
         });

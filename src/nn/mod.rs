@@ -21,6 +21,7 @@ mod positional;
 mod residual;
 mod sequential;
 mod summary;
+mod transfer;
 pub mod transformer;
 
 pub use activation::{GELUTanh, LeakyReLU, LogSoftmax, ReLU, SiLU, Sigmoid, Softmax, Tanh, GELU};
@@ -51,6 +52,7 @@ pub use residual::{
 };
 pub use sequential::{BlockChecked, StackBlock, StackShape};
 pub use summary::{summary, summary_table, ModelSummary, Summary, SummaryRow, SummaryRows};
+pub use transfer::DeviceTransfer;
 pub use transformer::{CrossAttentionBlock, FeedForwardBlock, SelfAttentionBlock};
 /// `#[derive(Module)]`: the parameter traversal of a model struct (and with
 /// `#[module(sequential)]` its `forward`); see [`Params`].

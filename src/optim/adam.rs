@@ -199,6 +199,40 @@ macro_rules! adam_type {
             pub fn state_len(&self) -> usize {
                 self.core.state.len()
             }
+
+            /// This optimizer with its state (moments and step counts,
+            /// keyed by parameter id) copied from device `from` (the one the
+            /// state lives on) to `to`, any backend: pair it with a model
+            /// moved by
+            /// [`DeviceTransfer::transfer_params_from`](crate::nn::DeviceTransfer),
+            /// which keeps the ids, and the next step is the one the
+            /// original would have taken.
+            ///
+            /// ```
+            /// use typegrad::prelude::*;
+            /// use typegrad::optim::AdamConfig;
+            #[doc = concat!("use typegrad::optim::", stringify!($name), ";")]
+            #[doc = concat!("let opt = ", stringify!($name), "::<f32, Cpu>::new(AdamConfig::default()).unwrap();")]
+            #[doc = concat!("let moved: ", stringify!($name), "<f32, Cpu> = opt.moved_to(&Cpu::seeded(0), &Cpu::seeded(1));")]
+            /// assert_eq!(moved.state_len(), 0);
+            /// ```
+            pub fn moved_to<D2: Backend>(&self, from: &D, to: &D2) -> $name<E, D2> {
+                let copy = |s: &D::Storage<E>| to.upload(from.download(s));
+                $name {
+                    core: AdamCore {
+                        cfg: self.core.cfg,
+                        decoupled: self.core.decoupled,
+                        state: self
+                            .core
+                            .state
+                            .iter()
+                            .map(|(id, s)| {
+                                (*id, Moments { m: copy(&s.m), v: copy(&s.v), t: s.t })
+                            })
+                            .collect(),
+                    },
+                }
+            }
         }
 
         impl<E: Dtype, D: Backend> fmt::Debug for $name<E, D> {

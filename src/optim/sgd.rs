@@ -125,6 +125,31 @@ impl<E: Dtype, D: Backend> Sgd<E, D> {
     pub fn state_len(&self) -> usize {
         self.momentum.len()
     }
+
+    /// This optimizer with its state (momentum buffers, keyed by parameter
+    /// id) copied from device `from` (the one the state lives on) to `to`,
+    /// any backend: pair it with a model moved by
+    /// [`DeviceTransfer::transfer_params_from`](crate::nn::DeviceTransfer),
+    /// which keeps the ids, and the next step is the one the original
+    /// would have taken.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// use typegrad::optim::{Sgd, SgdConfig};
+    /// let opt = Sgd::<f32, Cpu>::new(SgdConfig { momentum: 0.9, ..Default::default() }).unwrap();
+    /// let moved: Sgd<f32, Cpu> = opt.moved_to(&Cpu::seeded(0), &Cpu::seeded(1));
+    /// assert_eq!(moved.state_len(), 0);
+    /// ```
+    pub fn moved_to<D2: Backend>(&self, from: &D, to: &D2) -> Sgd<E, D2> {
+        Sgd {
+            cfg: self.cfg,
+            momentum: self
+                .momentum
+                .iter()
+                .map(|(id, b)| (*id, to.upload(from.download(b))))
+                .collect(),
+        }
+    }
 }
 
 impl<E: Dtype, D: Backend> fmt::Debug for Sgd<E, D> {

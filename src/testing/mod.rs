@@ -33,16 +33,22 @@
 //! ```
 
 mod close;
+mod device;
 mod gradcheck;
 mod strategy;
 
 pub use crate::assert_close;
 pub use close::{assert_tensor_close, check_close, Approx, CloseError};
+pub use device::cuda_missing;
+#[cfg(feature = "cuda")]
+pub use device::{cuda_device, cuda_seeded};
 pub use gradcheck::{
     cotangent, gradcheck, gradcheck_module, gradcheck_module_with, gradcheck_with, GradcheckError,
     Tolerance, Traced,
 };
-pub use strategy::{shapes, sizes, tensor, tensor_with_shape, values};
+pub use strategy::{
+    shapes, sizes, tensor, tensor_on, tensor_with_shape, tensor_with_shape_on, values,
+};
 
 /// Implementation details of [`assert_close!`](crate::assert_close).
 #[doc(hidden)]

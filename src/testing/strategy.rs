@@ -1,6 +1,6 @@
 //! proptest strategies for shapes and tensors of a typed shape.
 
-use crate::backend::Cpu;
+use crate::backend::{Backend, Cpu};
 use crate::dtype::Dtype;
 use crate::shape::{Error, Shape};
 use crate::tensor::Tensor;
@@ -144,4 +144,51 @@ pub fn values(
     range: impl Strategy<Value = f64> + Clone,
 ) -> impl Strategy<Value = Vec<f64>> + Clone {
     proptest::collection::vec(range, n)
+}
+
+/// [`tensor_with_shape`] on the device `dev` (any backend): the values are
+/// drawn on the host and uploaded, so a test written once against a
+/// device type draws the same tensors on every device.
+///
+/// ```
+/// use proptest::prelude::*;
+/// use typegrad::prelude::*;
+/// use typegrad::testing::tensor_with_shape_on;
+///
+/// proptest!(|(x in tensor_with_shape_on::<_, f64, _, _>(Cpu::default(), (Dyn(2),), 0.0..1.0))| {
+///     prop_assert_eq!(x.to_vec().len(), 2);
+/// });
+/// ```
+pub fn tensor_with_shape_on<S: Shape, E: Dtype, D: Backend, V>(
+    dev: D,
+    s: S,
+    values: V,
+) -> impl Strategy<Value = Tensor<S, E, D>> + Clone
+where
+    V: Strategy<Value = f64> + Clone,
+{
+    proptest::collection::vec(values, s.numel()).prop_map(move |v| {
+        let v: Vec<E> = v.into_iter().map(E::from_f64).collect();
+        Tensor::from_vec(s, v, &dev)
+    })
+}
+
+/// [`tensor`] on the device `dev` (any backend).
+///
+/// ```
+/// use proptest::prelude::*;
+/// use typegrad::prelude::*;
+/// use typegrad::testing::tensor_on;
+///
+/// proptest!(|(x in tensor_on::<(Dyn, u!(3)), f64, _>(Cpu::default(), 1..5, -2.0..2.0))| {
+///     prop_assert_eq!(x.dims()[1], 3);
+/// });
+/// ```
+pub fn tensor_on<S: Shape, E: Dtype, D: Backend>(
+    dev: D,
+    dyn_sizes: impl Into<SizeRange>,
+    values: impl Strategy<Value = f64> + Clone,
+) -> impl Strategy<Value = Tensor<S, E, D>> {
+    shapes::<S>(dyn_sizes)
+        .prop_flat_map(move |s| tensor_with_shape_on::<S, E, D, _>(dev.clone(), s, values.clone()))
 }

@@ -1,23 +1,30 @@
 //! Op tests: values against independent references (naive loops,
 //! formulas), finite-difference gradient checks in f64, and proptests over
-//! random shapes and values. One test binary, one module per op family.
+//! random shapes and values. One test binary, one module per op family,
+//! each instantiated per device by `typegrad::per_device!` (`unary::cpu`,
+//! and `unary::cuda` with the `cuda` feature, skipped without a GPU).
 
 /// The public `typegrad::testing` helpers (gradcheck, strategies,
-/// `assert_close!`), plus two shorthands for this suite's dynamic-shape
-/// f64 tensors.
+/// `assert_close!`).
 mod common {
-    use typegrad::prelude::*;
     pub use typegrad::testing::*;
+}
 
-    /// A `(Dyn, Dyn)` f64 tensor.
-    pub fn mat(r: usize, c: usize, v: Vec<f64>) -> Tensor<(Dyn, Dyn), f64> {
-        Tensor::from_vec((Dyn(r), Dyn(c)), v, &Cpu::default())
-    }
+/// This suite's shorthands for dynamic-shape f64 tensors, defined in each
+/// device's copy of a test module (`typegrad::per_device!`): the first line
+/// of every such copy is `ops_helpers!();`.
+macro_rules! ops_helpers {
+    () => {
+        /// A `(Dyn, Dyn)` f64 tensor on this copy's device.
+        pub fn mat(r: usize, c: usize, v: Vec<f64>) -> Tensor<(Dyn, Dyn), f64, Dev> {
+            Tensor::from_vec((Dyn(r), Dyn(c)), v, &dev())
+        }
 
-    /// A `(Dyn,)` f64 tensor.
-    pub fn vec1(v: Vec<f64>) -> Tensor<(Dyn,), f64> {
-        Tensor::from_vec((Dyn(v.len()),), v, &Cpu::default())
-    }
+        /// A `(Dyn,)` f64 tensor on this copy's device.
+        pub fn vec1(v: Vec<f64>) -> Tensor<(Dyn,), f64, Dev> {
+            Tensor::from_vec((Dyn(v.len()),), v, &dev())
+        }
+    };
 }
 
 mod attention;

@@ -24,11 +24,11 @@ use super::matmul::CpuFloat;
 use super::simd::wide_fn;
 use super::Cpu;
 use super::CpuStorage;
-use crate::dtype::Dtype;
-use crate::ops::attention::{
+use crate::backend::kernels::attention::{
     dropout_keep, dropout_threshold, AttentionGrads, AttentionKernel, AttentionParams,
     AttentionView, AttentionWant,
 };
+use crate::dtype::Dtype;
 use alloc::vec;
 use alloc::vec::Vec;
 

@@ -13,8 +13,10 @@
 
 use super::matmul::{CpuFloat, Layout};
 use super::simd::wide_fn;
+use crate::backend::kernels::attention::{
+    dropout_keep, dropout_threshold, AttentionParams, AttentionView,
+};
 use crate::dtype::Dtype;
-use crate::ops::attention::{dropout_keep, dropout_threshold, AttentionParams, AttentionView};
 use alloc::vec::Vec;
 
 /// Queries per pair from which the products are used.

@@ -4,9 +4,9 @@ use super::par::map2;
 use super::strides::{broadcast, walk2};
 use super::Cpu;
 use super::CpuStorage;
+use crate::backend::kernels::binary::{BinaryKernel, BinaryOp};
+use crate::backend::kernels::reduce::ReduceKernel;
 use crate::dtype::Dtype;
-use crate::ops::binary::{BinaryKernel, BinaryOp};
-use crate::ops::reduce::ReduceKernel;
 use alloc::vec;
 use alloc::vec::Vec;
 

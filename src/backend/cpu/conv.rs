@@ -26,8 +26,8 @@
 use super::matmul::{self as gemm_kernel, CpuFloat};
 use super::Cpu;
 use super::CpuStorage;
+use crate::backend::kernels::conv::{ConvKernel, ConvParams};
 use crate::dtype::Dtype;
-use crate::ops::conv::{ConvKernel, ConvParams};
 use alloc::vec;
 use alloc::vec::Vec;
 

@@ -7,8 +7,9 @@ use super::matmul::{self as gemm_kernel, CpuFloat};
 use super::par::output_vec;
 use super::Cpu;
 use super::CpuStorage;
+use crate::backend::kernels::linear::{LinearGrads, LinearKernel, LinearParams, LinearWant};
+use crate::backend::kernels::matmul::MatmulParams;
 use crate::dtype::Dtype;
-use crate::ops::matmul::{LinearGrads, LinearKernel, LinearParams, LinearWant, MatmulParams};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -46,7 +47,7 @@ fn forward<E: CpuFloat>(p: LinearParams, x: &[E], w: &[E], b: Option<&[E]>) -> V
         None => vec![E::ZERO; n],
     };
     let mut y = y;
-    let mp = crate::ops::matmul::linear_forward_params(p);
+    let mp = crate::backend::kernels::linear::forward_params(p);
     gemm_kernel::matmul(kernel_params(mp, b.is_some()), x, w, &mut y);
     y
 }
@@ -54,7 +55,7 @@ fn forward<E: CpuFloat>(p: LinearParams, x: &[E], w: &[E], b: Option<&[E]>) -> V
 /// `dX = dY · W`.
 fn grad_input<E: CpuFloat>(p: LinearParams, w: &[E], gy: &[E]) -> Vec<E> {
     let mut gx = vec![E::ZERO; len(p.rows, p.inp)];
-    let mp = crate::ops::matmul::linear_grad_input_params(p);
+    let mp = crate::backend::kernels::linear::grad_input_params(p);
     gemm_kernel::matmul(kernel_params(mp, false), gy, w, &mut gx);
     gx
 }
@@ -62,7 +63,7 @@ fn grad_input<E: CpuFloat>(p: LinearParams, w: &[E], gy: &[E]) -> Vec<E> {
 /// `dW = dYᵀ · X`.
 fn grad_weight<E: CpuFloat>(p: LinearParams, x: &[E], gy: &[E]) -> Vec<E> {
     let mut gw = vec![E::ZERO; len(p.out, p.inp)];
-    let mp = crate::ops::matmul::linear_grad_weight_params(p);
+    let mp = crate::backend::kernels::linear::grad_weight_params(p);
     gemm_kernel::matmul(kernel_params(mp, false), gy, x, &mut gw);
     gw
 }

@@ -9,8 +9,8 @@
 #[cfg(feature = "std")]
 use super::par::PAR_THRESHOLD;
 use super::par::{map2, output_vec};
+use crate::backend::kernels::reduce::CrossEntropySpec;
 use crate::dtype::Dtype;
-use crate::ops::reduce::CrossEntropySpec;
 use crate::shape::Error;
 use alloc::vec;
 use alloc::vec::Vec;

@@ -5,7 +5,7 @@
 use super::matmul::{self as gemm_kernel, CpuFloat};
 use super::Cpu;
 use super::CpuStorage;
-use crate::ops::matmul::{MatmulKernel, MatmulParams};
+use crate::backend::kernels::matmul::{MatmulKernel, MatmulParams};
 use alloc::vec;
 use alloc::vec::Vec;
 

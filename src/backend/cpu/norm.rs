@@ -13,8 +13,10 @@
 use super::par::{chunk_for, output_vec};
 use super::Cpu;
 use super::CpuStorage;
+use crate::backend::kernels::norm::{
+    BatchNormParams, LayerNormParams, NormGrads, NormKernel, NormWant,
+};
 use crate::dtype::Dtype;
-use crate::ops::norm::{BatchNormParams, LayerNormParams, NormGrads, NormKernel, NormWant};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;

@@ -8,8 +8,8 @@ use super::par::chunk_for;
 use super::par::PAR_THRESHOLD;
 use super::Cpu;
 use super::CpuStorage;
+use crate::backend::kernels::optim::{AdamStep, OptimKernel, SgdStep};
 use crate::dtype::Dtype;
-use crate::optim::{AdamStep, OptimKernel, SgdStep};
 #[cfg(feature = "std")]
 use alloc::vec::Vec;
 #[cfg(feature = "std")]

@@ -5,8 +5,8 @@
 
 use super::Cpu;
 use super::CpuStorage;
+use crate::backend::kernels::pool::{PoolKernel, PoolParams};
 use crate::dtype::Dtype;
-use crate::ops::pool::{PoolKernel, PoolParams};
 use alloc::vec;
 use alloc::vec::Vec;
 

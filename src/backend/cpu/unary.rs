@@ -5,8 +5,8 @@ use super::par::{chunk_for, for_each_chunk, output_vec};
 use super::simd::wide_fn;
 use super::Cpu;
 use super::CpuStorage;
+use crate::backend::kernels::unary::{normal_cdf_fast, normal_pdf_fast, UnaryKernel, UnaryOp};
 use crate::dtype::Dtype;
-use crate::ops::unary::{normal_cdf_fast, normal_pdf_fast, UnaryKernel, UnaryOp};
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
 

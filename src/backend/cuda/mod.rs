@@ -168,6 +168,23 @@ impl Cuda {
             .map_err(|e| device_error(self.inner.ordinal, e))
     }
 
+    /// This GPU (sharing its stream and compiled kernels) with a fresh
+    /// random stream seeded by `seed`, as [`Cuda::seeded`] would give
+    /// without creating the context and compiling the kernels again.
+    ///
+    /// ```no_run
+    /// use typegrad::backend::cuda::Cuda;
+    /// let gpu = Cuda::new(0).expect("a CUDA GPU");
+    /// let _other = gpu.reseeded(7);
+    /// ```
+    pub fn reseeded(&self, seed: u64) -> Cuda {
+        Cuda {
+            inner: self.inner.clone(),
+            seed,
+            counter: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
     /// An uninitialised buffer of `n` elements, for a kernel to write in
     /// full.
     pub(crate) fn alloc<T: Elem>(&self, n: usize) -> cudarc::driver::CudaSlice<T> {

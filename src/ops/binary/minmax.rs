@@ -7,39 +7,6 @@ use crate::dtype::Dtype;
 use crate::shape::{BroadcastShape, Error, Shape};
 use crate::tensor::Tensor;
 
-#[inline(always)]
-pub(super) fn max_f<E: Dtype>(a: E, b: E) -> E {
-    if a >= b {
-        a
-    } else {
-        b
-    }
-}
-#[inline(always)]
-pub(super) fn max_df<E: Dtype>(a: E, b: E) -> (E, E) {
-    if a >= b {
-        (E::one(), E::zero())
-    } else {
-        (E::zero(), E::one())
-    }
-}
-#[inline(always)]
-pub(super) fn min_f<E: Dtype>(a: E, b: E) -> E {
-    if a <= b {
-        a
-    } else {
-        b
-    }
-}
-#[inline(always)]
-pub(super) fn min_df<E: Dtype>(a: E, b: E) -> (E, E) {
-    if a <= b {
-        (E::one(), E::zero())
-    } else {
-        (E::zero(), E::one())
-    }
-}
-
 macro_rules! minmax_methods {
     ($($name:ident, $try_name:ident, $op:ident, $doc:literal;)*) => {
         impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {$(

@@ -7,26 +7,6 @@ use crate::dtype::Dtype;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
-#[inline(always)]
-pub(super) fn f<E: Dtype>(x: E, lo: E, hi: E) -> E {
-    if x < lo {
-        lo
-    } else if x > hi {
-        hi
-    } else {
-        x
-    }
-}
-/// Gradient 1 inside `[lo, hi]`, 0 outside (PyTorch's convention).
-#[inline(always)]
-pub(super) fn df<E: Dtype>(x: E, lo: E, hi: E) -> E {
-    if x >= lo && x <= hi {
-        E::one()
-    } else {
-        E::zero()
-    }
-}
-
 impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// Elementwise `min(max(x, lo), hi)`. Panics if `lo > hi`.
     ///

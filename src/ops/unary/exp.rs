@@ -7,17 +7,6 @@ use crate::dtype::Dtype;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
-#[inline(always)]
-pub(super) fn f<E: Dtype>(x: E) -> E {
-    x.fast_exp()
-}
-
-#[inline(always)]
-pub(super) fn df<E: Dtype>(x: E, y: E) -> E {
-    let _ = (x, y);
-    y
-}
-
 impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// Elementwise `e^x`.
     ///

@@ -7,17 +7,6 @@ use crate::dtype::Dtype;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
-#[inline(always)]
-pub(super) fn f<E: Dtype>(x: E) -> E {
-    -x
-}
-
-#[inline(always)]
-pub(super) fn df<E: Dtype>(x: E, y: E) -> E {
-    let _ = (x, y);
-    -E::one()
-}
-
 impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// Elementwise negation, `-x`.
     ///

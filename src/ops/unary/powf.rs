@@ -7,19 +7,6 @@ use crate::dtype::Dtype;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
-#[inline(always)]
-pub(super) fn f<E: Dtype>(x: E, p: E) -> E {
-    x.powf(p)
-}
-#[inline(always)]
-pub(super) fn df<E: Dtype>(x: E, p: E) -> E {
-    if p == E::zero() {
-        E::zero()
-    } else {
-        p * x.powf(p - E::one())
-    }
-}
-
 impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// Elementwise `x^p`.
     ///

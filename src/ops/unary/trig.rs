@@ -8,28 +8,6 @@ use crate::dtype::Dtype;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
-#[inline(always)]
-pub(super) fn sin_f<E: Dtype>(x: E) -> E {
-    x.sin()
-}
-
-/// d/dx sin x = cos x (reads the input).
-#[inline(always)]
-pub(super) fn sin_df<E: Dtype>(x: E) -> E {
-    x.cos()
-}
-
-#[inline(always)]
-pub(super) fn cos_f<E: Dtype>(x: E) -> E {
-    x.cos()
-}
-
-/// d/dx cos x = -sin x (reads the input).
-#[inline(always)]
-pub(super) fn cos_df<E: Dtype>(x: E) -> E {
-    -x.sin()
-}
-
 impl<S: Shape, E: Dtype, D: Device<E>, T: Tracking<E, D>> Tensor<S, E, D, T> {
     /// Elementwise sine (radians); its gradient is `cos x`.
     ///

@@ -14,7 +14,7 @@
 //! [`philox_keep`]) define, element by element, what the CUDA kernels
 //! compute; tests compare the kernels with them.
 
-use super::Backend;
+use crate::backend::Backend;
 use crate::dtype::Dtype;
 
 /// Random draws on a device. `n` elements, from `seed`.

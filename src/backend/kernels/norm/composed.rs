@@ -3,10 +3,10 @@
 //! against the CPU's fused loops).
 
 use super::{BatchNormParams, LayerNormParams, NormGrads, NormWant};
+use crate::backend::kernels::binary::{BinaryKernel, BinaryOp};
+use crate::backend::kernels::reduce::{ReduceKernel, ReduceOp};
+use crate::backend::kernels::unary::{UnaryKernel, UnaryOp};
 use crate::dtype::Dtype;
-use crate::ops::binary::{BinaryKernel, BinaryOp};
-use crate::ops::reduce::{ReduceKernel, ReduceOp};
-use crate::ops::unary::{UnaryKernel, UnaryOp};
 
 /// What the composed forms need of a device.
 pub(crate) trait Composable<E: Dtype>:
@@ -197,8 +197,8 @@ pub(crate) fn layer_norm_backward<E: Dtype, D: Composable<E>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::kernels::norm::NormKernel;
     use crate::backend::{Backend, Cpu};
-    use crate::ops::norm::NormKernel;
     use alloc::vec::Vec;
 
     fn vals(n: usize, k: f64) -> Vec<f64> {

@@ -32,7 +32,7 @@ impl RowLayout {
 /// group: Tmax·d, row: d }`.
 ///
 /// ```
-/// use typegrad::ops::movement::{RowCopy, RowLayout};
+/// use typegrad::backend::kernels::movement::{RowCopy, RowLayout};
 /// let c = RowCopy { groups: 2, rows: 1, width: 3, from: RowLayout { offset: 0, group: 3, row: 3 }, to: RowLayout { offset: 3, group: 12, row: 3 } };
 /// assert_eq!(c.to.at(1, 0), 15);
 /// assert_eq!(c.src_end(), 6);
