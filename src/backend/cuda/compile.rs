@@ -28,7 +28,14 @@ pub struct KernelSource {
 }
 
 /// Every kernel family of the CUDA backend.
-pub const SOURCES: &[&KernelSource] = &[&super::fill::FILL];
+pub const SOURCES: &[&KernelSource] = &[
+    &super::fill::FILL,
+    &super::linear::LINEAR,
+    &super::conv::CONV,
+    &super::pool::POOL,
+    &super::norm::NORM,
+    &super::attention::ATTENTION,
+];
 
 /// The C type of an element type, by [`Elem::NAME`](crate::dtype::Elem::NAME).
 pub fn c_type(elem: &str) -> &'static str {

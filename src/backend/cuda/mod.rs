@@ -15,6 +15,13 @@ pub mod compile;
 mod fill;
 mod launch;
 mod storage;
+// The product and layer kernels (issue 9, part b).
+mod attention;
+mod conv;
+mod linear;
+mod matmul;
+mod norm;
+mod pool;
 
 pub use storage::CudaStorage;
 
@@ -51,7 +58,6 @@ pub(crate) struct Inner {
     pub(crate) ctx: Arc<CudaContext>,
     pub(crate) stream: Arc<CudaStream>,
     /// cuBLAS on `stream`, for the product kernels.
-    #[allow(dead_code)]
     pub(crate) blas: cudarc::cublas::CudaBlas,
     pub(crate) kernels: compile::KernelCache,
 }
