@@ -308,7 +308,7 @@ macro_rules! attn_launch {
 }
 
 impl Cuda {
-    fn zeros<T: crate::dtype::Elem>(&self, n: usize) -> CudaSlice<T> {
+    fn attn_zeros<T: crate::dtype::Elem>(&self, n: usize) -> CudaSlice<T> {
         self.stream()
             .alloc_zeros::<T>(n.max(1))
             .unwrap_or_else(|e| self.fail("alloc", e))
@@ -358,7 +358,7 @@ impl Cuda {
         let m = match mask {
             Some(m) => m.slice(),
             None => {
-                dummy = self.zeros::<bool>(1);
+                dummy = self.attn_zeros::<bool>(1);
                 &dummy
             }
         };
@@ -449,7 +449,7 @@ impl<E: Dtype> AttentionKernel<E> for Cuda {
         let m = match mask {
             Some(m) => m.slice(),
             None => {
-                dummy = self.zeros::<bool>(1);
+                dummy = self.attn_zeros::<bool>(1);
                 &dummy
             }
         };
@@ -491,9 +491,9 @@ impl<E: Dtype> AttentionKernel<E> for Cuda {
         gout: &Self::Storage<E>,
         want: AttentionWant,
     ) -> AttentionGrads<Self::Storage<E>> {
-        let mut gq = want.q.then(|| self.zeros::<E>(q.len()));
-        let mut gk = want.k.then(|| self.zeros::<E>(k.len()));
-        let mut gv = want.v.then(|| self.zeros::<E>(v.len()));
+        let mut gq = want.q.then(|| self.attn_zeros::<E>(q.len()));
+        let mut gk = want.k.then(|| self.attn_zeros::<E>(k.len()));
+        let mut gv = want.v.then(|| self.attn_zeros::<E>(v.len()));
         if want.q || want.k || want.v {
             if let Some((a, w, ds)) = self.attn_backward_prep(p, q, k, v, mask, out, lse, gout) {
                 if let Some(g) = gq.as_mut() {
@@ -532,7 +532,7 @@ impl<E: Dtype> AttentionKernel<E> for Cuda {
         if x.is_empty() {
             return CudaStorage::new(self.alloc::<E>(0));
         }
-        let mut g = self.zeros::<E>(x.len());
+        let mut g = self.attn_zeros::<E>(x.len());
         // The three gradients are added into one buffer by three kernels,
         // in stream order.
         if let Some((a, w, ds)) = self.attn_backward_prep(p, x, x, x, mask, out, lse, gout) {

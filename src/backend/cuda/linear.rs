@@ -36,7 +36,7 @@ extern "C" __global__ void col_sum(T *out, const T *g, usize_t rows, usize_t col
 
 impl Cuda {
     /// `out[c] = Σ_r g[r, c]` for a row-major `rows × cols` buffer.
-    pub(crate) fn column_sums<E: Dtype>(
+    pub(crate) fn linear_col_sums<E: Dtype>(
         &self,
         g: &CudaStorage<E>,
         rows: usize,
@@ -115,7 +115,7 @@ where
         let gw = want
             .weight
             .then(|| self.matmul(linear_grad_weight_params(p), gy, x));
-        let gb = want.bias.then(|| self.column_sums(gy, p.rows, p.out));
+        let gb = want.bias.then(|| self.linear_col_sums(gy, p.rows, p.out));
         (gx, gw, gb)
     }
 }
