@@ -117,7 +117,7 @@ extern "C" __global__ void conv_forward(T *y, const T *x, const T *wt, const T *
 
 // dx[n, c, iy, ix] = b[c] + sum of gy * w over the outputs whose window
 // reads (iy, ix): oy·sh + ky·dh - ph = iy.
-extern "C" __global__ void conv_input_grad(T *dx, const T *wt, const T *gy, const T *bias, int has_bias, ConvArgs a) {
+extern "C" __global__ void conv_input_grad(T *dx, const T *gy, const T *wt, const T *bias, int has_bias, ConvArgs a) {
     usize_t cig = a.c_in / a.groups, cog = a.c_out / a.groups;
     GRID_STRIDE(i, a.batch * a.c_in * a.h * a.w) {
         usize_t ix = i % a.w, t = i / a.w;
