@@ -169,9 +169,6 @@ fn sgemm_large_matches_cpu() {
 // through `Probe` (autoref specialisation), which fails loudly if a GPU is
 // present and Cuda lacks them.
 
-// Unused until Cuda implements the unary/binary/reduce kernels (another
-// part of the backend): then `Probe` picks `LayerCases`.
-#[allow(dead_code)]
 fn linear_cases<E: Dtype, D: LinearKernel<E>>(g: &D)
 where
     Cpu: LinearKernel<E>,
@@ -225,9 +222,6 @@ where
     }
 }
 
-// Unused until Cuda implements the unary/binary/reduce kernels (another
-// part of the backend): then `Probe` picks `LayerCases`.
-#[allow(dead_code)]
 fn norm_cases<E: Dtype, D: NormKernel<E>>(g: &D)
 where
     Cpu: NormKernel<E>,
@@ -951,9 +945,6 @@ where
     }
 }
 
-// Unused until Cuda implements the unary/binary/reduce kernels (another
-// part of the backend): then `Probe` picks `LayerCases`.
-#[allow(dead_code)]
 /// One buffer read as Q, K and V: a packed `(B, N, 3·H·d)` projection, and
 /// self-attention on one `(B, H, N, d)` tensor.
 fn shared_cases<E: Dtype, D: AttentionKernel<E> + typegrad::ops::binary::BinaryKernel<E>>(g: &D)
@@ -1002,4 +993,19 @@ fn attention_matches_cpu() {
 fn attention_shared_qkv_matches_cpu() {
     let Some(g) = gpu() else { return };
     (&Probe(g)).shared_qkv();
+}
+
+/// The cases themselves, with the CPU in the device's place: every
+/// geometry is valid and every buffer has the size its kernel reads (a
+/// wrong case panics here, on any machine, instead of first on a GPU).
+#[test]
+fn cases_are_valid_on_the_cpu() {
+    let cpu = Cpu::default();
+    matmul_cases::<f64, _>(&cpu);
+    linear_cases::<f64, _>(&cpu);
+    norm_cases::<f64, _>(&cpu);
+    conv_cases::<f64, _>(&cpu);
+    pool_cases::<f64, _>(&cpu);
+    attention_cases::<f64, _>(&cpu);
+    shared_cases::<f64, _>(&cpu);
 }
