@@ -37,6 +37,11 @@ pub const SOURCES: &[&KernelSource] = &[
     &super::movement::MOVEMENT,
     &super::optim::OPTIM,
     &super::random::RANDOM,
+    &super::linear::LINEAR,
+    &super::conv::CONV,
+    &super::pool::POOL,
+    &super::norm::NORM,
+    &super::attention::ATTENTION,
 ];
 
 /// The C type of an element type, by [`Elem::NAME`](crate::dtype::Elem::NAME).

@@ -11,14 +11,20 @@
 //! it: the host blocks only where a value is read back
 //! ([`Backend::download`], so `to_vec`, `item`).
 
+mod attention;
 pub mod binary;
 pub mod compile;
+mod conv;
 mod elem_args;
 mod fill;
 pub mod index;
 mod launch;
+mod linear;
+mod matmul;
 pub mod movement;
+mod norm;
 pub mod optim;
+mod pool;
 pub mod random;
 pub mod reduce;
 mod storage;
@@ -59,7 +65,6 @@ pub(crate) struct Inner {
     pub(crate) ctx: Arc<CudaContext>,
     pub(crate) stream: Arc<CudaStream>,
     /// cuBLAS on `stream`, for the product kernels.
-    #[allow(dead_code)]
     pub(crate) blas: cudarc::cublas::CudaBlas,
     pub(crate) kernels: compile::KernelCache,
 }
