@@ -59,9 +59,7 @@ fn sgemm(gpu: &Cuda) -> support::Stats {
     })
 }
 
-/// The training workloads: they need every kernel of the device (unused in
-/// a build where Cuda lacks some; see [`Probe`]).
-#[allow(dead_code)]
+/// The training workloads, on any device.
 mod train {
     use super::support;
     use typegrad::loss::cross_entropy;
@@ -172,47 +170,27 @@ mod train {
     }
 }
 
-/// Picks the training workloads when the device implements every kernel
-/// ([`Device<f32>`]); [`Partial`] otherwise (autoref specialisation).
-#[allow(dead_code)]
-struct Probe<'a, D>(&'a D, &'a dyn Fn());
-
-#[allow(dead_code)]
-trait Full {
-    fn training(&self, only: Option<&str>) -> Vec<(&'static str, support::Stats)>;
-}
-
-impl<D: Device<f32>> Full for Probe<'_, D> {
-    fn training(&self, only: Option<&str>) -> Vec<(&'static str, support::Stats)> {
-        let sync = |_: &D| (self.1)();
-        let mut rows = Vec::new();
-        type Run<D> = fn(&D, &dyn Fn(&D)) -> support::Stats;
-        let runs: [(&'static str, Run<D>); 3] = [
-            ("mlp_train_b64", |d, s| train::mlp(d, s)),
-            ("lenet_train_b64", |d, s| train::lenet(d, s)),
-            ("gpt_mini_train_b16", |d, s| train::gpt(d, s)),
-        ];
-        for (name, run) in runs {
-            if only.is_none_or(|o| o == name) {
-                eprintln!("running {name} on cuda");
-                rows.push((name, run(self.0, &sync)));
-            }
+/// The training workloads on the GPU (all, or the one `only` names).
+fn training<D: Device<f32>>(
+    dev: &D,
+    sync: &dyn Fn(),
+    only: Option<&str>,
+) -> Vec<(&'static str, support::Stats)> {
+    let sync = |_: &D| sync();
+    let mut rows = Vec::new();
+    type Run<D> = fn(&D, &dyn Fn(&D)) -> support::Stats;
+    let runs: [(&'static str, Run<D>); 3] = [
+        ("mlp_train_b64", |d, s| train::mlp(d, s)),
+        ("lenet_train_b64", |d, s| train::lenet(d, s)),
+        ("gpt_mini_train_b16", |d, s| train::gpt(d, s)),
+    ];
+    for (name, run) in runs {
+        if only.is_none_or(|o| o == name) {
+            eprintln!("running {name} on cuda");
+            rows.push((name, run(dev, &sync)));
         }
-        rows
     }
-}
-
-trait Partial {
-    fn training(&self, only: Option<&str>) -> Vec<(&'static str, support::Stats)>;
-}
-
-impl<D> Partial for &Probe<'_, D> {
-    fn training(&self, _only: Option<&str>) -> Vec<(&'static str, support::Stats)> {
-        eprintln!(
-            "training workloads not run: Cuda does not implement every kernel trait in this build"
-        );
-        Vec::new()
-    }
+    rows
 }
 
 fn main() {
@@ -230,7 +208,7 @@ fn main() {
         rows.push(("sgemm_4096", sgemm(&gpu)));
     }
     let sync = || gpu.synchronize().expect("synchronize");
-    rows.extend((&Probe(&gpu, &sync)).training(only.as_deref()));
+    rows.extend(training(&gpu, &sync, only.as_deref()));
     for (name, s) in &rows {
         let extra = if *name == "sgemm_4096" {
             format!(

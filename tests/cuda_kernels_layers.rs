@@ -164,10 +164,6 @@ fn sgemm_large_matches_cpu() {
 }
 
 // ---------------------------------------------------------------- layers
-// Linear and the norms need the elementwise and reduce kernels of the
-// device as supertraits (another part of the backend): the cases run
-// through `Probe` (autoref specialisation), which fails loudly if a GPU is
-// present and Cuda lacks them.
 
 fn linear_cases<E: Dtype, D: LinearKernel<E>>(g: &D)
 where
@@ -363,77 +359,18 @@ where
     }
 }
 
-// Unused until Cuda implements the unary/binary/reduce kernels (another
-// part of the backend): then `Probe` picks `LayerCases`.
-#[allow(dead_code)]
-/// The device under test, for the cases that need it to implement the
-/// whole kernel set of a layer.
-struct Probe<'a, D>(&'a D);
-
-// Unused until Cuda implements the unary/binary/reduce kernels (another
-// part of the backend): then `Probe` picks `LayerCases`.
-#[allow(dead_code)]
-trait LayerCases {
-    fn linear(&self);
-    fn norm(&self);
-    fn shared_qkv(&self);
-}
-
-impl<D> LayerCases for Probe<'_, D>
-where
-    D: LinearKernel<f32>
-        + LinearKernel<f64>
-        + NormKernel<f32>
-        + NormKernel<f64>
-        + typegrad::ops::binary::BinaryKernel<f32>
-        + typegrad::ops::binary::BinaryKernel<f64>
-        + AttentionKernel<f32>
-        + AttentionKernel<f64>,
-{
-    fn linear(&self) {
-        linear_cases::<f32, D>(self.0);
-        linear_cases::<f64, D>(self.0);
-    }
-    fn norm(&self) {
-        norm_cases::<f32, D>(self.0);
-        norm_cases::<f64, D>(self.0);
-    }
-    fn shared_qkv(&self) {
-        shared_cases::<f32, D>(self.0);
-        shared_cases::<f64, D>(self.0);
-    }
-}
-
-/// Chosen only when `Probe<D>` lacks [`LayerCases`]: Cuda is missing a
-/// supertrait kernel, which on a GPU is a failure.
-trait Missing {
-    fn linear(&self);
-    fn norm(&self);
-    fn shared_qkv(&self);
-}
-
-impl<D> Missing for &Probe<'_, D> {
-    fn linear(&self) {
-        panic!("Cuda does not implement LinearKernel (its binary/reduce kernels are missing)");
-    }
-    fn norm(&self) {
-        panic!("Cuda does not implement NormKernel (its unary/binary/reduce kernels are missing)");
-    }
-    fn shared_qkv(&self) {
-        panic!("Cuda does not implement BinaryKernel, which attention_backward_shared requires");
-    }
-}
-
 #[test]
 fn linear_matches_cpu() {
     let Some(g) = gpu() else { return };
-    (&Probe(g)).linear();
+    linear_cases::<f32, _>(g);
+    linear_cases::<f64, _>(g);
 }
 
 #[test]
 fn norm_matches_cpu() {
     let Some(g) = gpu() else { return };
-    (&Probe(g)).norm();
+    norm_cases::<f32, _>(g);
+    norm_cases::<f64, _>(g);
 }
 
 // ------------------------------------------------------------------ conv
@@ -992,7 +929,8 @@ fn attention_matches_cpu() {
 #[test]
 fn attention_shared_qkv_matches_cpu() {
     let Some(g) = gpu() else { return };
-    (&Probe(g)).shared_qkv();
+    shared_cases::<f32, _>(g);
+    shared_cases::<f64, _>(g);
 }
 
 /// The cases themselves, with the CPU in the device's place: every
