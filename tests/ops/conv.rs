@@ -757,6 +757,43 @@ fn kernel_batch_folding_matches_naive() {
     }
 }
 
+/// Both forms of the weight-gradient product: `gWᵀ = cols · gy'ᵀ` then
+/// transposed per group (when `(K - C_out/G)·N > 2·(C_out/G)·K`, `K =
+/// C_in/G·KH·KW`, `N` = the batch's output pixels) and `gW = gy' · colsᵀ`
+/// (otherwise): transposed with one and two groups, blocks not multiples
+/// of the 16 x 16 transpose tile, one and several images per product, the
+/// per-thread partial sums (21.2M multiply-adds); not transposed with `K
+/// < C_out/G`, and with `K > C_out/G` but few pixels (a ResNet's last
+/// stage). On 1 and 2 threads.
+#[test]
+fn kernel_weight_grad_transposed_matches_naive() {
+    let cases = [
+        // K = 27 > 5, N = 2·100: transposed, both images in one product.
+        ConvParams::conv2d(2, 3, 5, 1, [10, 10], [3, 3], [1, 1], [1, 1], [1, 1]),
+        // Two groups of K = 18 against 3 outputs each, transposed.
+        ConvParams::conv2d(3, 4, 6, 2, [9, 7], [3, 3], [1, 1], [1, 0], [1, 1]),
+        // One image per product (L = 576), K = 99 > 17.
+        ConvParams::conv2d(2, 11, 17, 1, [24, 24], [3, 3], [1, 1], [1, 1], [1, 1]),
+        // 21.2M multiply-adds: partial sums per thread, then transposed.
+        ConvParams::conv2d(8, 16, 32, 1, [24, 24], [3, 3], [1, 1], [1, 1], [1, 1]),
+        // K = 4 < 40: not transposed.
+        ConvParams::conv2d(3, 4, 40, 1, [6, 6], [1, 1], [1, 1], [0, 0], [1, 1]),
+        // K = 72 > 40 but N = 2·4: (72 - 40)·8 < 2·40·72, not transposed.
+        ConvParams::conv2d(2, 8, 40, 1, [4, 4], [3, 3], [2, 2], [1, 1], [1, 1]),
+    ];
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            for p in &cases {
+                check_kernel_against_naive(p);
+            }
+        });
+    }
+}
+
 /// im2col's path for stride 1 with output rows as long as the input rows
 /// (one shifted copy per kernel tap, then the padding columns zeroed):
 /// padding along the height below, at and above "same", padding wider
