@@ -391,37 +391,97 @@ fn im2col_images<E: ConvFloat>(
     }
 }
 
-/// The adjoint of [`im2col`]: adds each column entry (from columns
-/// `col0..col0 + L` of rows of `ld`) into the input pixel it was read from.
-fn col2im<E: ConvFloat>(g: &Geo, cols: &[E], ld: usize, col0: usize, dst: &mut [E]) {
-    let mut r_idx = 0;
-    for plane in dst.chunks_exact_mut(g.hw).take(g.cig) {
-        for ki in 0..g.kh {
-            for kj in 0..g.kw {
-                let row = &cols[r_idx * ld + col0..][..g.l];
-                r_idx += 1;
-                let (lo, hi, off) = g.valid_cols(kj);
-                if lo == hi {
-                    continue;
-                }
-                let start = (lo as isize * g.sw as isize + off) as usize;
-                for (o, r) in row.chunks_exact(g.ow).enumerate() {
-                    let Some(ih) = g.in_row(o, ki) else {
+super::simd::wide_fn! {
+    /// The adjoint of [`im2col`]: adds each column entry (from columns
+    /// `col0..col0 + L` of rows of `ld`) into the input pixel it was read
+    /// from. Compiled wide: in the baseline (SSE) build most of its time
+    /// went to the scalar tails of the short row loops.
+    fn col2im<E: ConvFloat>(g: &Geo, cols: &[E], ld: usize, col0: usize, dst: &mut [E]) -> () {
+        let same = g.sh == 1 && g.sw == 1 && g.ow == g.w;
+        let keep = if same { same_width_masks(g) } else { Vec::new() };
+        let mut r_idx = 0;
+        for plane in dst.chunks_exact_mut(g.hw).take(g.cig) {
+            for ki in 0..g.kh {
+                for kj in 0..g.kw {
+                    let row = &cols[r_idx * ld + col0..][..g.l];
+                    r_idx += 1;
+                    let (lo, hi, off) = g.valid_cols(kj);
+                    if lo == hi {
                         continue;
-                    };
-                    let dst_row = &mut plane[ih * g.w..(ih + 1) * g.w];
-                    if g.sw == 1 {
-                        for (d, s) in dst_row[start..start + (hi - lo)].iter_mut().zip(&r[lo..hi]) {
-                            *d = *d + *s;
-                        }
-                    } else {
-                        for (d, s) in dst_row[start..].iter_mut().step_by(g.sw).zip(&r[lo..hi]) {
-                            *d = *d + *s;
+                    }
+                    if same {
+                        col2im_same(g, plane, row, ki, off, &keep[kj * g.l..][..g.l]);
+                        continue;
+                    }
+                    let start = (lo as isize * g.sw as isize + off) as usize;
+                    for (o, r) in row.chunks_exact(g.ow).enumerate() {
+                        let Some(ih) = g.in_row(o, ki) else {
+                            continue;
+                        };
+                        let dst_row = &mut plane[ih * g.w..(ih + 1) * g.w];
+                        if g.sw == 1 {
+                            for (d, s) in dst_row[start..start + (hi - lo)].iter_mut().zip(&r[lo..hi]) {
+                                *d = *d + *s;
+                            }
+                        } else {
+                            for (d, s) in dst_row[start..].iter_mut().step_by(g.sw).zip(&r[lo..hi]) {
+                                *d = *d + *s;
+                            }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// For [`col2im_same`]: `keep[kj·L + o·OW + c]` = whether column `c` of
+/// kernel column `kj` reads inside the row (`lo <= c < hi` of
+/// [`Geo::valid_cols`]).
+fn same_width_masks(g: &Geo) -> Vec<bool> {
+    let mut keep = Vec::with_capacity(g.kw * g.l);
+    for kj in 0..g.kw {
+        let (lo, hi, _) = g.valid_cols(kj);
+        for _ in 0..g.l / g.ow.max(1) {
+            keep.extend((0..g.ow).map(|c| (lo..hi).contains(&c)));
+        }
+    }
+    keep
+}
+
+/// One row of [`col2im`] (tap `(ki, kj)` of one plane) in the layout of
+/// [`im2col_same`]: the valid output rows of the tap add onto one
+/// contiguous, shifted stretch of the plane, and the entries of the
+/// padding columns (which would land on the neighbouring row's edge) are
+/// replaced by zeros on the way (`keep`, this tap's mask), so the add is
+/// one flat loop instead of a short loop per output row.
+#[inline(always)]
+fn col2im_same<E: ConvFloat>(
+    g: &Geo,
+    plane: &mut [E],
+    row: &[E],
+    ki: usize,
+    off: isize,
+    keep: &[bool],
+) {
+    let oh = g.l / g.ow;
+    let r0 = (ki * g.dh) as isize - g.ph as isize;
+    let olo = (-r0).clamp(0, oh as isize) as usize;
+    let ohi = (g.h as isize - r0).clamp(olo as isize, oh as isize) as usize;
+    let blk = &row[olo * g.ow..ohi * g.ow];
+    let keep = &keep[olo * g.ow..ohi * g.ow];
+    if blk.is_empty() {
+        return;
+    }
+    // As in `im2col_same`: blk[i] belongs to plane[base + i] where kept;
+    // the entries outside the plane are padding columns (not kept).
+    let base = (olo as isize + r0) * g.w as isize + off;
+    let i0 = ((-base).max(0) as usize).min(blk.len());
+    let i1 = (plane.len() as isize - base).clamp(i0 as isize, blk.len() as isize) as usize;
+    let s0 = (base + i0 as isize) as usize;
+    let d = &mut plane[s0..s0 + (i1 - i0)];
+    for ((d, &v), &k) in d.iter_mut().zip(&blk[i0..i1]).zip(&keep[i0..i1]) {
+        *d = *d + if k { v } else { E::ZERO };
     }
 }
 
