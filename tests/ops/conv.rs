@@ -815,6 +815,26 @@ fn kernel_same_width_im2col_matches_naive() {
     }
 }
 
+/// im2col's path for stride 1 without padding (each output row one copy
+/// of a stretch of an input row, blocks of 16, 8, 4 and single elements
+/// for short rows, a plain copy past 64): rows of 1, 3, 7, 21 and 70
+/// elements, dilation, rectangular kernels, one and several images per
+/// product; `C_out` above the direct kernel's limit so the forward takes
+/// im2col too (the weight gradient always does).
+#[test]
+fn kernel_unpadded_im2col_matches_naive() {
+    let cases = [
+        ConvParams::conv2d(2, 3, 34, 1, [5, 3], [3, 3], [1, 1], [0, 0], [1, 1]),
+        ConvParams::conv2d(2, 3, 34, 1, [6, 5], [2, 3], [1, 1], [0, 0], [1, 1]),
+        ConvParams::conv2d(3, 2, 34, 1, [9, 11], [3, 3], [1, 1], [0, 0], [2, 2]),
+        ConvParams::conv2d(2, 2, 36, 2, [4, 25], [2, 5], [1, 1], [0, 0], [1, 1]),
+        ConvParams::conv2d(2, 2, 34, 1, [3, 72], [2, 3], [1, 1], [0, 0], [1, 1]),
+    ];
+    for p in &cases {
+        check_kernel_against_naive(p);
+    }
+}
+
 /// The direct (no im2col) kernel for few channels and stride 1: LeNet's
 /// two layers, padding, dilation, a 1x1 kernel, one-column outputs and
 /// the size limits on either side (`C_in·KH·KW` 160 and 175, `C_out` 32
