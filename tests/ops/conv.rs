@@ -743,6 +743,12 @@ fn kernel_batch_folding_matches_naive() {
         // 17.7M multiply-adds in one product of 5 images, 2 groups: gemm
         // threads itself, the col2im scatter goes over the images.
         ConvParams::conv2d(5, 96, 512, 2, [8, 8], [3, 3], [2, 2], [1, 1], [1, 1]),
+        // LeNet-5's layers between the batch-split (2^21) and gemm-threading
+        // (2^24) thresholds: images split over threads, every product on
+        // its thread (direct forward and input gradient, im2col weight
+        // gradient in per-thread partial sums).
+        ConvParams::conv2d(32, 1, 6, 1, [28, 28], [5, 5], [1, 1], [0, 0], [1, 1]),
+        ConvParams::conv2d(16, 6, 16, 1, [12, 12], [5, 5], [1, 1], [0, 0], [1, 1]),
     ];
     for threads in [1, 2, 3] {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -762,7 +768,8 @@ fn kernel_batch_folding_matches_naive() {
 /// C_in/G·KH·KW`, `N` = the batch's output pixels) and `gW = gy' · colsᵀ`
 /// (otherwise): transposed with one and two groups, blocks not multiples
 /// of the 16 x 16 transpose tile, one and several images per product, the
-/// per-thread partial sums (21.2M multiply-adds); not transposed with `K
+/// per-thread partial sums (summed and transposed in one pass, one and two
+/// groups); not transposed with `K
 /// < C_out/G`, and with `K > C_out/G` but few pixels (a ResNet's last
 /// stage). On 1 and 2 threads.
 #[test]
@@ -776,6 +783,9 @@ fn kernel_weight_grad_transposed_matches_naive() {
         ConvParams::conv2d(2, 11, 17, 1, [24, 24], [3, 3], [1, 1], [1, 1], [1, 1]),
         // 21.2M multiply-adds: partial sums per thread, then transposed.
         ConvParams::conv2d(8, 16, 32, 1, [24, 24], [3, 3], [1, 1], [1, 1], [1, 1]),
+        // 3.3M, two groups of 10 outputs (not a multiple of the 16-row
+        // tiles that sum and transpose the partials).
+        ConvParams::conv2d(8, 8, 20, 2, [24, 24], [3, 3], [1, 1], [1, 1], [1, 1]),
         // K = 4 < 40: not transposed.
         ConvParams::conv2d(3, 4, 40, 1, [6, 6], [1, 1], [1, 1], [0, 0], [1, 1]),
         // K = 72 > 40 but N = 2·4: (72 - 40)·8 < 2·40·72, not transposed.

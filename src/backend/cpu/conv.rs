@@ -41,6 +41,13 @@ mod direct;
 /// above it.
 const PAR_WORK: usize = 1 << 24;
 
+/// Multiply-adds of a whole call from which its images (chunks) are split
+/// over the threads, each product staying on its thread: one wake-up per
+/// call (5-20 µs) against halving 0.1-0.5 ms of work. LeNet-5's layers
+/// at batch 64 (5.5M and 9.8M) are above it; 2^24 still governs whether a
+/// single product may thread itself.
+const PAR_SPLIT_WORK: usize = 1 << 21;
+
 /// Output pixels per folded product: images are grouped until a chunk has
 /// at least this many (gemm's AVX-512 f32 kernels are 64 rows tall).
 const FOLD_COLS: usize = 512;
@@ -205,6 +212,12 @@ impl Geo {
             && (self.kc - self.cog).saturating_mul(n) > 2 * self.cog.saturating_mul(self.kc)
     }
 
+    /// Whether the call is large enough to split its images over the
+    /// threads ([`PAR_SPLIT_WORK`]).
+    fn split_batch(&self) -> bool {
+        threads() > 1 && self.batch > 1 && self.work() >= PAR_SPLIT_WORK
+    }
+
     /// Multiply-adds of the whole call (one of its three products).
     fn work(&self) -> usize {
         self.batch
@@ -223,7 +236,7 @@ impl Geo {
         let mut chunks = batch.div_ceil(per);
         let threads = threads();
         let large = self.work() >= PAR_WORK && threads > 1;
-        let par_chunks = large && chunks >= threads;
+        let par_chunks = self.split_batch() && chunks >= threads;
         if par_chunks {
             // A multiple of `threads` chunks, so no thread idles at the end
             // (3 natural chunks on 2 threads become 4 smaller ones).
@@ -915,6 +928,9 @@ fn weight_grad<E: ConvFloat>(p: &ConvParams, x: &[E], gy: &[E]) -> Vec<E> {
                 part
             })
             .collect();
+        if g.weight_grad_transposed() {
+            return untranspose_sum(&g, &partials);
+        }
         // The others are added onto the first over slices in parallel (a
         // 3x3 512-channel layer has 2.4M weights per partial).
         let mut partials = partials.into_iter();
@@ -954,6 +970,47 @@ fn untranspose_weight_grad<E: ConvFloat>(g: &Geo, gw: Vec<E>) -> Vec<E> {
     for (src, dst) in gw.chunks_exact(blk).zip(out.chunks_exact_mut(blk)) {
         transpose(src, g.kc, g.cog, dst);
     }
+    out
+}
+
+/// [`untranspose_weight_grad`] of the sum of per-thread `parts`, in one
+/// pass over threads: tiles of 16 rows of `gW` (16 adjacent columns of
+/// each part's `K × C_out/G` blocks, one cache line per row read).
+#[cfg(feature = "std")]
+fn untranspose_sum<E: ConvFloat>(g: &Geo, parts: &[Vec<E>]) -> Vec<E> {
+    use rayon::prelude::*;
+    const T: usize = 16;
+    let mut out = vec![E::ZERO; g.co * g.kc];
+    // Tiles never straddle a group: a group's rows are split on their own.
+    let tiles: Vec<(usize, usize)> = (0..g.groups)
+        .flat_map(|gi| (0..g.cog).step_by(T).map(move |j0| (gi, j0)))
+        .collect();
+    let mut rest = &mut out[..];
+    let mut slices = Vec::with_capacity(tiles.len());
+    for &(_, j0) in &tiles {
+        let rows = T.min(g.cog - j0);
+        let (a, b) = rest.split_at_mut(rows * g.kc);
+        slices.push(a);
+        rest = b;
+    }
+    tiles
+        .into_par_iter()
+        .zip(slices)
+        .for_each(|((gi, j0), dst)| {
+            let rows = T.min(g.cog - j0);
+            for i in 0..g.kc {
+                let at = gi * g.cog * g.kc + i * g.cog + j0;
+                let mut acc = [E::ZERO; T];
+                for part in parts {
+                    for (a, &v) in acc.iter_mut().zip(&part[at..at + rows]) {
+                        *a = *a + v;
+                    }
+                }
+                for (j, &v) in acc[..rows].iter().enumerate() {
+                    dst[j * g.kc + i] = v;
+                }
+            }
+        });
     out
 }
 
