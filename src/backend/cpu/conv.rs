@@ -18,10 +18,12 @@
 //! A chunk of one image reads `x`/`gy` in place (no gather), and a 1x1
 //! kernel with stride 1 and no padding then skips im2col too. Column
 //! buffers come from a per-thread scratch reused across calls (with `std`).
-//! Parallelism: over chunks when the call is large enough ([`PAR_WORK`])
-//! and has at least as many chunks as threads (each gemm on its task's
-//! thread); otherwise a large call lets gemm thread itself; small calls
-//! stay on the calling thread (no wake-up cost).
+//! Parallelism: over chunks when the call is large enough
+//! ([`PAR_SPLIT_WORK`]) and has at least as many chunks as threads (each
+//! gemm on its task's thread); otherwise a call above [`PAR_WORK`] lets
+//! gemm thread itself; small calls stay on the calling thread (no wake-up
+//! cost). The weight gradient may be computed transposed
+//! ([`Geo::weight_grad_transposed`]).
 
 use super::matmul::{self as gemm_kernel, CpuFloat};
 use super::Cpu;
