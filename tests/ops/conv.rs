@@ -745,6 +745,12 @@ typegrad::per_device! {
             // 17.7M multiply-adds in one product of 5 images, 2 groups: gemm
             // threads itself, the col2im scatter goes over the images.
             ConvParams::conv2d(5, 96, 512, 2, [8, 8], [3, 3], [2, 2], [1, 1], [1, 1]),
+            // LeNet-5's layers between the batch-split (2^21) and gemm-threading
+            // (2^24) thresholds: images split over threads, every product on
+            // its thread (direct forward and input gradient, im2col weight
+            // gradient in per-thread partial sums).
+            ConvParams::conv2d(32, 1, 6, 1, [28, 28], [5, 5], [1, 1], [0, 0], [1, 1]),
+            ConvParams::conv2d(16, 6, 16, 1, [12, 12], [5, 5], [1, 1], [0, 0], [1, 1]),
         ];
         for threads in [1, 2, 3] {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -756,6 +762,67 @@ typegrad::per_device! {
                     check_kernel_against_naive(p);
                 }
             });
+        }
+    }
+
+    /// Both forms of the weight-gradient product: `gWᵀ = cols · gy'ᵀ` then
+    /// transposed per group (when `(K - C_out/G)·N > 2·(C_out/G)·K`, `K =
+    /// C_in/G·KH·KW`, `N` = the batch's output pixels) and `gW = gy' · colsᵀ`
+    /// (otherwise): transposed with one and two groups, blocks not multiples
+    /// of the 16 x 16 transpose tile, one and several images per product, the
+    /// per-thread partial sums (summed and transposed in one pass, one and two
+    /// groups); not transposed with `K
+    /// < C_out/G`, and with `K > C_out/G` but few pixels (a ResNet's last
+    /// stage). On 1 and 2 threads.
+    #[test]
+    fn kernel_weight_grad_transposed_matches_naive() {
+        let cases = [
+            // K = 27 > 5, N = 2·100: transposed, both images in one product.
+            ConvParams::conv2d(2, 3, 5, 1, [10, 10], [3, 3], [1, 1], [1, 1], [1, 1]),
+            // Two groups of K = 18 against 3 outputs each, transposed.
+            ConvParams::conv2d(3, 4, 6, 2, [9, 7], [3, 3], [1, 1], [1, 0], [1, 1]),
+            // One image per product (L = 576), K = 99 > 17.
+            ConvParams::conv2d(2, 11, 17, 1, [24, 24], [3, 3], [1, 1], [1, 1], [1, 1]),
+            // 21.2M multiply-adds: partial sums per thread, then transposed.
+            ConvParams::conv2d(8, 16, 32, 1, [24, 24], [3, 3], [1, 1], [1, 1], [1, 1]),
+            // 3.3M, two groups of 10 outputs (not a multiple of the 16-row
+            // tiles that sum and transpose the partials).
+            ConvParams::conv2d(8, 8, 20, 2, [24, 24], [3, 3], [1, 1], [1, 1], [1, 1]),
+            // K = 4 < 40: not transposed.
+            ConvParams::conv2d(3, 4, 40, 1, [6, 6], [1, 1], [1, 1], [0, 0], [1, 1]),
+            // K = 72 > 40 but N = 2·4: (72 - 40)·8 < 2·40·72, not transposed.
+            ConvParams::conv2d(2, 8, 40, 1, [4, 4], [3, 3], [2, 2], [1, 1], [1, 1]),
+        ];
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                for p in &cases {
+                    check_kernel_against_naive(p);
+                }
+            });
+        }
+    }
+
+    /// im2col's path for stride 1 without padding (each output row one copy
+    /// of a stretch of an input row, blocks of 16, 8, 4 and single elements
+    /// for short rows, a plain copy past 64): rows of 1, 3, 7, 21 and 70
+    /// elements, dilation, rectangular kernels, one and several images per
+    /// product; `C_out` above the direct kernel's limit so the forward takes
+    /// im2col too (the weight gradient always does).
+    #[test]
+    fn kernel_unpadded_im2col_matches_naive() {
+        let cases = [
+            ConvParams::conv2d(2, 3, 34, 1, [5, 3], [3, 3], [1, 1], [0, 0], [1, 1]),
+            ConvParams::conv2d(2, 3, 34, 1, [6, 5], [2, 3], [1, 1], [0, 0], [1, 1]),
+            ConvParams::conv2d(3, 2, 34, 1, [9, 11], [3, 3], [1, 1], [0, 0], [2, 2]),
+            ConvParams::conv2d(2, 2, 36, 2, [4, 25], [2, 5], [1, 1], [0, 0], [1, 1]),
+            ConvParams::conv2d(2, 2, 34, 1, [3, 72], [2, 3], [1, 1], [0, 0], [1, 1]),
+        ];
+        for p in &cases {
+            check_kernel_against_naive(p);
         }
     }
 

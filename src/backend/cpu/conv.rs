@@ -18,10 +18,12 @@
 //! A chunk of one image reads `x`/`gy` in place (no gather), and a 1x1
 //! kernel with stride 1 and no padding then skips im2col too. Column
 //! buffers come from a per-thread scratch reused across calls (with `std`).
-//! Parallelism: over chunks when the call is large enough ([`PAR_WORK`])
-//! and has at least as many chunks as threads (each gemm on its task's
-//! thread); otherwise a large call lets gemm thread itself; small calls
-//! stay on the calling thread (no wake-up cost).
+//! Parallelism: over chunks when the call is large enough
+//! ([`PAR_SPLIT_WORK`]) and has at least as many chunks as threads (each
+//! gemm on its task's thread); otherwise a call above [`PAR_WORK`] lets
+//! gemm thread itself; small calls stay on the calling thread (no wake-up
+//! cost). The weight gradient may be computed transposed
+//! ([`Geo::weight_grad_transposed`]).
 
 use super::matmul::{self as gemm_kernel, CpuFloat};
 use super::Cpu;
@@ -40,6 +42,13 @@ mod direct;
 /// inside a training step with 2^18; ResNet's (100M and more) are far
 /// above it.
 const PAR_WORK: usize = 1 << 24;
+
+/// Multiply-adds of a whole call from which its images (chunks) are split
+/// over the threads, each product staying on its thread: one wake-up per
+/// call (5-20 µs) against halving 0.1-0.5 ms of work. LeNet-5's layers
+/// at batch 64 (5.5M and 9.8M) are above it; 2^24 still governs whether a
+/// single product may thread itself.
+const PAR_SPLIT_WORK: usize = 1 << 21;
 
 /// Output pixels per folded product: images are grouped until a chunk has
 /// at least this many (gemm's AVX-512 f32 kernels are 64 rows tall).
@@ -191,6 +200,26 @@ impl Geo {
         self.kh == 1 && self.kw == 1 && self.sh == 1 && self.sw == 1 && self.ph == 0 && self.pw == 0
     }
 
+    /// Whether the weight gradient is computed as `gWᵀ = cols · gy'ᵀ`
+    /// (transposed at the end) instead of `gW = gy' · colsᵀ`. gemm packs
+    /// the operand it reads across its rows, and for `gy' · colsᵀ` that is
+    /// the `K × N` column matrix (`N` = the batch's output pixels), read
+    /// transposed: 9 % of a ResNet-18 step. The transposed product packs
+    /// `gy'` (`C_out/G × N`) instead, for one transpose of `gW` (`C_out/G
+    /// × K` per group, counted twice: it is a scattered copy). Worth it
+    /// when the packing saved, `(K - C_out/G)·N`, is larger.
+    fn weight_grad_transposed(&self) -> bool {
+        let n = self.batch.saturating_mul(self.l);
+        self.kc > self.cog
+            && (self.kc - self.cog).saturating_mul(n) > 2 * self.cog.saturating_mul(self.kc)
+    }
+
+    /// Whether the call is large enough to split its images over the
+    /// threads ([`PAR_SPLIT_WORK`]).
+    fn split_batch(&self) -> bool {
+        threads() > 1 && self.batch > 1 && self.work() >= PAR_SPLIT_WORK
+    }
+
     /// Multiply-adds of the whole call (one of its three products).
     fn work(&self) -> usize {
         self.batch
@@ -209,7 +238,7 @@ impl Geo {
         let mut chunks = batch.div_ceil(per);
         let threads = threads();
         let large = self.work() >= PAR_WORK && threads > 1;
-        let par_chunks = large && chunks >= threads;
+        let par_chunks = self.split_batch() && chunks >= threads;
         if par_chunks {
             // A multiple of `threads` chunks, so no thread idles at the end
             // (3 natural chunks on 2 threads become 4 smaller ones).
@@ -266,6 +295,15 @@ fn im2col<E: ConvFloat>(g: &Geo, src: &[E], cols: &mut [E], ld: usize, col0: usi
                     im2col_same(g, plane, row, ki, (lo, hi, off));
                     continue;
                 }
+                if g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 {
+                    // No padding: every output row reads a whole stretch
+                    // of one input row (LeNet's layers).
+                    let src = &plane[ki * g.dh * g.w + kj * g.dw..];
+                    for (o, r) in row.chunks_exact_mut(g.ow).enumerate() {
+                        copy_short(r, &src[o * g.w..][..g.ow]);
+                    }
+                    continue;
+                }
                 for (o, r) in row.chunks_exact_mut(g.ow).enumerate() {
                     let Some(ih) = g.in_row(o, ki) else {
                         r.fill(E::ZERO);
@@ -280,7 +318,7 @@ fn im2col<E: ConvFloat>(g: &Geo, src: &[E], cols: &mut [E], ld: usize, col0: usi
                     // lo..hi map inside the row by construction.
                     let start = (lo as isize * g.sw as isize + off) as usize;
                     if g.sw == 1 {
-                        r[lo..hi].copy_from_slice(&src_row[start..start + (hi - lo)]);
+                        copy_short(&mut r[lo..hi], &src_row[start..start + (hi - lo)]);
                     } else {
                         for (d, s) in r[lo..hi]
                             .iter_mut()
@@ -292,6 +330,34 @@ fn im2col<E: ConvFloat>(g: &Geo, src: &[E], cols: &mut [E], ld: usize, col0: usi
                 }
             }
         }
+    }
+}
+
+/// `dst.copy_from_slice(src)` for the short rows of [`im2col`] (8 to 32
+/// elements in LeNet): `copy_from_slice` is a `memmove` call there, and the
+/// calls were a fifth of LeNet's training step. Whole blocks of 16, 8 and 4
+/// are fixed-size copies (inline vector moves), then at most 3 elements.
+#[inline(always)]
+fn copy_short<E: Copy>(dst: &mut [E], src: &[E]) {
+    if dst.len() > 64 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    fn blocks<E: Copy, const N: usize>(dst: &mut [E], src: &[E]) -> usize {
+        let n = dst.len() / N * N;
+        for (d, s) in dst[..n].chunks_exact_mut(N).zip(src[..n].chunks_exact(N)) {
+            let s: &[E; N] = s.try_into().expect("chunks of N");
+            let d: &mut [E; N] = d.try_into().expect("chunks of N");
+            *d = *s;
+        }
+        n
+    }
+    let (dst, src) = (&mut dst[..src.len()], src);
+    let mut i = blocks::<E, 16>(dst, src);
+    i += blocks::<E, 8>(&mut dst[i..], &src[i..]);
+    i += blocks::<E, 4>(&mut dst[i..], &src[i..]);
+    for (d, &s) in dst[i..].iter_mut().zip(&src[i..]) {
+        *d = s;
     }
 }
 
@@ -377,37 +443,97 @@ fn im2col_images<E: ConvFloat>(
     }
 }
 
-/// The adjoint of [`im2col`]: adds each column entry (from columns
-/// `col0..col0 + L` of rows of `ld`) into the input pixel it was read from.
-fn col2im<E: ConvFloat>(g: &Geo, cols: &[E], ld: usize, col0: usize, dst: &mut [E]) {
-    let mut r_idx = 0;
-    for plane in dst.chunks_exact_mut(g.hw).take(g.cig) {
-        for ki in 0..g.kh {
-            for kj in 0..g.kw {
-                let row = &cols[r_idx * ld + col0..][..g.l];
-                r_idx += 1;
-                let (lo, hi, off) = g.valid_cols(kj);
-                if lo == hi {
-                    continue;
-                }
-                let start = (lo as isize * g.sw as isize + off) as usize;
-                for (o, r) in row.chunks_exact(g.ow).enumerate() {
-                    let Some(ih) = g.in_row(o, ki) else {
+super::simd::wide_fn! {
+    /// The adjoint of [`im2col`]: adds each column entry (from columns
+    /// `col0..col0 + L` of rows of `ld`) into the input pixel it was read
+    /// from. Compiled wide: in the baseline (SSE) build most of its time
+    /// went to the scalar tails of the short row loops.
+    fn col2im<E: ConvFloat>(g: &Geo, cols: &[E], ld: usize, col0: usize, dst: &mut [E]) -> () {
+        let same = g.sh == 1 && g.sw == 1 && g.ow == g.w;
+        let keep = if same { same_width_masks(g) } else { Vec::new() };
+        let mut r_idx = 0;
+        for plane in dst.chunks_exact_mut(g.hw).take(g.cig) {
+            for ki in 0..g.kh {
+                for kj in 0..g.kw {
+                    let row = &cols[r_idx * ld + col0..][..g.l];
+                    r_idx += 1;
+                    let (lo, hi, off) = g.valid_cols(kj);
+                    if lo == hi {
                         continue;
-                    };
-                    let dst_row = &mut plane[ih * g.w..(ih + 1) * g.w];
-                    if g.sw == 1 {
-                        for (d, s) in dst_row[start..start + (hi - lo)].iter_mut().zip(&r[lo..hi]) {
-                            *d = *d + *s;
-                        }
-                    } else {
-                        for (d, s) in dst_row[start..].iter_mut().step_by(g.sw).zip(&r[lo..hi]) {
-                            *d = *d + *s;
+                    }
+                    if same {
+                        col2im_same(g, plane, row, ki, off, &keep[kj * g.l..][..g.l]);
+                        continue;
+                    }
+                    let start = (lo as isize * g.sw as isize + off) as usize;
+                    for (o, r) in row.chunks_exact(g.ow).enumerate() {
+                        let Some(ih) = g.in_row(o, ki) else {
+                            continue;
+                        };
+                        let dst_row = &mut plane[ih * g.w..(ih + 1) * g.w];
+                        if g.sw == 1 {
+                            for (d, s) in dst_row[start..start + (hi - lo)].iter_mut().zip(&r[lo..hi]) {
+                                *d = *d + *s;
+                            }
+                        } else {
+                            for (d, s) in dst_row[start..].iter_mut().step_by(g.sw).zip(&r[lo..hi]) {
+                                *d = *d + *s;
+                            }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// For [`col2im_same`]: `keep[kj·L + o·OW + c]` = whether column `c` of
+/// kernel column `kj` reads inside the row (`lo <= c < hi` of
+/// [`Geo::valid_cols`]).
+fn same_width_masks(g: &Geo) -> Vec<bool> {
+    let mut keep = Vec::with_capacity(g.kw * g.l);
+    for kj in 0..g.kw {
+        let (lo, hi, _) = g.valid_cols(kj);
+        for _ in 0..g.l / g.ow.max(1) {
+            keep.extend((0..g.ow).map(|c| (lo..hi).contains(&c)));
+        }
+    }
+    keep
+}
+
+/// One row of [`col2im`] (tap `(ki, kj)` of one plane) in the layout of
+/// [`im2col_same`]: the valid output rows of the tap add onto one
+/// contiguous, shifted stretch of the plane, and the entries of the
+/// padding columns (which would land on the neighbouring row's edge) are
+/// replaced by zeros on the way (`keep`, this tap's mask), so the add is
+/// one flat loop instead of a short loop per output row.
+#[inline(always)]
+fn col2im_same<E: ConvFloat>(
+    g: &Geo,
+    plane: &mut [E],
+    row: &[E],
+    ki: usize,
+    off: isize,
+    keep: &[bool],
+) {
+    let oh = g.l / g.ow;
+    let r0 = (ki * g.dh) as isize - g.ph as isize;
+    let olo = (-r0).clamp(0, oh as isize) as usize;
+    let ohi = (g.h as isize - r0).clamp(olo as isize, oh as isize) as usize;
+    let blk = &row[olo * g.ow..ohi * g.ow];
+    let keep = &keep[olo * g.ow..ohi * g.ow];
+    if blk.is_empty() {
+        return;
+    }
+    // As in `im2col_same`: blk[i] belongs to plane[base + i] where kept;
+    // the entries outside the plane are padding columns (not kept).
+    let base = (olo as isize + r0) * g.w as isize + off;
+    let i0 = ((-base).max(0) as usize).min(blk.len());
+    let i1 = (plane.len() as isize - base).clamp(i0 as isize, blk.len() as isize) as usize;
+    let s0 = (base + i0 as isize) as usize;
+    let d = &mut plane[s0..s0 + (i1 - i0)];
+    for ((d, &v), &k) in d.iter_mut().zip(&blk[i0..i1]).zip(&keep[i0..i1]) {
+        *d = *d + if k { v } else { E::ZERO };
     }
 }
 
@@ -731,7 +857,9 @@ fn input_grad<E: ConvFloat>(p: &ConvParams, w: &[E], gy: &[E], b: Option<&[E]>) 
 }
 
 /// `gw[group] += Σ gy[n, group] · im2col(x[n, group])ᵀ` over the images of
-/// chunks `chunks` (of `per` images each).
+/// chunks `chunks` (of `per` images each); with
+/// [`Geo::weight_grad_transposed`] each group's block of `gw` holds the
+/// transpose (`K × C_out/G`) instead.
 fn weight_grad_part<E: ConvFloat>(
     g: &Geo,
     x: &[E],
@@ -766,7 +894,13 @@ fn weight_grad_part<E: ConvFloat>(
                     cols
                 };
                 let c = &mut gw[gi * g.cog * g.kc..][..g.cog * g.kc];
-                gemm(g.cog, ld, g.kc, gyg, false, bm, true, c, true, serial);
+                if g.weight_grad_transposed() {
+                    // `gW[group]ᵀ += cols · gy'ᵀ`: gemm packs `gy'`, not
+                    // the (larger) column matrix.
+                    gemm(g.kc, ld, g.cog, bm, false, gyg, true, c, true, serial);
+                } else {
+                    gemm(g.cog, ld, g.kc, gyg, false, bm, true, c, true, serial);
+                }
             }
         });
     }
@@ -796,6 +930,9 @@ fn weight_grad<E: ConvFloat>(p: &ConvParams, x: &[E], gy: &[E]) -> Vec<E> {
                 part
             })
             .collect();
+        if g.weight_grad_transposed() {
+            return untranspose_sum(&g, &partials);
+        }
         // The others are added onto the first over slices in parallel (a
         // 3x3 512-channel layer has 2.4M weights per partial).
         let mut partials = partials.into_iter();
@@ -809,7 +946,7 @@ fn weight_grad<E: ConvFloat>(p: &ConvParams, x: &[E], gy: &[E]) -> Vec<E> {
                 }
             }
         });
-        return gw;
+        return untranspose_weight_grad(&g, gw);
     }
     let mut gw = zeros(len, !plan.serial_gemm);
     weight_grad_part(
@@ -821,7 +958,78 @@ fn weight_grad<E: ConvFloat>(p: &ConvParams, x: &[E], gy: &[E]) -> Vec<E> {
         &mut gw,
         plan.serial_gemm,
     );
-    gw
+    untranspose_weight_grad(&g, gw)
+}
+
+/// `gw` in the layout of the weights: each group's `K × C_out/G` block
+/// transposed when [`Geo::weight_grad_transposed`] (else `gw` itself).
+fn untranspose_weight_grad<E: ConvFloat>(g: &Geo, gw: Vec<E>) -> Vec<E> {
+    if !g.weight_grad_transposed() {
+        return gw;
+    }
+    let blk = g.cog * g.kc;
+    let mut out = vec![E::ZERO; gw.len()];
+    for (src, dst) in gw.chunks_exact(blk).zip(out.chunks_exact_mut(blk)) {
+        transpose(src, g.kc, g.cog, dst);
+    }
+    out
+}
+
+/// [`untranspose_weight_grad`] of the sum of per-thread `parts`, in one
+/// pass over threads: tiles of 16 rows of `gW` (16 adjacent columns of
+/// each part's `K × C_out/G` blocks, one cache line per row read).
+#[cfg(feature = "std")]
+fn untranspose_sum<E: ConvFloat>(g: &Geo, parts: &[Vec<E>]) -> Vec<E> {
+    use rayon::prelude::*;
+    const T: usize = 16;
+    let mut out = vec![E::ZERO; g.co * g.kc];
+    // Tiles never straddle a group: a group's rows are split on their own.
+    let tiles: Vec<(usize, usize)> = (0..g.groups)
+        .flat_map(|gi| (0..g.cog).step_by(T).map(move |j0| (gi, j0)))
+        .collect();
+    let mut rest = &mut out[..];
+    let mut slices = Vec::with_capacity(tiles.len());
+    for &(_, j0) in &tiles {
+        let rows = T.min(g.cog - j0);
+        let (a, b) = rest.split_at_mut(rows * g.kc);
+        slices.push(a);
+        rest = b;
+    }
+    tiles
+        .into_par_iter()
+        .zip(slices)
+        .for_each(|((gi, j0), dst)| {
+            let rows = T.min(g.cog - j0);
+            for i in 0..g.kc {
+                let at = gi * g.cog * g.kc + i * g.cog + j0;
+                let mut acc = [E::ZERO; T];
+                for part in parts {
+                    for (a, &v) in acc.iter_mut().zip(&part[at..at + rows]) {
+                        *a = *a + v;
+                    }
+                }
+                for (j, &v) in acc[..rows].iter().enumerate() {
+                    dst[j * g.kc + i] = v;
+                }
+            }
+        });
+    out
+}
+
+/// `dst (cols × rows) = srcᵀ` for a row-major `src` of `rows × cols`, in
+/// tiles of 16 x 16 (so both sides stay in cache lines).
+fn transpose<E: ConvFloat>(src: &[E], rows: usize, cols: usize, dst: &mut [E]) {
+    const T: usize = 16;
+    for r0 in (0..rows).step_by(T) {
+        for c0 in (0..cols).step_by(T) {
+            for r in r0..(r0 + T).min(rows) {
+                let s = &src[r * cols..][c0..(c0 + T).min(cols)];
+                for (j, &v) in s.iter().enumerate() {
+                    dst[(c0 + j) * rows + r] = v;
+                }
+            }
+        }
+    }
 }
 
 /// `out[c] = Σ_{n, s} v[n, c, s]`.

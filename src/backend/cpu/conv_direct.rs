@@ -305,7 +305,7 @@ fn for_images<E: ConvFloat>(
     f: impl Fn(usize, &mut [E]) + Sync,
 ) {
     #[cfg(feature = "std")]
-    if super::threads() > 1 && g.batch > 1 && g.work() >= super::PAR_WORK {
+    if g.split_batch() {
         use rayon::prelude::*;
         out.par_chunks_mut(img)
             .enumerate()
