@@ -309,9 +309,7 @@ macro_rules! attn_launch {
 
 impl Cuda {
     fn attn_zeros<T: crate::dtype::Elem>(&self, n: usize) -> CudaSlice<T> {
-        self.stream()
-            .alloc_zeros::<T>(n.max(1))
-            .unwrap_or_else(|e| self.fail("alloc", e))
+        self.zeros::<T>(n)
     }
 
     /// The weights (or probabilities) of a call into `s`, scores first.
@@ -436,10 +434,7 @@ impl<E: Dtype> AttentionKernel<E> for Cuda {
     ) -> (Self::Storage<E>, Self::Storage<E>) {
         let (pairs, nq, nkv) = (p.pairs(), p.nq, p.nkv);
         // Zeros: a view that skips elements leaves them 0, as on the CPU.
-        let mut out = self
-            .stream()
-            .alloc_zeros::<E>(pairs * nq * p.dv)
-            .unwrap_or_else(|e| self.fail("alloc", e));
+        let mut out = self.zeros::<E>(pairs * nq * p.dv);
         let mut lse = self.alloc::<E>(pairs * nq);
         if pairs == 0 || nq == 0 {
             return (CudaStorage::new(out), CudaStorage::new(lse));

@@ -103,8 +103,5 @@ pub(crate) fn per_block(items: usize) -> cudarc::driver::LaunchConfig {
 
 /// A zero-filled device buffer of `n` elements.
 pub(crate) fn zeros<T: Elem>(dev: &Cuda, n: usize) -> CudaSlice<T> {
-    dev.inner
-        .stream
-        .alloc_zeros::<T>(n)
-        .unwrap_or_else(|e| dev.fail("alloc", e))
+    dev.zeros(n)
 }

@@ -128,6 +128,12 @@ impl Cuda {
             }
         }
         let ctx = CudaContext::new(ordinal).map_err(|e| device_error(ordinal, e))?;
+        // SAFETY: every allocation, copy, launch and free of this backend
+        // (cuBLAS included) goes through the context's one default stream,
+        // so stream order alone orders every use of a buffer; cudarc's
+        // per-buffer events, which guard uses across streams, would only add
+        // event records to every launch.
+        unsafe { ctx.disable_event_tracking() };
         let stream = ctx.default_stream();
         let blas =
             cudarc::cublas::CudaBlas::new(stream.clone()).map_err(|e| device_error(ordinal, e))?;
@@ -193,9 +199,29 @@ impl Cuda {
     /// An uninitialised buffer of `n` elements, for a kernel to write in
     /// full.
     pub(crate) fn alloc<T: Elem>(&self, n: usize) -> cudarc::driver::CudaSlice<T> {
+        if n == 0 {
+            return self.empty();
+        }
         // SAFETY: every caller launches a kernel that writes all n elements
         // before the buffer is read.
         unsafe { self.inner.stream.alloc::<T>(n) }.unwrap_or_else(|e| self.fail("alloc", e))
+    }
+
+    /// A zero-filled buffer of `n` elements.
+    pub(crate) fn zeros<T: Elem>(&self, n: usize) -> cudarc::driver::CudaSlice<T> {
+        if n == 0 {
+            return self.empty();
+        }
+        self.zeros::<T>(n)
+    }
+
+    /// An empty buffer: the driver refuses a plain allocation of 0 bytes
+    /// (`cuMemAlloc`), so empty tensors get cudarc's null slice.
+    fn empty<T: Elem>(&self) -> cudarc::driver::CudaSlice<T> {
+        self.inner
+            .stream
+            .null::<T>()
+            .unwrap_or_else(|e| self.fail("alloc", e))
     }
 
     /// Panic with the device and the driver's words: used for failures that
@@ -217,6 +243,9 @@ impl Backend for Cuda {
         s.len()
     }
     fn upload<T: Elem>(&self, data: Vec<T>) -> Self::Storage<T> {
+        if data.is_empty() {
+            return CudaStorage::new(self.empty());
+        }
         let buf = self
             .inner
             .stream
@@ -225,6 +254,9 @@ impl Backend for Cuda {
         CudaStorage::new(buf)
     }
     fn download<T: Elem>(&self, s: &Self::Storage<T>) -> Vec<T> {
+        if s.is_empty() {
+            return Vec::new();
+        }
         self.inner
             .stream
             .clone_dtoh(s.slice())
@@ -233,12 +265,7 @@ impl Backend for Cuda {
     fn full<T: Elem>(&self, n: usize, v: T) -> Self::Storage<T> {
         if v == T::default() {
             // All-zero bits for every Elem (0.0, false, 0).
-            let buf = self
-                .inner
-                .stream
-                .alloc_zeros::<T>(n)
-                .unwrap_or_else(|e| self.fail("alloc", e));
-            return CudaStorage::new(buf);
+            return CudaStorage::new(self.zeros::<T>(n));
         }
         let mut buf = self.alloc::<T>(n);
         let f = self.kernel(&fill::FILL, T::NAME, "fill");

@@ -345,11 +345,7 @@ where
         let mut y = self.alloc::<E>(p.rows * p.cols);
         let (mut mean, mut rstd) = if p.cols == 0 {
             // CPU semantics: zero statistics for empty rows.
-            let z = || {
-                self.stream()
-                    .alloc_zeros::<E>(p.rows)
-                    .unwrap_or_else(|e| self.fail("alloc", e))
-            };
+            let z = || self.zeros::<E>(p.rows);
             (z(), z())
         } else {
             (self.alloc::<E>(p.rows), self.alloc::<E>(p.rows))
@@ -422,11 +418,7 @@ where
             let (mut gw, mut gb) = if full {
                 (self.alloc::<E>(p.cols), self.alloc::<E>(p.cols))
             } else {
-                let z = || {
-                    self.stream()
-                        .alloc_zeros::<E>(p.cols)
-                        .unwrap_or_else(|e| self.fail("alloc", e))
-                };
+                let z = || self.zeros::<E>(p.cols);
                 (z(), z())
             };
             if full {

@@ -215,10 +215,7 @@ impl<E: Dtype> PoolKernel<E> for Cuda {
         let n = p.output_len();
         assert_eq!(indices.len(), n, "max_pool_backward: indices for {p:?}");
         assert_eq!(gy.len(), n, "max_pool_backward: gradient for {p:?}");
-        let mut gx = self
-            .stream()
-            .alloc_zeros::<E>(p.input_len())
-            .unwrap_or_else(|e| self.fail("alloc", e));
+        let mut gx = self.zeros::<E>(p.input_len());
         if n > 0 {
             let args = PoolArgs::new(p);
             let f = self.kernel(&POOL, E::NAME, "max_pool_backward");
