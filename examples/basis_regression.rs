@@ -17,9 +17,10 @@
 //!   bounds the condition number so that plain gradient descent converges
 //!   in ~10⁴ steps.
 //!
-//! Run with `cargo run --release --example basis_regression`; it prints
-//! the tables and writes PNG plots to `target/plots/` (override with the
-//! `PLOT_DIR` environment variable).
+//! Run with `cargo run --release --example basis_regression` (the gradient
+//! descent runs on `--device cuda` with the `cuda` feature, or on the device
+//! `TYPEGRAD_DEVICE` names); it prints the tables and writes PNG plots to
+//! `target/plots/` (override with the `PLOT_DIR` environment variable).
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,9 @@ use rand::{Rng, SeedableRng};
 use rand_distr::Normal;
 use typegrad::linalg::{least_squares, Matrix};
 use typegrad::prelude::*;
+
+mod support;
+use support::device::{with_device, ExampleDevice, OnDevice};
 
 /// Standard deviation of the label noise; its square is the best test MSE
 /// any model can reach.
@@ -271,7 +275,12 @@ fn gram_max_eigenvalue(phi: &Matrix) -> Res<f64> {
 /// Minimises `J(w) = mean((Φ·w - y)²) + λ·|w|²` by plain gradient descent
 /// (book §3.2) from `w = 0`, with the gradient from typegrad's autograd,
 /// and compares with the closed form `(ΦᵀΦ + N·λ·I) w = Φᵀy`.
-fn gradient_descent(run: &GdRun, pool: &Data, test: &Data) -> Res<GdResult> {
+fn gradient_descent<D: Device<f64>>(
+    dev: &D,
+    run: &GdRun,
+    pool: &Data,
+    test: &Data,
+) -> Res<GdResult> {
     let (k, n, lambda) = (run.k, run.n, run.weight_decay);
     let data = pool.head(n);
     let basis = Basis::new(k);
@@ -292,11 +301,10 @@ fn gradient_descent(run: &GdRun, pool: &Data, test: &Data) -> Res<GdResult> {
         "step", "objective J(w)", "max |dJ/dw|", "max |w - w_cf|"
     );
 
-    let dev = Cpu::seeded(0);
-    let phi_t: Tensor<(Dyn, Dyn), f64> =
-        Tensor::from_vec((Dyn(n), Dyn(k)), phi.as_slice().to_vec(), &dev);
-    let y_t: Tensor<(Dyn,), f64> = Tensor::from_vec((Dyn(n),), data.y.clone(), &dev);
-    let mut w: Tensor<(Dyn,), f64> = Tensor::zeros((Dyn(k),), &dev);
+    let phi_t: Tensor<(Dyn, Dyn), f64, D> =
+        Tensor::from_vec((Dyn(n), Dyn(k)), phi.as_slice().to_vec(), dev);
+    let y_t: Tensor<(Dyn,), f64, D> = Tensor::from_vec((Dyn(n),), data.y.clone(), dev);
+    let mut w: Tensor<(Dyn,), f64, D> = Tensor::zeros((Dyn(k),), dev);
     let mut history = Vec::new();
     let start = std::time::Instant::now();
     let mut step = 0;
@@ -698,6 +706,20 @@ fn plot_gd(path: &Path, runs: &[GdResult], data: &Data) -> Res<()> {
 }
 
 fn main() -> Res<()> {
+    with_device(0, Regression)
+}
+
+/// The experiments; the gradient descent runs on the device the user chose
+/// (the closed forms are host linear algebra).
+struct Regression;
+
+impl OnDevice for Regression {
+    fn run<D: ExampleDevice>(self, dev: D) -> Res<()> {
+        regression(&dev)
+    }
+}
+
+fn regression<D: Device<f64>>(dev: &D) -> Res<()> {
     plotters::style::register_font(
         "sans-serif",
         FontStyle::Normal,
@@ -805,7 +827,7 @@ fn main() -> Res<()> {
     // Gradient descent on the same objectives, against the closed form.
     let gd: Vec<GdResult> = GD_RUNS
         .iter()
-        .map(|run| gradient_descent(run, &pool, &test))
+        .map(|run| gradient_descent(dev, run, &pool, &test))
         .collect::<Res<_>>()?;
     println!("Gradient descent vs closed form");
     println!(

@@ -6,7 +6,8 @@
 //! representation *is* linearly separable. The example trains it and draws
 //! the points after every layer in a 3x3 grid (`value_of_depth.png`).
 //!
-//! Run with `cargo run --release --example value_of_depth`; the PNG goes to
+//! Run with `cargo run --release --example value_of_depth` (add `--device
+//! cuda` with the `cuda` feature, or set `TYPEGRAD_DEVICE`); the PNG goes to
 //! `target/plots/` (override with `PLOT_DIR`).
 
 use std::error::Error;
@@ -14,7 +15,6 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
-use plotters::style::FontStyle;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use typegrad::loss::cross_entropy;
@@ -22,23 +22,26 @@ use typegrad::nn::{Linear, Module};
 use typegrad::optim::{Adam, AdamConfig, Optimizer};
 use typegrad::prelude::*;
 
+mod support;
+use support::device::{with_device, ExampleDevice, OnDevice};
+
 type Res<T> = Result<T, Box<dyn Error>>;
 /// One layer of the deep part: a 2x2 linear map (then tanh).
-type Map2 = Linear<u!(2), u!(2), f64>;
+type Map2<D> = Linear<u!(2), u!(2), f64, D>;
 /// A batch of points in the plane.
-type Points<T = NoTape> = Tensor<(Dyn, u!(2)), f64, Cpu, T>;
+type Points<D, T = NoTape> = Tensor<(Dyn, u!(2)), f64, D, T>;
 
 const DEPTH: usize = 8;
 
 /// Eight 2x2 maps with tanh, then a linear classifier over two classes.
 #[derive(Module)]
-struct DeepToy {
-    layers: [Map2; DEPTH],
-    head: Linear<u!(2), u!(2), f64>,
+struct DeepToy<D: Device<f64>> {
+    layers: [Map2<D>; DEPTH],
+    head: Linear<u!(2), u!(2), f64, D>,
 }
 
-impl DeepToy {
-    fn new(dev: &Cpu) -> Self {
+impl<D: Device<f64>> DeepToy<D> {
+    fn new(dev: &D) -> Self {
         DeepToy {
             layers: std::array::from_fn(|_| Map2::new(dev)),
             head: Linear::new(dev),
@@ -48,7 +51,7 @@ impl DeepToy {
     /// The representation after each layer (input first) and the logits.
     /// Written once for both uses: a tracked input trains (the layers
     /// record their parameters' gradients), an untracked one evaluates.
-    fn forward<T: Tracking<f64, Cpu>>(&self, x: Points<T>) -> (Vec<Points<T>>, Points<T>) {
+    fn forward<T: Tracking<f64, D>>(&self, x: Points<D, T>) -> (Vec<Points<D, T>>, Points<D, T>) {
         let mut reps = vec![x.clone()];
         let mut h = x;
         for layer in &self.layers {
@@ -78,7 +81,12 @@ fn moons(n: usize, rng: &mut StdRng) -> (Vec<f64>, Vec<usize>) {
     (xy, labels)
 }
 
-fn plot(path: &Path, stages: &[Points], labels: &[usize], accuracy: f64) -> Res<()> {
+fn plot<D: Device<f64>>(
+    path: &Path,
+    stages: &[Points<D>],
+    labels: &[usize],
+    accuracy: f64,
+) -> Res<()> {
     let root = BitMapBackend::new(path, (1200, 1260)).into_drawing_area();
     root.fill(&WHITE)?;
     let (title, body) = root.split_vertically(60);
@@ -122,25 +130,29 @@ fn plot(path: &Path, stages: &[Points], labels: &[usize], accuracy: f64) -> Res<
 }
 
 fn main() -> Res<()> {
-    plotters::style::register_font(
-        "sans-serif",
-        FontStyle::Normal,
-        include_bytes!("../assets/fonts/DejaVuSans.ttf"),
-    )
-    .map_err(|_| "could not parse assets/fonts/DejaVuSans.ttf")?;
-    let out_dir = std::env::var_os("PLOT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/plots"));
-    std::fs::create_dir_all(&out_dir)?;
+    let out_dir = support::plot_setup(Path::new(env!("CARGO_MANIFEST_DIR")))?;
+    with_device(3, Depth { out_dir })
+}
 
-    let dev = Cpu::seeded(3);
+/// The training and the plot, on the device the user chose.
+struct Depth {
+    out_dir: PathBuf,
+}
+
+impl OnDevice for Depth {
+    fn run<D: ExampleDevice>(self, dev: D) -> Res<()> {
+        depth(&dev, &self.out_dir)
+    }
+}
+
+fn depth<D: Device<f64>>(dev: &D, out_dir: &Path) -> Res<()> {
     let mut rng = StdRng::seed_from_u64(3);
     let n = 600;
     let (xy, labels) = moons(n, &mut rng);
-    let x: Points = Tensor::from_vec((Dyn(n), Default::default()), xy, &dev);
-    let y: Tensor<(Dyn,), usize> = Tensor::from_vec((Dyn(n),), labels.clone(), &dev);
+    let x: Points<D> = Tensor::from_vec((Dyn(n), Default::default()), xy, dev);
+    let y: Tensor<(Dyn,), usize, D> = Tensor::from_vec((Dyn(n),), labels.clone(), dev);
 
-    let mut model = DeepToy::new(&dev);
+    let mut model = DeepToy::new(dev);
     let mut opt = Adam::new(AdamConfig {
         lr: 1e-2,
         ..Default::default()

@@ -9,10 +9,11 @@ use typegrad::prelude::*;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
-/// A device the examples can run on: a [`Device<f32>`] that can be made
-/// again with another random seed (a freshly initialised model to reload a
-/// checkpoint into).
-pub trait ExampleDevice: Device<f32> {
+/// A device the examples can run on: a [`Device<f32>`] (and `<f64>`, for
+/// the examples that compare with closed forms in double precision) that
+/// can be made again with another random seed (a freshly initialised model
+/// to reload a checkpoint into).
+pub trait ExampleDevice: Device<f32> + Device<f64> {
     /// The device with random tensors seeded by `seed`.
     fn reseed(&self, seed: u64) -> Self;
 }
