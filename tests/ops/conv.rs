@@ -662,6 +662,14 @@ typegrad::per_device! {
     /// The CPU kernel on `p` (forward with and without a bias, input gradient
     /// with and without a bias, weight gradient) against the naive loops and
     /// the adjoint identities.
+    /// [`check_kernel_against_naive`] for every case, on each thread count.
+    fn check_on_threads(threads: &[usize], cases: &[ConvParams]) {
+        for &t in threads {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap();
+            pool.install(|| cases.iter().for_each(check_kernel_against_naive));
+        }
+    }
+
     fn check_kernel_against_naive(p: &ConvParams) {
         let dev = dev();
         let [oh, ow] = p.output().unwrap();
@@ -752,17 +760,7 @@ typegrad::per_device! {
             ConvParams::conv2d(32, 1, 6, 1, [28, 28], [5, 5], [1, 1], [0, 0], [1, 1]),
             ConvParams::conv2d(16, 6, 16, 1, [12, 12], [5, 5], [1, 1], [0, 0], [1, 1]),
         ];
-        for threads in [1, 2, 3] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
-                for p in &cases {
-                    check_kernel_against_naive(p);
-                }
-            });
-        }
+        check_on_threads(&[1, 2, 3], &cases);
     }
 
     /// Both forms of the weight-gradient product: `gWᵀ = cols · gy'ᵀ` then
@@ -793,17 +791,7 @@ typegrad::per_device! {
             // K = 72 > 40 but N = 2·4: (72 - 40)·8 < 2·40·72, not transposed.
             ConvParams::conv2d(2, 8, 40, 1, [4, 4], [3, 3], [2, 2], [1, 1], [1, 1]),
         ];
-        for threads in [1, 2] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
-                for p in &cases {
-                    check_kernel_against_naive(p);
-                }
-            });
-        }
+        check_on_threads(&[1, 2], &cases);
     }
 
     /// im2col's path for stride 1 without padding (each output row one copy
@@ -869,17 +857,7 @@ typegrad::per_device! {
             // Large enough to be split over threads (19.4M multiply-adds).
             ConvParams::conv2d(9, 6, 16, 1, [32, 32], [5, 5], [1, 1], [1, 1], [1, 1]),
         ];
-        for threads in [1, 3] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
-                for p in &cases {
-                    check_kernel_against_naive(p);
-                }
-            });
-        }
+        check_on_threads(&[1, 3], &cases);
     }
 
     /// The f32 direct kernel (fused multiply-adds, 16-wide blocks) on LeNet's
