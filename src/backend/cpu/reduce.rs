@@ -16,10 +16,9 @@ use super::par::PAR_THRESHOLD;
 use super::simd::wide_fn;
 use super::Cpu;
 use super::CpuStorage;
-use crate::backend::kernels::reduce::{CrossEntropySpec, ReduceKernel, ReduceOp};
+use crate::backend::kernels::reduce::{sum_to_passes, CrossEntropySpec, ReduceKernel, ReduceOp};
 use crate::dtype::Dtype;
 use crate::shape::Error;
-use crate::shape::MAX_RANK;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::mem::MaybeUninit;
@@ -487,50 +486,14 @@ fn reduce_backward<E: Dtype>(
 /// the reduced axes are merged into groups and each group is summed with the
 /// axis kernel (a single pass when `to` is a trailing block, e.g. a bias).
 fn sum_to<E: Dtype>(x: &[E], from: &[usize], to: &[usize]) -> Vec<E> {
-    let r = from.len();
-    assert!(
-        to.len() <= r,
-        "sum_to: cannot sum {from:?} down to the higher rank {to:?}"
-    );
-    assert_eq!(
-        x.len(),
-        from.iter().product::<usize>(),
-        "sum_to: buffer of {} elements for dims {from:?}",
-        x.len()
-    );
-    let mut t = [1usize; MAX_RANK];
-    t[r - to.len()..r].copy_from_slice(to);
-    // Groups of consecutive axes, each (size, reduced?); size-1 axes of
-    // `from` are neither kept nor reduced.
-    let mut groups: Vec<(usize, bool)> = Vec::with_capacity(r);
-    for i in 0..r {
-        assert!(
-            t[i] == from[i] || t[i] == 1,
-            "sum_to: {to:?} does not broadcast to {from:?} (axis {i}: {} vs {})",
-            t[i],
-            from[i]
-        );
-        if from[i] == 1 {
-            continue;
-        }
-        let red = t[i] == 1;
-        match groups.last_mut() {
-            Some((size, kind)) if *kind == red => *size *= from[i],
-            _ => groups.push((from[i], red)),
-        }
-    }
     let mut cur: Option<Vec<E>> = None;
-    while let Some(k) = groups.iter().position(|g| g.1) {
-        let outer = groups[..k].iter().map(|g| g.0).product();
-        let inner = groups[k + 1..].iter().map(|g| g.0).product();
+    for (outer, n, inner) in sum_to_passes(x.len(), from, to) {
         let src: &[E] = cur.as_deref().unwrap_or(x);
-        let next = if inner == 1 {
-            reduce(ReduceOp::Sum, src, &[outer, groups[k].0], Some(1))
+        cur = Some(if inner == 1 {
+            reduce(ReduceOp::Sum, src, &[outer, n], Some(1))
         } else {
-            sum_axis(src, (outer, groups[k].0, inner))
-        };
-        cur = Some(next);
-        groups.remove(k);
+            sum_axis(src, (outer, n, inner))
+        });
     }
     cur.unwrap_or_else(|| x.to_vec())
 }

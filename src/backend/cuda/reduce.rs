@@ -11,10 +11,9 @@ use super::compile::KernelSource;
 use super::elem_args::{block_reduce_c, per_block, zeros};
 use super::index::first_bad_index;
 use super::{launch, Cuda, CudaStorage};
+use crate::backend::kernels::reduce::{sum_to_passes, CrossEntropySpec, ReduceKernel, ReduceOp};
 use crate::dtype::Dtype;
-use crate::ops::reduce::{CrossEntropySpec, ReduceKernel, ReduceOp};
-use crate::shape::{Error, MAX_RANK};
-use alloc::vec::Vec;
+use crate::shape::Error;
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 /// Reductions along `(outer, n, inner)`, their backward, softmax, and the
@@ -470,49 +469,14 @@ impl<E: Dtype> ReduceKernel<E> for Cuda {
         if from == to {
             return x.clone();
         }
-        let r = from.len();
-        assert!(
-            to.len() <= r,
-            "sum_to: cannot sum {from:?} down to the higher rank {to:?}"
-        );
-        assert_eq!(
-            x.len(),
-            from.iter().product::<usize>(),
-            "sum_to: buffer of {} elements for dims {from:?}",
-            x.len()
-        );
-        let mut t = [1usize; MAX_RANK];
-        t[r - to.len()..r].copy_from_slice(to);
-        // Merge neighbouring axes of the same kind (kept / summed).
-        let mut groups: Vec<(usize, bool)> = Vec::with_capacity(r);
-        for i in 0..r {
-            assert!(
-                t[i] == from[i] || t[i] == 1,
-                "sum_to: {to:?} does not broadcast to {from:?} (axis {i}: {} vs {})",
-                t[i],
-                from[i]
-            );
-            if from[i] == 1 {
-                continue;
-            }
-            let red = t[i] == 1;
-            match groups.last_mut() {
-                Some((size, kind)) if *kind == red => *size *= from[i],
-                _ => groups.push((from[i], red)),
-            }
-        }
         let mut cur: Option<CudaSlice<E>> = None;
-        while let Some(k) = groups.iter().position(|g| g.1) {
-            let outer = groups[..k].iter().map(|g| g.0).product();
-            let inner = groups[k + 1..].iter().map(|g| g.0).product();
-            let next = reduce3(
+        for pass in sum_to_passes(x.len(), from, to) {
+            cur = Some(reduce3(
                 self,
                 ReduceOp::Sum,
                 cur.as_ref().unwrap_or(x.slice()),
-                (outer, groups[k].0, inner),
-            );
-            cur = Some(next);
-            groups.remove(k);
+                pass,
+            ));
         }
         match cur {
             Some(c) => CudaStorage::new(c),

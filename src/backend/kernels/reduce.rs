@@ -149,3 +149,63 @@ pub struct CrossEntropySpec {
     /// The class axis's number in the logits (for error messages).
     pub class_axis: usize,
 }
+
+/// The passes of [`ReduceKernel::sum_to`], shared by every backend: `x`
+/// (`len` elements, dims `from`) is summed down to the broadcastable dims
+/// `to` (right-aligned) by summing, in turn, each group of consecutive
+/// reduced axes; pass `(outer, n, inner)` sums the middle axis of the
+/// previous result seen as `outer × n × inner`. Size-1 axes of `from` are
+/// neither kept nor reduced. No passes: `to` has `from`'s elements.
+/// Panics if `to` does not broadcast to `from` or `len` does not fit it.
+///
+/// ```
+/// use typegrad::backend::kernels::reduce::sum_to_passes;
+/// // A bias gradient: (8, 3, 5) summed to (5,) in one pass.
+/// assert_eq!(sum_to_passes(120, &[8, 3, 5], &[5]), vec![(1, 24, 5)]);
+/// // (2, 3, 4) to (3, 1): the leading axis, then the trailing one.
+/// assert_eq!(sum_to_passes(24, &[2, 3, 4], &[3, 1]), vec![(1, 2, 12), (3, 4, 1)]);
+/// ```
+pub fn sum_to_passes(
+    len: usize,
+    from: &[usize],
+    to: &[usize],
+) -> alloc::vec::Vec<(usize, usize, usize)> {
+    let r = from.len();
+    assert!(
+        to.len() <= r,
+        "sum_to: cannot sum {from:?} down to the higher rank {to:?}"
+    );
+    assert_eq!(
+        len,
+        from.iter().product::<usize>(),
+        "sum_to: buffer of {len} elements for dims {from:?}"
+    );
+    let mut t = [1usize; crate::shape::MAX_RANK];
+    t[r - to.len()..r].copy_from_slice(to);
+    // Groups of consecutive axes, each (size, reduced?).
+    let mut groups: alloc::vec::Vec<(usize, bool)> = alloc::vec::Vec::with_capacity(r);
+    for i in 0..r {
+        assert!(
+            t[i] == from[i] || t[i] == 1,
+            "sum_to: {to:?} does not broadcast to {from:?} (axis {i}: {} vs {})",
+            t[i],
+            from[i]
+        );
+        if from[i] == 1 {
+            continue;
+        }
+        let red = t[i] == 1;
+        match groups.last_mut() {
+            Some((size, kind)) if *kind == red => *size *= from[i],
+            _ => groups.push((from[i], red)),
+        }
+    }
+    let mut passes = alloc::vec::Vec::new();
+    while let Some(k) = groups.iter().position(|g| g.1) {
+        let outer = groups[..k].iter().map(|g| g.0).product();
+        let inner = groups[k + 1..].iter().map(|g| g.0).product();
+        passes.push((outer, groups[k].0, inner));
+        groups.remove(k);
+    }
+    passes
+}
