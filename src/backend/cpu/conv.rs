@@ -35,6 +35,10 @@ use alloc::vec::Vec;
 
 #[path = "conv_direct.rs"]
 mod direct;
+#[path = "conv_winograd.rs"]
+mod winograd;
+#[path = "conv_winograd_weight.rs"]
+mod winograd_weight;
 
 /// Multiply-adds of a whole call from which it is split over threads (and
 /// below which every gemm stays on the calling thread). 2^24: LeNet-5's
@@ -65,15 +69,20 @@ trait ConvFloat: CpuFloat + Dtype {
     /// `f(buf)` on a scratch buffer of `len` elements (contents
     /// unspecified: callers overwrite what they read).
     fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
+    /// [`ConvFloat::with_scratch`] from a second per-thread buffer, for a
+    /// buffer held across calls that take the first (Winograd's
+    /// transformed weights).
+    fn with_scratch2<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
     /// `a · b + c`, fused when `FMA` (code compiled with the extension).
     fn madd<const FMA: bool>(a: Self, b: Self, c: Self) -> Self;
 }
 
 macro_rules! conv_float {
-    ($t:ty, $key:ident) => {
+    ($t:ty, $key:ident, $key2:ident) => {
         #[cfg(feature = "std")]
         std::thread_local! {
             static $key: core::cell::Cell<Vec<$t>> = const { core::cell::Cell::new(Vec::new()) };
+            static $key2: core::cell::Cell<Vec<$t>> = const { core::cell::Cell::new(Vec::new()) };
         }
         impl ConvFloat for $t {
             #[inline(always)]
@@ -86,30 +95,44 @@ macro_rules! conv_float {
             }
             fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
                 #[cfg(feature = "std")]
-                {
-                    // Taken out of the cell for the call, so a nested call on
-                    // this thread (a rayon task stolen while a gemm waits)
-                    // gets its own buffer instead of aliasing this one.
-                    let mut buf = $key.take();
-                    if buf.len() < len {
-                        buf.resize(len, 0.0);
-                    }
-                    let r = f(&mut buf[..len]);
-                    if buf.len() * core::mem::size_of::<$t>() <= SCRATCH_KEEP_BYTES {
-                        $key.set(buf);
-                    }
-                    r
-                }
+                return scratch_from(&$key, len, f);
                 #[cfg(not(feature = "std"))]
-                {
-                    f(&mut vec![0.0; len])
-                }
+                f(&mut vec![0.0; len])
+            }
+            fn with_scratch2<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
+                #[cfg(feature = "std")]
+                return scratch_from(&$key2, len, f);
+                #[cfg(not(feature = "std"))]
+                f(&mut vec![0.0; len])
             }
         }
     };
 }
-conv_float!(f32, SCRATCH_F32);
-conv_float!(f64, SCRATCH_F64);
+conv_float!(f32, SCRATCH_F32, SCRATCH2_F32);
+conv_float!(f64, SCRATCH_F64, SCRATCH2_F64);
+
+/// `f(buf)` on `len` elements of the buffer in `key` (grown with zeros
+/// when short), kept for the next call if it is at most
+/// [`SCRATCH_KEEP_BYTES`].
+#[cfg(feature = "std")]
+fn scratch_from<E: Copy + Default, R>(
+    key: &'static std::thread::LocalKey<core::cell::Cell<Vec<E>>>,
+    len: usize,
+    f: impl FnOnce(&mut [E]) -> R,
+) -> R {
+    // Taken out of the cell for the call, so a nested call on this thread
+    // (a rayon task stolen while a gemm waits) gets its own buffer instead
+    // of aliasing this one.
+    let mut buf = key.take();
+    if buf.len() < len {
+        buf.resize(len, E::default());
+    }
+    let r = f(&mut buf[..len]);
+    if buf.len() * core::mem::size_of::<E>() <= SCRATCH_KEEP_BYTES {
+        key.set(buf);
+    }
+    r
+}
 
 /// Threads available to a call.
 fn threads() -> usize {
@@ -677,6 +700,9 @@ fn forward<E: ConvFloat>(p: &ConvParams, x: &[E], w: &[E], b: Option<&[E]>) -> V
     if direct::applies(&g) {
         return direct::forward(&g, x, w, b);
     }
+    if winograd::applies(&g) {
+        return winograd::forward(&g, x, w, b);
+    }
     let plan = g.plan();
     if plan.per == 1 {
         // One image per product: written in place (the zero fill is one
@@ -824,6 +850,9 @@ fn input_grad<E: ConvFloat>(p: &ConvParams, w: &[E], gy: &[E], b: Option<&[E]>) 
     if direct::applies_input_grad(&g) {
         return direct::input_grad(&g, w, gy, b);
     }
+    if winograd::applies(&g) {
+        return winograd::input_grad(&g, w, gy, b);
+    }
     let plan = g.plan();
     let img = g.ci * g.hw;
     #[cfg(feature = "std")]
@@ -912,6 +941,9 @@ fn weight_grad<E: ConvFloat>(p: &ConvParams, x: &[E], gy: &[E]) -> Vec<E> {
     let len = g.co * g.kc;
     if len == 0 || g.batch == 0 || g.l == 0 {
         return vec![E::ZERO; len];
+    }
+    if winograd::applies(&g) {
+        return winograd_weight::weight_grad(&g, x, gy);
     }
     let plan = g.plan();
     #[cfg(feature = "std")]

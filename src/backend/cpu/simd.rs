@@ -16,10 +16,10 @@
 /// `wide_fn! { fn name<E: Dtype>(args...) -> Ret { body } }`: see the
 /// module docs. Arguments are plain `name: Type` pairs.
 macro_rules! wide_fn {
-    ($(#[$m:meta])* fn $name:ident<$E:ident: $B:path>($($a:ident: $t:ty),* $(,)?) -> $r:ty $body:block) => {
+    ($(#[$m:meta])* $vis:vis fn $name:ident<$E:ident: $B:path>($($a:ident: $t:ty),* $(,)?) -> $r:ty $body:block) => {
         $(#[$m])*
         #[allow(clippy::too_many_arguments)]
-        fn $name<$E: $B>($($a: $t),*) -> $r {
+        $vis fn $name<$E: $B>($($a: $t),*) -> $r {
             #[inline(always)]
             #[allow(clippy::too_many_arguments)]
             fn body<const FMA: bool, $E: $B>($($a: $t),*) -> $r $body

@@ -1,0 +1,299 @@
+//! The weight gradient of a 3x3 stride-1 convolution through Winograd
+//! F(2x2, 3x3) (the calls [`super::winograd::applies`] takes).
+//!
+//! The forward pass computes each output tile as `Aᵀ [U ⊙ V_t] A` with
+//! `U = G g Gᵀ` and `V_t = Bᵀ d_t B`: linear in `g`. Its adjoint gives the
+//! gradient of one kernel as
+//!
+//! ```text
+//! dg_{k,c} = Gᵀ [ Σ_t (A dy_{k,t} Aᵀ) ⊙ V_{c,t} ] G
+//! ```
+//!
+//! with `dy_{k,t}` the 2x2 output-gradient tile. The sum over tiles is,
+//! for each of the 16 elements `ξ`, one product `P[ξ] = D[ξ] · V[ξ]ᵀ`
+//! (`C_out × tiles` by `tiles × C_in`): 16 multiply-adds per tile and
+//! kernel where im2col + gemm does 36, and no column matrix.
+
+use super::winograd::{each_channel, each_product, map2, split_even_odd, transform_patches, Shape};
+use super::{gemm, threads, ConvFloat, Geo};
+use crate::backend::cpu::simd::wide_fn;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// `dW` (`C_out × C_in × 3 × 3`), summed over the batch, for a call
+/// [`super::winograd::applies`] takes.
+pub(super) fn weight_grad<E: ConvFloat>(g: &Geo, x: &[E], gy: &[E]) -> Vec<E> {
+    let s = Shape::for_forward(g);
+    let pairs = s.cout * s.cin;
+    let mut dw = vec![E::ZERO; 9 * pairs];
+    let spread = threads() > 1;
+    let per = s.images_per_chunk();
+    // P: 16 matrices C_out × C_in, summed over the chunks (the first
+    // overwrites: the buffer is reused, never zero-filled).
+    E::with_scratch2(16 * pairs, |p| {
+        for (c, n0) in (0..s.batch).step_by(per).enumerate() {
+            let cnt = per.min(s.batch - n0);
+            chunk(&s, x, gy, n0, cnt, p, c > 0, spread);
+        }
+        inverse_transform(p, &mut dw, spread);
+    });
+    dw
+}
+
+/// `P[ξ] (+)= D[ξ] · V[ξ]ᵀ` over images `n0..n0 + cnt`.
+#[allow(clippy::too_many_arguments)]
+fn chunk<E: ConvFloat>(
+    s: &Shape,
+    x: &[E],
+    gy: &[E],
+    n0: usize,
+    cnt: usize,
+    p: &mut [E],
+    accumulate: bool,
+    spread: bool,
+) {
+    let tpi = s.tiles_per_image();
+    let tiles = cnt * tpi;
+    let (v_len, d_len) = (16 * s.cin * tiles, 16 * s.cout * tiles);
+    E::with_scratch(v_len + d_len + s.scratch(), |buf| {
+        let (v, rest) = buf.split_at_mut(v_len);
+        let (d, rows) = rest.split_at_mut(d_len);
+        let plane = s.h * s.w;
+        each_channel(v, s.cin, tiles, rows, spread, |c, dst, scratch| {
+            for i in 0..cnt {
+                let src = &x[((n0 + i) * s.cin + c) * plane..][..plane];
+                transform_patches(s, src, i * tpi, dst, scratch);
+            }
+        });
+        let out_plane = s.oh * s.ow;
+        each_channel(d, s.cout, tiles, rows, spread, |k, dst, scratch| {
+            for i in 0..cnt {
+                let src = &gy[((n0 + i) * s.cout + k) * out_plane..][..out_plane];
+                transform_output_grads(s, src, i * tpi, dst, scratch);
+            }
+        });
+        let (dm, vm) = (s.cout * tiles, s.cin * tiles);
+        each_product(p, spread, |xi, px| {
+            let (dx, vx) = (&d[xi * dm..][..dm], &v[xi * vm..][..vm]);
+            gemm(
+                s.cout, tiles, s.cin, dx, false, vx, true, px, accumulate, true,
+            );
+        });
+    });
+}
+
+wide_fn! {
+    /// `D[ξ]` of every tile of one output-gradient plane, into `d[ξ]` from
+    /// column `tile0`: `A y Aᵀ` with `A = [[1,0],[1,1],[1,-1],[0,-1]]`,
+    /// `y` the 2x2 tile at `(2·ty, 2·tx)` (0 past the plane's edges);
+    /// `rows` holds [`Shape::scratch`] elements. The four tile elements
+    /// are split out first (rows by parity, columns by parity), so every
+    /// step is a loop over all tiles of the plane.
+    fn transform_output_grads<E: ConvFloat>(s: &Shape, plane: &[E], tile0: usize, d: &mut [&mut [E]], rows: &mut [E]) -> () {
+        let (tw, len) = (s.tw, s.th * s.tw);
+        let (ys, rest) = rows.split_at_mut(4 * len);
+        let (tmp, padded) = rest.split_at_mut(4 * len);
+        let padded = &mut padded[..2 * tw];
+        // ys[2a + b][t]: element (a, b) of tile t.
+        padded.fill(E::ZERO);
+        for ty in 0..s.th {
+            for a in 0..2 {
+                let (even, odd) = ys[2 * a * len..][..2 * len].split_at_mut(len);
+                let (e, o) = (&mut even[ty * tw..][..tw], &mut odd[ty * tw..][..tw]);
+                let oy = 2 * ty + a;
+                if oy >= s.oh {
+                    e.fill(E::ZERO);
+                    o.fill(E::ZERO);
+                    continue;
+                }
+                padded[..s.ow].copy_from_slice(&plane[oy * s.ow..][..s.ow]);
+                split_even_odd(padded, e, o);
+            }
+        }
+        let (y00, y01, y10, y11) = (&ys[..len], &ys[len..2 * len], &ys[2 * len..3 * len], &ys[3 * len..]);
+        // A y: rows (y00, y01), (y00 + y10, y01 + y11), (y00 - y10,
+        // y01 - y11), (-y10, -y11); then each row (a, b) times Aᵀ is
+        // (a, a + b, a - b, -b).
+        let (sum, diff) = tmp.split_at_mut(2 * len);
+        let (s0, s1) = sum.split_at_mut(len);
+        let (d0, d1) = diff.split_at_mut(len);
+        map2(s0, y00, y10, |a, b| a + b);
+        map2(s1, y01, y11, |a, b| a + b);
+        map2(d0, y00, y10, |a, b| a - b);
+        map2(d1, y01, y11, |a, b| a - b);
+        let row_pairs: [(&[E], &[E], bool); 4] = [(y00, y01, false), (s0, s1, false), (d0, d1, false), (y10, y11, true)];
+        for (i, (a, b, negate)) in row_pairs.into_iter().enumerate() {
+            let sign = if negate { -E::one() } else { E::one() };
+            let out = |j: usize| 4 * i + j;
+            map2(&mut d[out(0)][tile0..][..len], a, b, |a, _| sign * a);
+            map2(&mut d[out(1)][tile0..][..len], a, b, |a, b| sign * (a + b));
+            map2(&mut d[out(2)][tile0..][..len], a, b, |a, b| sign * (a - b));
+            map2(&mut d[out(3)][tile0..][..len], a, b, |_, b| -(sign * b));
+        }
+    }
+}
+
+/// Kernels per task of [`inverse_transform`].
+const INVERSE_BLOCK: usize = 64;
+
+/// `dW[p] = Gᵀ P[·][p] G` for every kernel `p` (`dw`: 9 per kernel), over
+/// the threads when `spread`.
+fn inverse_transform<E: ConvFloat>(p: &[E], dw: &mut [E], spread: bool) {
+    let pairs = dw.len() / 9;
+    let block = if spread {
+        pairs.div_ceil(threads()).next_multiple_of(INVERSE_BLOCK)
+    } else {
+        pairs
+    }
+    .max(1);
+    let work = |t: usize, out: &mut [E]| inverse_block(p, pairs, t * block, out);
+    #[cfg(feature = "std")]
+    if spread {
+        use rayon::prelude::*;
+        dw.par_chunks_mut(9 * block)
+            .enumerate()
+            .for_each(|(t, out)| work(t, out));
+        return;
+    }
+    for (t, out) in dw.chunks_mut(9 * block).enumerate() {
+        work(t, out);
+    }
+}
+
+wide_fn! {
+    /// [`inverse_transform`] for the kernels `p0..` that `out` holds:
+    /// `Gᵀ z G` with `Gᵀ = [[1,½,½,0],[0,½,-½,0],[0,½,½,1]]`, in blocks of
+    /// [`INVERSE_BLOCK`] kernels (vector loads of `P`, then 9 stores per
+    /// kernel).
+    fn inverse_block<E: ConvFloat>(p: &[E], pairs: usize, p0: usize, out: &mut [E]) -> () {
+        const B: usize = INVERSE_BLOCK;
+        let half = E::from_f64(0.5);
+        for (blk, ob) in out.chunks_mut(9 * B).enumerate() {
+            let nb = ob.len() / 9;
+            let base = p0 + blk * B;
+            // z[ξ][lane]
+            let mut z = [[E::ZERO; B]; 16];
+            for (xi, zx) in z.iter_mut().enumerate() {
+                zx[..nb].copy_from_slice(&p[xi * pairs + base..][..nb]);
+            }
+            // Gᵀ z: rows q0 = z0 + ½(z1 + z2), q1 = ½(z1 - z2),
+            // q2 = ½(z1 + z2) + z3, per column j.
+            let mut q = [[E::ZERO; B]; 12];
+            for j in 0..4 {
+                for l in 0..B {
+                    let (z0, z1, z2, z3) = (z[j][l], z[4 + j][l], z[8 + j][l], z[12 + j][l]);
+                    let m = (z1 + z2) * half;
+                    q[j][l] = z0 + m;
+                    q[4 + j][l] = (z1 - z2) * half;
+                    q[8 + j][l] = m + z3;
+                }
+            }
+            // (Gᵀ z) G: the same along each row, into the 3x3 kernel.
+            let mut k = [[E::ZERO; B]; 9];
+            for i in 0..3 {
+                for l in 0..B {
+                    let (a, b, c, d) = (q[4 * i][l], q[4 * i + 1][l], q[4 * i + 2][l], q[4 * i + 3][l]);
+                    let m = (b + c) * half;
+                    k[3 * i][l] = a + m;
+                    k[3 * i + 1][l] = (b - c) * half;
+                    k[3 * i + 2][l] = m + d;
+                }
+            }
+            for (l, kernel) in ob.chunks_exact_mut(9).enumerate() {
+                for (t, v) in kernel.iter_mut().enumerate() {
+                    *v = k[t][l];
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::kernels::conv::ConvParams;
+
+    /// `dW[k][c][a][b] = Σ gy[n][k][i][j] · x[n][c][i+a-ph][j+b-pw]`.
+    fn naive(p: &ConvParams, x: &[f64], gy: &[f64]) -> Vec<f64> {
+        let [oh, ow] = p.output().unwrap();
+        let ([h, w], [ph, pw]) = (p.input, p.padding);
+        let mut dw = vec![0.0; p.c_out * p.c_in * 9];
+        for n in 0..p.batch {
+            for k in 0..p.c_out {
+                for c in 0..p.c_in {
+                    for a in 0..3 {
+                        for b in 0..3 {
+                            let mut acc = 0.0;
+                            for i in 0..oh {
+                                for j in 0..ow {
+                                    let (y, xx) = (
+                                        (i + a) as isize - ph as isize,
+                                        (j + b) as isize - pw as isize,
+                                    );
+                                    if y >= 0 && xx >= 0 && (y as usize) < h && (xx as usize) < w {
+                                        acc += gy[((n * p.c_out + k) * oh + i) * ow + j]
+                                            * x[((n * p.c_in + c) * h + y as usize) * w
+                                                + xx as usize];
+                                    }
+                                }
+                            }
+                            dw[((k * p.c_in + c) * 3 + a) * 3 + b] += acc;
+                        }
+                    }
+                }
+            }
+        }
+        dw
+    }
+
+    fn values(len: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s % 2001) as f64 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// The weight gradient equals the definition (f64, to 1e-12) on odd
+    /// and even planes, every padding taken, several chunks (batch 9 of
+    /// 16x16 planes) and one, on one and two threads.
+    #[test]
+    fn weight_grad_matches_the_definition() {
+        let cases = [
+            (2, 16, 16, [8, 8], [1, 1]),
+            (3, 17, 19, [7, 5], [1, 1]),
+            (1, 16, 24, [5, 9], [0, 0]),
+            (2, 20, 16, [6, 4], [2, 2]),
+            (2, 16, 16, [1, 1], [1, 1]),
+            (5, 16, 18, [3, 4], [1, 0]),
+            (9, 16, 16, [16, 16], [1, 1]),
+            (2, 70, 66, [3, 3], [1, 1]),
+        ];
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for (batch, ci, co, hw, pad) in cases {
+                let p = ConvParams::conv2d(batch, ci, co, 1, hw, [3, 3], [1, 1], pad, [1, 1]);
+                let g = Geo::new(&p);
+                assert!(super::super::winograd::applies(&g), "{p:?}");
+                let [oh, ow] = p.output().unwrap();
+                let x = values(batch * ci * hw[0] * hw[1], 7);
+                let gy = values(batch * co * oh * ow, 8);
+                let got = pool.install(|| weight_grad(&g, &x, &gy));
+                let want = naive(&p, &x, &gy);
+                for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+                        "{p:?} threads {threads}: {i}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+}
