@@ -907,4 +907,96 @@ typegrad::per_device! {
             .collect();
         assert_close!(&gw, &gw_n, 1e-4);
     }
+
+    /// The Winograd F(2x2, 3x3) path (3x3, stride 1, both channel counts
+    /// at least 16): ResNet-shaped layers, planes smaller than a tile, odd
+    /// sizes, every padding it takes, batches folded into chunks of
+    /// several images and split over threads; forward, input and weight
+    /// gradients against the naive loops on 1, 2 and 3 threads.
+    #[test]
+    fn kernel_winograd_path_matches_naive() {
+        let cases = [
+            ConvParams::conv2d(3, 16, 16, 1, [16, 16], [3, 3], [1, 1], [1, 1], [1, 1]),
+            ConvParams::conv2d(5, 32, 16, 1, [8, 8], [3, 3], [1, 1], [1, 1], [1, 1]),
+            ConvParams::conv2d(17, 16, 24, 1, [4, 4], [3, 3], [1, 1], [1, 1], [1, 1]),
+            ConvParams::conv2d(2, 16, 17, 1, [2, 2], [3, 3], [1, 1], [1, 1], [1, 1]),
+            ConvParams::conv2d(2, 18, 16, 1, [1, 1], [3, 3], [1, 1], [1, 1], [1, 1]),
+            ConvParams::conv2d(2, 16, 16, 1, [7, 9], [3, 3], [1, 1], [0, 0], [1, 1]),
+            ConvParams::conv2d(2, 16, 16, 1, [5, 6], [3, 3], [1, 1], [2, 1], [1, 1]),
+            ConvParams::conv2d(2, 16, 16, 1, [3, 3], [3, 3], [1, 1], [2, 2], [1, 1]),
+        ];
+        check_on_threads(&[1, 2, 3], &cases);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// The Winograd path over random shapes and values: forward and
+        /// both gradients equal the naive loops.
+        #[test]
+        fn kernel_winograd_random_shapes(
+            batch in 1usize..4,
+            (ci, co) in (16usize..21, 16usize..21),
+            (h, w) in (1usize..11, 1usize..11),
+            (ph, pw) in (0usize..3, 0usize..3),
+        ) {
+            let p = ConvParams::conv2d(batch, ci, co, 1, [h, w], [3, 3], [1, 1], [ph, pw], [1, 1]);
+            prop_assume!(p.output().is_some());
+            check_kernel_against_naive(&p);
+        }
+    }
+
+    /// The Winograd path in f32 (a ResNet stage's shape): within 1e-4 of
+    /// the f64 naive loops, the error of a 144-term f32 sum.
+    #[test]
+    fn kernel_winograd_path_f32() {
+        let dev = dev();
+        let p = ConvParams::conv2d(4, 16, 32, 1, [8, 8], [3, 3], [1, 1], [1, 1], [1, 1]);
+        let x = cotangent(4 * 16 * 64);
+        let w: Vec<f64> = cotangent(32 * 144 + 5).split_off(5);
+        let gy = cotangent(4 * 32 * 64);
+        let f = |v: &[f64]| dev.upload(v.iter().map(|&a| a as f32).collect::<Vec<f32>>());
+        let back = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
+        let y = back(dev.download(&ConvKernel::<f32>::conv_forward(&dev, &p, &f(&x), &f(&w), None)));
+        assert_close!(&y, &naive_conv(&p, &x, &w, None), 1e-4);
+        let (gx_n, gw_n) = naive_conv_grads(&p, &x, &w, &gy);
+        let gx = back(dev.download(&ConvKernel::<f32>::conv_input_grad(&dev, &p, &f(&w), &f(&gy), None)));
+        assert_close!(&gx, &gx_n, 1e-4);
+        let gw = back(dev.download(&ConvKernel::<f32>::conv_weight_grad(&dev, &p, &f(&x), &f(&gy))));
+        assert_close!(&gw, &gw_n, 1e-4);
+    }
+
+    /// Finite differences through the typed op on a layer the Winograd
+    /// path takes (16 channels in and out), for the input and the weight.
+    #[test]
+    fn conv2d_winograd_gradcheck() {
+        let dev = dev();
+        let x: Tensor<(Dyn, u!(16), Dyn, Dyn), f64, Dev> =
+            Tensor::from_vec((Dyn(2), Default::default(), Dyn(3), Dyn(4)), cotangent(2 * 16 * 12), &dev);
+        let wt: Tensor<(u!(16), u!(16), u!(3), u!(3)), f64, Dev> =
+            Tensor::from_vec_static(cotangent(16 * 16 * 9 + 1).split_off(1), &dev);
+        let spec = ConvSpec::<u!(1), u!(1), u!(1), u!(1)>::new();
+        gradcheck(&x, |x| x.conv2d(&wt, None, spec)).unwrap();
+        // The weight's gradient (recorded under its id) against central
+        // differences of <y, c> for a spread of its elements.
+        let c = cotangent(2 * 16 * 12 + 3).split_off(3);
+        let loss = |w: &Tensor<(u!(16), u!(16), u!(3), u!(3)), f64, Dev>| -> f64 {
+            x.clone().conv2d(w, None, spec).to_vec().iter().zip(&c).map(|(a, b)| a * b).sum()
+        };
+        let cot: Tensor<(Dyn, u!(16), Dyn, Dyn), f64, Dev> =
+            Tensor::from_vec((Dyn(2), Default::default(), Dyn(3), Dyn(4)), c.clone(), &dev);
+        let grads = (x.clone().trace().conv2d(&wt, None, spec) * cot).sum().backward();
+        let gw = grads.get(&wt).unwrap().to_vec();
+        let w0 = wt.to_vec();
+        for i in (0..w0.len()).step_by(97) {
+            let h = 1e-6;
+            let shifted = |d: f64| {
+                let mut v = w0.clone();
+                v[i] += d;
+                Tensor::from_vec_static(v, &dev)
+            };
+            let fd = (loss(&shifted(h)) - loss(&shifted(-h))) / (2.0 * h);
+            assert!((fd - gw[i]).abs() <= 1e-6 * (1.0 + fd.abs()), "weight {i}: {} vs {fd}", gw[i]);
+        }
+    }
 }
