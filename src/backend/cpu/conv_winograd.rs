@@ -155,7 +155,7 @@ impl Shape {
 
     /// Images per chunk and whether chunks go over the threads (else the
     /// 16 products of each chunk do, when there are threads).
-    fn plan(&self) -> (usize, bool) {
+    pub(super) fn plan(&self) -> (usize, bool) {
         let tpi = self.tiles_per_image().max(1);
         let batch = self.batch.max(1);
         let mut per = self.images_per_chunk();

@@ -26,16 +26,46 @@ pub(super) fn weight_grad<E: ConvFloat>(g: &Geo, x: &[E], gy: &[E]) -> Vec<E> {
     let s = Shape::for_forward(g);
     let pairs = s.cout * s.cin;
     let mut dw = vec![E::ZERO; 9 * pairs];
+    let (per, par_chunks) = s.plan();
+    let chunks = s.batch.div_ceil(per);
+    #[cfg(feature = "std")]
+    if par_chunks {
+        use rayon::prelude::*;
+        // Each thread sums its share of the chunks into its own P (one
+        // fork-join for the call, each chunk serial on its thread); the
+        // partial sums are added while transforming back.
+        let parts = threads().min(chunks);
+        let per_part = chunks.div_ceil(parts);
+        let partials: Vec<Vec<E>> = (0..parts)
+            .into_par_iter()
+            .map(|t| {
+                let mut p = vec![E::ZERO; 16 * pairs];
+                let first = t * per_part;
+                for c in first..((t + 1) * per_part).min(chunks) {
+                    let n0 = c * per;
+                    let cnt = per.min(s.batch - n0);
+                    chunk(&s, x, gy, n0, cnt, &mut p, c > first, false);
+                }
+                p
+            })
+            .collect();
+        let parts: Vec<&[E]> = partials.iter().map(|p| &p[..]).collect();
+        inverse_transform(&parts, &mut dw, true);
+        return dw;
+    }
+    let _ = par_chunks;
+    // One chunk per thread count or fewer: the products and transforms of
+    // each chunk go over the threads instead.
     let spread = threads() > 1;
-    let per = s.images_per_chunk();
     // P: 16 matrices C_out × C_in, summed over the chunks (the first
     // overwrites: the buffer is reused, never zero-filled).
     E::with_scratch2(16 * pairs, |p| {
-        for (c, n0) in (0..s.batch).step_by(per).enumerate() {
+        for c in 0..chunks {
+            let n0 = c * per;
             let cnt = per.min(s.batch - n0);
             chunk(&s, x, gy, n0, cnt, p, c > 0, spread);
         }
-        inverse_transform(p, &mut dw, spread);
+        inverse_transform(&[&*p], &mut dw, spread);
     });
     dw
 }
@@ -136,9 +166,9 @@ wide_fn! {
 /// Kernels per task of [`inverse_transform`].
 const INVERSE_BLOCK: usize = 64;
 
-/// `dW[p] = Gᵀ P[·][p] G` for every kernel `p` (`dw`: 9 per kernel), over
-/// the threads when `spread`.
-fn inverse_transform<E: ConvFloat>(p: &[E], dw: &mut [E], spread: bool) {
+/// `dW[p] = Gᵀ P[·][p] G` for every kernel `p` (`dw`: 9 per kernel), with
+/// `P` the sum of `parts`, over the threads when `spread`.
+fn inverse_transform<E: ConvFloat>(p: &[&[E]], dw: &mut [E], spread: bool) {
     let pairs = dw.len() / 9;
     let block = if spread {
         pairs.div_ceil(threads()).next_multiple_of(INVERSE_BLOCK)
@@ -161,11 +191,12 @@ fn inverse_transform<E: ConvFloat>(p: &[E], dw: &mut [E], spread: bool) {
 }
 
 wide_fn! {
-    /// [`inverse_transform`] for the kernels `p0..` that `out` holds:
+    /// [`inverse_transform`] for the kernels `p0..` that `out` holds (`P`
+    /// the sum of the parts `p`):
     /// `Gᵀ z G` with `Gᵀ = [[1,½,½,0],[0,½,-½,0],[0,½,½,1]]`, in blocks of
     /// [`INVERSE_BLOCK`] kernels (vector loads of `P`, then 9 stores per
     /// kernel).
-    fn inverse_block<E: ConvFloat>(p: &[E], pairs: usize, p0: usize, out: &mut [E]) -> () {
+    fn inverse_block<E: ConvFloat>(p: &[&[E]], pairs: usize, p0: usize, out: &mut [E]) -> () {
         const B: usize = INVERSE_BLOCK;
         let half = E::from_f64(0.5);
         for (blk, ob) in out.chunks_mut(9 * B).enumerate() {
@@ -174,7 +205,12 @@ wide_fn! {
             // z[ξ][lane]
             let mut z = [[E::ZERO; B]; 16];
             for (xi, zx) in z.iter_mut().enumerate() {
-                zx[..nb].copy_from_slice(&p[xi * pairs + base..][..nb]);
+                zx[..nb].copy_from_slice(&p[0][xi * pairs + base..][..nb]);
+                for part in &p[1..] {
+                    for (a, &b) in zx[..nb].iter_mut().zip(&part[xi * pairs + base..][..nb]) {
+                        *a = *a + b;
+                    }
+                }
             }
             // Gᵀ z: rows q0 = z0 + ½(z1 + z2), q1 = ½(z1 - z2),
             // q2 = ½(z1 + z2) + z3, per column j.
