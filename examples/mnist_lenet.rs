@@ -23,9 +23,8 @@ use std::error::Error;
 use std::path::Path;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
-use typegrad::data::{split, Batcher, ImageDataset, Split};
+use typegrad::data::Batcher;
 use typegrad::io::safetensors;
 use typegrad::loss::cross_entropy;
 use typegrad::models::LeNet;
@@ -34,7 +33,7 @@ use typegrad::prelude::*;
 
 mod support;
 use support::device::{with_device, ExampleDevice, OnDevice};
-use support::mnist::{evaluate, image_batch};
+use support::mnist::{self, Mnist};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 const BATCH: usize = 64;
@@ -95,77 +94,32 @@ fn train<D: ExampleDevice>(dev: D) -> Res<()> {
     let out_dir = support::plot_setup(root)?;
 
     let started = Instant::now();
-    let train_set = ImageDataset::mnist(root.join("data/mnist"), Split::Train)?;
-    let test_set = ImageDataset::mnist(root.join("data/mnist"), Split::Test)?;
-    let (train_idx, val_idx) = split(train_set.len(), 5000.0 / 60000.0, 0);
-    println!(
-        "MNIST: {} training, {} validation, {} test images",
-        train_idx.len(),
-        val_idx.len(),
-        test_set.len()
-    );
-
+    let data = Mnist::load(root)?;
     let mut model: LeNet<u!(1), f32, D> = LeNet::new(&dev);
     println!("model: {} parameters", model.num_params());
     let mut opt = Adam::new(AdamConfig {
         lr: 1e-3,
         ..Default::default()
     })?;
-    let epochs: u64 = match std::env::var("MNIST_EPOCHS") {
-        Ok(v) => v
-            .parse()
-            .map_err(|_| format!("MNIST_EPOCHS must be a positive integer, got {v:?}"))?,
-        Err(_) => EPOCHS,
-    };
-    let mut batches = Batcher::from_indices(train_idx, BATCH, 0);
-    let steps = batches.num_batches() as u64;
-    let schedule = CosineAnnealing::new(1e-3, (steps * epochs.max(1)) as usize, 0.0);
-    let mut step = 0usize;
-    let style = ProgressStyle::with_template(
-        "epoch {prefix} {bar:30} {pos}/{len} batches, {per_sec}, loss {msg}",
-    )?;
-
-    let (mut train_losses, mut val_losses) = (Vec::new(), Vec::new());
-    for epoch in 0..epochs {
-        let epoch_start = Instant::now();
-        let bar = ProgressBar::new(steps).with_style(style.clone());
-        bar.set_prefix(format!("{}/{epochs}", epoch + 1));
-        let (mut sum, mut count) = (0.0, 0usize);
-        for idx in batches.epoch(epoch) {
-            let (x, y) = image_batch(&train_set, idx, &dev)?;
+    let epochs = mnist::epochs(EPOCHS)?;
+    let mut batches = Batcher::from_indices(data.train_idx.clone(), BATCH, 0);
+    let schedule = CosineAnnealing::new(1e-3, batches.num_batches() * epochs.max(1) as usize, 0.0);
+    let (train_losses, val_losses) = mnist::fit(
+        &mut model,
+        &data,
+        &mut batches,
+        epochs,
+        &dev,
+        |model, x, y, i| {
             let loss = cross_entropy(model.forward(x.trace_no_grad()), &y);
-            sum += loss.item() as f64 * idx.len() as f64;
-            count += idx.len();
+            let value = loss.item();
             let grads = loss.backward();
-            opt.set_lr(schedule.lr_at(step));
-            opt.step(&mut model, &grads)?;
-            step += 1;
-            bar.inc(1);
-            if count % (BATCH * 20) == 0 {
-                bar.set_message(format!("{:.4}", sum / count as f64));
-            }
-        }
-        bar.finish_and_clear();
-        let seconds = epoch_start.elapsed().as_secs_f64();
-        let (val_loss, val_acc) = evaluate(&model, &train_set, &val_idx, EVAL_BATCH, |d, i| {
-            image_batch(d, i, &dev)
-        })?;
-        train_losses.push(sum / count as f64);
-        val_losses.push(val_loss);
-        println!(
-            "epoch {:>2}: train loss {:.4}, validation loss {:.4}, validation accuracy {:.2}% ({:.0} images/s)",
-            epoch + 1,
-            sum / count as f64,
-            val_loss,
-            100.0 * val_acc,
-            count as f64 / seconds
-        );
-    }
-
-    let all_test: Vec<usize> = (0..test_set.len()).collect();
-    let (test_loss, test_acc) = evaluate(&model, &test_set, &all_test, EVAL_BATCH, |d, i| {
-        image_batch(d, i, &dev)
-    })?;
+            opt.set_lr(schedule.lr_at(i));
+            opt.step(model, &grads)?;
+            Ok(value)
+        },
+    )?;
+    let (test_loss, test_acc) = data.test(&model, EVAL_BATCH, &dev)?;
     let loss_png = out_dir.join("mnist_lenet_loss.png");
     support::plot_losses(
         &loss_png,
@@ -181,10 +135,7 @@ fn train<D: ExampleDevice>(dev: D) -> Res<()> {
     safetensors::save(&model, &checkpoint)?;
     let mut reloaded: LeNet<u!(1), f32, D> = LeNet::new(&dev.reseed(1));
     safetensors::load(&mut reloaded, &checkpoint)?;
-    let (reloaded_loss, reloaded_acc) =
-        evaluate(&reloaded, &test_set, &all_test, EVAL_BATCH, |d, i| {
-            image_batch(d, i, &dev)
-        })?;
+    let (reloaded_loss, reloaded_acc) = data.test(&reloaded, EVAL_BATCH, &dev)?;
     if reloaded_acc != test_acc || reloaded_loss != test_loss {
         return Err(format!(
             "reloaded checkpoint scores {reloaded_acc} (loss {reloaded_loss}), the trained model {test_acc} (loss {test_loss})"

@@ -23,8 +23,7 @@ use std::error::Error;
 use std::path::Path;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
-use typegrad::data::{split, Batcher, ImageDataset, Split};
+use typegrad::data::Batcher;
 use typegrad::loss::cross_entropy;
 use typegrad::models::{ViT, ViTTokens};
 use typegrad::optim::{AdamConfig, AdamW, CosineAnnealing, LinearWarmup, Optimizer, Schedule};
@@ -33,7 +32,7 @@ use typegrad::typenum::Unsigned;
 
 mod support;
 use support::device::{with_device, ExampleDevice, OnDevice};
-use support::mnist::{evaluate, image_batch};
+use support::mnist::{self, Mnist};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 /// 1x28x28 images, 7x7 patches, 64 features, 4 heads, MLP width 128, 10 classes.
@@ -64,16 +63,7 @@ fn train<D: ExampleDevice>(dev: D) -> Res<()> {
     let out_dir = support::plot_setup(root)?;
 
     let started = Instant::now();
-    let train_set = ImageDataset::mnist(root.join("data/mnist"), Split::Train)?;
-    let test_set = ImageDataset::mnist(root.join("data/mnist"), Split::Test)?;
-    let (train_idx, val_idx) = split(train_set.len(), 5000.0 / 60000.0, 0);
-    println!(
-        "MNIST: {} training, {} validation, {} test images",
-        train_idx.len(),
-        val_idx.len(),
-        test_set.len()
-    );
-
+    let data = Mnist::load(root)?;
     let mut model = Model::<D>::new(DEPTH, &dev);
     println!(
         "ViT: {} tokens (16 patches of 7x7 + CLS), {DEPTH} layers, {} parameters",
@@ -85,64 +75,29 @@ fn train<D: ExampleDevice>(dev: D) -> Res<()> {
         weight_decay: 0.05,
         ..AdamConfig::adamw()
     })?;
-    let epochs: u64 = match std::env::var("MNIST_EPOCHS") {
-        Ok(v) => v
-            .parse()
-            .map_err(|_| format!("MNIST_EPOCHS must be a positive integer, got {v:?}"))?,
-        Err(_) => EPOCHS,
-    };
-    let mut batches = Batcher::from_indices(train_idx, BATCH, 0);
-    let steps = batches.num_batches() as u64;
-    let total = (steps * epochs.max(1)) as usize;
-    let warmup = (steps as usize / 2).min(total / 4);
+    let epochs = mnist::epochs(EPOCHS)?;
+    let mut batches = Batcher::from_indices(data.train_idx.clone(), BATCH, 0);
+    let steps = batches.num_batches();
+    let total = steps * epochs.max(1) as usize;
+    let warmup = (steps / 2).min(total / 4);
     let schedule = LinearWarmup::new(LR, 0.01, warmup)
         .then(warmup, CosineAnnealing::new(LR, total - warmup, 0.0));
-    let mut step = 0usize;
-    let style = ProgressStyle::with_template(
-        "epoch {prefix} {bar:30} {pos}/{len} batches, {per_sec}, loss {msg}",
-    )?;
-
-    let (mut train_losses, mut val_losses) = (Vec::new(), Vec::new());
-    for epoch in 0..epochs {
-        let epoch_start = Instant::now();
-        let bar = ProgressBar::new(steps).with_style(style.clone());
-        bar.set_prefix(format!("{}/{epochs}", epoch + 1));
-        let (mut sum, mut count) = (0.0, 0usize);
-        for idx in batches.epoch(epoch) {
-            let (x, y) = image_batch(&train_set, idx, &dev)?;
+    let (train_losses, val_losses) = mnist::fit(
+        &mut model,
+        &data,
+        &mut batches,
+        epochs,
+        &dev,
+        |model, x, y, i| {
             let loss = cross_entropy(model.forward(x.trace_no_grad()), &y);
-            sum += loss.item() as f64 * idx.len() as f64;
-            count += idx.len();
+            let value = loss.item();
             let grads = loss.backward();
-            opt.set_lr(schedule.lr_at(step));
-            opt.step(&mut model, &grads)?;
-            step += 1;
-            bar.inc(1);
-            if count % (BATCH * 10) == 0 {
-                bar.set_message(format!("{:.4}", sum / count as f64));
-            }
-        }
-        bar.finish_and_clear();
-        let seconds = epoch_start.elapsed().as_secs_f64();
-        let (val_loss, val_acc) = evaluate(&model, &train_set, &val_idx, EVAL_BATCH, |d, i| {
-            image_batch(d, i, &dev)
-        })?;
-        train_losses.push(sum / count as f64);
-        val_losses.push(val_loss);
-        println!(
-            "epoch {:>2}: train loss {:.4}, validation loss {:.4}, validation accuracy {:.2}% ({:.0} images/s)",
-            epoch + 1,
-            sum / count as f64,
-            val_loss,
-            100.0 * val_acc,
-            count as f64 / seconds
-        );
-    }
-
-    let all_test: Vec<usize> = (0..test_set.len()).collect();
-    let (test_loss, test_acc) = evaluate(&model, &test_set, &all_test, EVAL_BATCH, |d, i| {
-        image_batch(d, i, &dev)
-    })?;
+            opt.set_lr(schedule.lr_at(i));
+            opt.step(model, &grads)?;
+            Ok(value)
+        },
+    )?;
+    let (test_loss, test_acc) = data.test(&model, EVAL_BATCH, &dev)?;
     let loss_png = out_dir.join("mnist_vit_loss.png");
     support::plot_losses(
         &loss_png,

@@ -1,8 +1,11 @@
 //! MNIST batches and evaluation, shared by the MNIST examples.
 
 use std::error::Error;
+use std::path::Path;
+use std::time::Instant;
 
-use typegrad::data::{ImageDataset, Normalize};
+use indicatif::{ProgressBar, ProgressStyle};
+use typegrad::data::{split, Batcher, ImageDataset, Normalize, Split};
 use typegrad::loss::cross_entropy;
 use typegrad::nn::Module;
 use typegrad::prelude::*;
@@ -55,4 +58,111 @@ where
         loss += cross_entropy(logits, &y).item() as f64 * part.len() as f64;
     }
     Ok((loss / idx.len() as f64, correct as f64 / idx.len() as f64))
+}
+
+/// MNIST as the examples split it: 55,000 training and 5,000 validation
+/// images from the training file, and the test file.
+pub struct Mnist {
+    pub train: ImageDataset,
+    pub test: ImageDataset,
+    pub train_idx: Vec<usize>,
+    pub val_idx: Vec<usize>,
+}
+
+impl Mnist {
+    /// `data/mnist` under `root`, printing the sizes of the three parts.
+    pub fn load(root: &Path) -> Res<Mnist> {
+        let train = ImageDataset::mnist(root.join("data/mnist"), Split::Train)?;
+        let test = ImageDataset::mnist(root.join("data/mnist"), Split::Test)?;
+        let (train_idx, val_idx) = split(train.len(), 5000.0 / 60000.0, 0);
+        println!(
+            "MNIST: {} training, {} validation, {} test images",
+            train_idx.len(),
+            val_idx.len(),
+            test.len()
+        );
+        Ok(Mnist {
+            train,
+            test,
+            train_idx,
+            val_idx,
+        })
+    }
+
+    /// Mean loss and accuracy of `model` on the whole test set.
+    pub fn test<M, D: Device<f32>>(&self, model: &M, chunk: usize, dev: &D) -> Res<(f64, f64)>
+    where
+        M: Module<Images<D>, Output = Tensor<(Dyn, u!(10)), f32, D>>,
+    {
+        let all: Vec<usize> = (0..self.test.len()).collect();
+        evaluate(model, &self.test, &all, chunk, |d, i| {
+            image_batch(d, i, dev)
+        })
+    }
+}
+
+/// `MNIST_EPOCHS` when set (for quick runs), else `default`.
+pub fn epochs(default: u64) -> Res<u64> {
+    match std::env::var("MNIST_EPOCHS") {
+        Ok(v) => Ok(v
+            .parse()
+            .map_err(|_| format!("MNIST_EPOCHS must be a positive integer, got {v:?}"))?),
+        Err(_) => Ok(default),
+    }
+}
+
+/// `epochs` epochs over `batches`: `step(model, x, y, i)` runs the `i`-th
+/// optimisation step on a batch and returns its loss; a progress bar with
+/// the running mean loss, then the validation loss and accuracy, one line
+/// per epoch. Returns the training and validation loss per epoch.
+pub fn fit<M, D: Device<f32>>(
+    model: &mut M,
+    data: &Mnist,
+    batches: &mut Batcher,
+    epochs: u64,
+    dev: &D,
+    mut step: impl FnMut(&mut M, Images<D>, Labels<D>, usize) -> Res<f32>,
+) -> Res<(Vec<f64>, Vec<f64>)>
+where
+    M: Module<Images<D>, Output = Tensor<(Dyn, u!(10)), f32, D>>,
+{
+    const EVAL_CHUNK: usize = 1000;
+    let style = ProgressStyle::with_template(
+        "epoch {prefix} {bar:30} {pos}/{len} batches, {per_sec}, loss {msg}",
+    )?;
+    let (mut train_losses, mut val_losses) = (Vec::new(), Vec::new());
+    let mut i = 0usize;
+    for epoch in 0..epochs {
+        let epoch_start = Instant::now();
+        let bar = ProgressBar::new(batches.num_batches() as u64).with_style(style.clone());
+        bar.set_prefix(format!("{}/{epochs}", epoch + 1));
+        let (mut sum, mut count) = (0.0, 0usize);
+        for idx in batches.epoch(epoch) {
+            let (x, y) = image_batch(&data.train, idx, dev)?;
+            sum += step(model, x, y, i)? as f64 * idx.len() as f64;
+            count += idx.len();
+            i += 1;
+            bar.inc(1);
+            if i % 10 == 0 {
+                bar.set_message(format!("{:.4}", sum / count as f64));
+            }
+        }
+        bar.finish_and_clear();
+        let seconds = epoch_start.elapsed().as_secs_f64();
+        let (val_loss, val_acc) =
+            evaluate(model, &data.train, &data.val_idx, EVAL_CHUNK, |d, i| {
+                image_batch(d, i, dev)
+            })?;
+        train_losses.push(sum / count as f64);
+        val_losses.push(val_loss);
+        println!(
+            "epoch {:>2}: train loss {:.4}, validation loss {:.4}, validation accuracy {:.2}% ({:.0} images/s)",
+            epoch + 1,
+            sum / count as f64,
+            val_loss,
+            100.0 * val_acc,
+            count as f64 / seconds
+        );
+    }
+    Ok((train_losses, val_losses))
 }
