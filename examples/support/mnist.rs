@@ -143,7 +143,7 @@ where
             count += idx.len();
             i += 1;
             bar.inc(1);
-            if i % 10 == 0 {
+            if i.is_multiple_of(10) {
                 bar.set_message(format!("{:.4}", sum / count as f64));
             }
         }
