@@ -24,7 +24,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use plotters::prelude::*;
-use typegrad::data::Batcher;
+use typegrad::data::{Batcher, ImageDataset};
 use typegrad::io::safetensors;
 use typegrad::loss::cross_entropy;
 use typegrad::models::LeNet;
@@ -33,7 +33,7 @@ use typegrad::prelude::*;
 
 mod support;
 use support::device::{with_device, ExampleDevice, OnDevice};
-use support::mnist::{self, Mnist};
+use support::mnist::{self, image_batch, Mnist};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 const BATCH: usize = 64;
@@ -104,12 +104,13 @@ fn train<D: ExampleDevice>(dev: D) -> Res<()> {
     let epochs = mnist::epochs(EPOCHS)?;
     let mut batches = Batcher::from_indices(data.train_idx.clone(), BATCH, 0);
     let schedule = CosineAnnealing::new(1e-3, batches.num_batches() * epochs.max(1) as usize, 0.0);
-    let (train_losses, val_losses) = mnist::fit(
+    let batch = |d: &ImageDataset, i: &[usize]| image_batch(d, i, &dev);
+    let history = mnist::fit(
         &mut model,
         &data,
         &mut batches,
         epochs,
-        &dev,
+        batch,
         |model, x, y, i| {
             let loss = cross_entropy(model.forward(x.trace_no_grad()), &y);
             let value = loss.item();
@@ -119,13 +120,13 @@ fn train<D: ExampleDevice>(dev: D) -> Res<()> {
             Ok(value)
         },
     )?;
-    let (test_loss, test_acc) = data.test(&model, EVAL_BATCH, &dev)?;
+    let (test_loss, test_acc) = data.test(&model, EVAL_BATCH, batch)?;
     let loss_png = out_dir.join("mnist_lenet_loss.png");
     support::plot_losses(
         &loss_png,
         "MNIST LeNet: loss per epoch",
-        &train_losses,
-        &val_losses,
+        &history.train_losses,
+        &history.val_losses,
     )?;
     let filters_png = out_dir.join("mnist_lenet_filters.png");
     plot_filters(&filters_png, &model.conv1.weight.to_vec())?;
@@ -135,7 +136,7 @@ fn train<D: ExampleDevice>(dev: D) -> Res<()> {
     safetensors::save(&model, &checkpoint)?;
     let mut reloaded: LeNet<u!(1), f32, D> = LeNet::new(&dev.reseed(1));
     safetensors::load(&mut reloaded, &checkpoint)?;
-    let (reloaded_loss, reloaded_acc) = data.test(&reloaded, EVAL_BATCH, &dev)?;
+    let (reloaded_loss, reloaded_acc) = data.test(&reloaded, EVAL_BATCH, batch)?;
     if reloaded_acc != test_acc || reloaded_loss != test_loss {
         return Err(format!(
             "reloaded checkpoint scores {reloaded_acc} (loss {reloaded_loss}), the trained model {test_acc} (loss {test_loss})"

@@ -17,8 +17,7 @@ use std::error::Error;
 use std::path::Path;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
-use typegrad::data::{split, Batcher, ImageDataset, Normalize, Split};
+use typegrad::data::{Batcher, ImageDataset, Normalize};
 use typegrad::io::safetensors;
 use typegrad::loss::cross_entropy;
 use typegrad::nn::{Dropout, Linear, Module, ReLU};
@@ -27,7 +26,7 @@ use typegrad::prelude::*;
 
 mod support;
 use support::device::{with_device, ExampleDevice, OnDevice};
-use support::mnist::evaluate;
+use support::mnist::{self, Mnist};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 type Pixels = u!(784);
@@ -84,87 +83,43 @@ fn train<D: ExampleDevice>(dev: D) -> Res<()> {
     let out_dir = support::plot_setup(root)?;
 
     let started = Instant::now();
-    let train_set = ImageDataset::mnist(root.join("data/mnist"), Split::Train)?;
-    let test_set = ImageDataset::mnist(root.join("data/mnist"), Split::Test)?;
-    let (train_idx, val_idx) = split(train_set.len(), 5000.0 / 60000.0, 0);
-    println!(
-        "MNIST: {} training, {} validation, {} test images",
-        train_idx.len(),
-        val_idx.len(),
-        test_set.len()
-    );
-
+    let data = Mnist::load(root)?;
     let mut model = Mlp::new(&dev);
     println!("model: {} parameters", model.num_params());
     let mut opt = Adam::new(AdamConfig {
         lr: 1e-3,
         ..Default::default()
     })?;
-    let epochs: u64 = match std::env::var("MNIST_EPOCHS") {
-        Ok(v) => v
-            .parse()
-            .map_err(|_| format!("MNIST_EPOCHS must be a positive integer, got {v:?}"))?,
-        Err(_) => EPOCHS,
-    };
-    let mut batches = Batcher::from_indices(train_idx, BATCH, 0);
-    let steps = batches.num_batches() as u64;
+    let epochs = mnist::epochs(EPOCHS)?;
+    let mut batches = Batcher::from_indices(data.train_idx.clone(), BATCH, 0);
     // Cosine decay of the learning rate over the whole run (book §3.3).
-    let schedule = CosineAnnealing::new(1e-3, (steps * epochs.max(1)) as usize, 0.0);
-    let mut step = 0usize;
-    let style = ProgressStyle::with_template(
-        "epoch {prefix} {bar:30} {pos}/{len} batches, {per_sec}, loss {msg}",
-    )?;
-
-    let (mut train_losses, mut val_losses) = (Vec::new(), Vec::new());
-    let (mut train_seconds, mut train_samples) = (0.0, 0usize);
-    for epoch in 0..epochs {
-        let epoch_start = Instant::now();
-        let bar = ProgressBar::new(steps).with_style(style.clone());
-        bar.set_prefix(format!("{}/{epochs}", epoch + 1));
-        let (mut sum, mut count) = (0.0, 0usize);
-        for idx in batches.epoch(epoch) {
-            let (x, y) = train_set.batch::<Pixels, f32, D>(idx, Normalize::MNIST, &dev)?;
-            let loss = cross_entropy(model.forward(x.trace_no_grad()), &y);
-            sum += loss.item() as f64 * idx.len() as f64;
-            count += idx.len();
-            let grads = loss.backward();
-            opt.set_lr(schedule.lr_at(step));
-            opt.step(&mut model, &grads)?;
-            step += 1;
-            bar.inc(1);
-            if count % (BATCH * 50) == 0 {
-                bar.set_message(format!("{:.4}", sum / count as f64));
-            }
-        }
-        bar.finish_and_clear();
-        let seconds = epoch_start.elapsed().as_secs_f64();
-        train_seconds += seconds;
-        train_samples += count;
-        let (val_loss, val_acc) = evaluate(&model, &train_set, &val_idx, EVAL_BATCH, |d, i| {
-            Ok(d.batch::<Pixels, f32, D>(i, Normalize::MNIST, &dev)?)
-        })?;
-        train_losses.push(sum / count as f64);
-        val_losses.push(val_loss);
-        println!(
-            "epoch {:>2}: train loss {:.4}, validation loss {:.4}, validation accuracy {:.2}% ({:.0} samples/s)",
-            epoch + 1,
-            sum / count as f64,
-            val_loss,
-            100.0 * val_acc,
-            count as f64 / seconds
-        );
-    }
-
-    let all_test: Vec<usize> = (0..test_set.len()).collect();
-    let (test_loss, test_acc) = evaluate(&model, &test_set, &all_test, EVAL_BATCH, |d, i| {
+    let schedule = CosineAnnealing::new(1e-3, batches.num_batches() * epochs.max(1) as usize, 0.0);
+    // Flat 784-pixel rows, as the MLP reads them.
+    let batch = |d: &ImageDataset, i: &[usize]| -> Res<_> {
         Ok(d.batch::<Pixels, f32, D>(i, Normalize::MNIST, &dev)?)
-    })?;
+    };
+    let history = mnist::fit(
+        &mut model,
+        &data,
+        &mut batches,
+        epochs,
+        batch,
+        |model, x, y, i| {
+            let loss = cross_entropy(model.forward(x.trace_no_grad()), &y);
+            let value = loss.item();
+            let grads = loss.backward();
+            opt.set_lr(schedule.lr_at(i));
+            opt.step(model, &grads)?;
+            Ok(value)
+        },
+    )?;
+    let (test_loss, test_acc) = data.test(&model, EVAL_BATCH, batch)?;
     let plot = out_dir.join("mnist_mlp_loss.png");
     support::plot_losses(
         &plot,
         "MNIST MLP: loss per epoch",
-        &train_losses,
-        &val_losses,
+        &history.train_losses,
+        &history.val_losses,
     )?;
 
     // Save, reload into a freshly initialised model, and check the scores.
@@ -172,10 +127,7 @@ fn train<D: ExampleDevice>(dev: D) -> Res<()> {
     safetensors::save(&model, &checkpoint)?;
     let mut reloaded = Mlp::new(&dev.reseed(1));
     safetensors::load(&mut reloaded, &checkpoint)?;
-    let (reloaded_loss, reloaded_acc) =
-        evaluate(&reloaded, &test_set, &all_test, EVAL_BATCH, |d, i| {
-            Ok(d.batch::<Pixels, f32, D>(i, Normalize::MNIST, &dev)?)
-        })?;
+    let (reloaded_loss, reloaded_acc) = data.test(&reloaded, EVAL_BATCH, batch)?;
     if reloaded_acc != test_acc || reloaded_loss != test_loss {
         return Err(format!(
             "reloaded checkpoint scores {reloaded_acc} (loss {reloaded_loss}), the trained model {test_acc} (loss {test_loss})"
@@ -188,7 +140,7 @@ fn train<D: ExampleDevice>(dev: D) -> Res<()> {
     println!(
         "wall time: {:.1} s; training throughput {:.0} samples/s",
         started.elapsed().as_secs_f64(),
-        train_samples as f64 / train_seconds.max(1e-9)
+        history.samples_per_s
     );
     println!(
         "test accuracy: {:.2}% (test loss {:.4})",

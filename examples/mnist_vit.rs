@@ -23,7 +23,7 @@ use std::error::Error;
 use std::path::Path;
 use std::time::Instant;
 
-use typegrad::data::Batcher;
+use typegrad::data::{Batcher, ImageDataset};
 use typegrad::loss::cross_entropy;
 use typegrad::models::{ViT, ViTTokens};
 use typegrad::optim::{AdamConfig, AdamW, CosineAnnealing, LinearWarmup, Optimizer, Schedule};
@@ -32,7 +32,7 @@ use typegrad::typenum::Unsigned;
 
 mod support;
 use support::device::{with_device, ExampleDevice, OnDevice};
-use support::mnist::{self, Mnist};
+use support::mnist::{self, image_batch, Mnist};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 /// 1x28x28 images, 7x7 patches, 64 features, 4 heads, MLP width 128, 10 classes.
@@ -82,12 +82,13 @@ fn train<D: ExampleDevice>(dev: D) -> Res<()> {
     let warmup = (steps / 2).min(total / 4);
     let schedule = LinearWarmup::new(LR, 0.01, warmup)
         .then(warmup, CosineAnnealing::new(LR, total - warmup, 0.0));
-    let (train_losses, val_losses) = mnist::fit(
+    let batch = |d: &ImageDataset, i: &[usize]| image_batch(d, i, &dev);
+    let history = mnist::fit(
         &mut model,
         &data,
         &mut batches,
         epochs,
-        &dev,
+        batch,
         |model, x, y, i| {
             let loss = cross_entropy(model.forward(x.trace_no_grad()), &y);
             let value = loss.item();
@@ -97,13 +98,13 @@ fn train<D: ExampleDevice>(dev: D) -> Res<()> {
             Ok(value)
         },
     )?;
-    let (test_loss, test_acc) = data.test(&model, EVAL_BATCH, &dev)?;
+    let (test_loss, test_acc) = data.test(&model, EVAL_BATCH, batch)?;
     let loss_png = out_dir.join("mnist_vit_loss.png");
     support::plot_losses(
         &loss_png,
         "MNIST ViT: loss per epoch",
-        &train_losses,
-        &val_losses,
+        &history.train_losses,
+        &history.val_losses,
     )?;
     println!("wrote {}", loss_png.display());
     println!("wall time: {:.1} s", started.elapsed().as_secs_f64());

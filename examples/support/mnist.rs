@@ -89,15 +89,19 @@ impl Mnist {
         })
     }
 
-    /// Mean loss and accuracy of `model` on the whole test set.
-    pub fn test<M, D: Device<f32>>(&self, model: &M, chunk: usize, dev: &D) -> Res<(f64, f64)>
+    /// Mean loss and accuracy of `model` on the whole test set, in
+    /// chunks of `chunk` made by `batch`.
+    pub fn test<X, M, D: Device<f32>>(
+        &self,
+        model: &M,
+        chunk: usize,
+        batch: impl Fn(&ImageDataset, &[usize]) -> Res<(X, Labels<D>)>,
+    ) -> Res<(f64, f64)>
     where
-        M: Module<Images<D>, Output = Tensor<(Dyn, u!(10)), f32, D>>,
+        M: Module<X, Output = Tensor<(Dyn, u!(10)), f32, D>>,
     {
         let all: Vec<usize> = (0..self.test.len()).collect();
-        evaluate(model, &self.test, &all, chunk, |d, i| {
-            image_batch(d, i, dev)
-        })
+        evaluate(model, &self.test, &all, chunk, batch)
     }
 }
 
@@ -111,26 +115,35 @@ pub fn epochs(default: u64) -> Res<u64> {
     }
 }
 
-/// `epochs` epochs over `batches`: `step(model, x, y, i)` runs the `i`-th
-/// optimisation step on a batch and returns its loss; a progress bar with
-/// the running mean loss, then the validation loss and accuracy, one line
-/// per epoch. Returns the training and validation loss per epoch.
-pub fn fit<M, D: Device<f32>>(
+/// What [`fit`] recorded: the training and validation loss per epoch,
+/// and the training throughput.
+pub struct History {
+    pub train_losses: Vec<f64>,
+    pub val_losses: Vec<f64>,
+    pub samples_per_s: f64,
+}
+
+/// `epochs` epochs over `batches`, each batch made by `batch`:
+/// `step(model, x, y, i)` runs the `i`-th optimisation step on it and
+/// returns its loss; a progress bar with the running mean loss, then the
+/// validation loss and accuracy, one line per epoch.
+pub fn fit<X, M, D: Device<f32>>(
     model: &mut M,
     data: &Mnist,
     batches: &mut Batcher,
     epochs: u64,
-    dev: &D,
-    mut step: impl FnMut(&mut M, Images<D>, Labels<D>, usize) -> Res<f32>,
-) -> Res<(Vec<f64>, Vec<f64>)>
+    batch: impl Fn(&ImageDataset, &[usize]) -> Res<(X, Labels<D>)>,
+    mut step: impl FnMut(&mut M, X, Labels<D>, usize) -> Res<f32>,
+) -> Res<History>
 where
-    M: Module<Images<D>, Output = Tensor<(Dyn, u!(10)), f32, D>>,
+    M: Module<X, Output = Tensor<(Dyn, u!(10)), f32, D>>,
 {
     const EVAL_CHUNK: usize = 1000;
     let style = ProgressStyle::with_template(
         "epoch {prefix} {bar:30} {pos}/{len} batches, {per_sec}, loss {msg}",
     )?;
     let (mut train_losses, mut val_losses) = (Vec::new(), Vec::new());
+    let (mut seconds, mut samples) = (0.0, 0usize);
     let mut i = 0usize;
     for epoch in 0..epochs {
         let epoch_start = Instant::now();
@@ -138,7 +151,7 @@ where
         bar.set_prefix(format!("{}/{epochs}", epoch + 1));
         let (mut sum, mut count) = (0.0, 0usize);
         for idx in batches.epoch(epoch) {
-            let (x, y) = image_batch(&data.train, idx, dev)?;
+            let (x, y) = batch(&data.train, idx)?;
             sum += step(model, x, y, i)? as f64 * idx.len() as f64;
             count += idx.len();
             i += 1;
@@ -148,21 +161,23 @@ where
             }
         }
         bar.finish_and_clear();
-        let seconds = epoch_start.elapsed().as_secs_f64();
-        let (val_loss, val_acc) =
-            evaluate(model, &data.train, &data.val_idx, EVAL_CHUNK, |d, i| {
-                image_batch(d, i, dev)
-            })?;
+        let epoch_seconds = epoch_start.elapsed().as_secs_f64();
+        (seconds, samples) = (seconds + epoch_seconds, samples + count);
+        let (val_loss, val_acc) = evaluate(model, &data.train, &data.val_idx, EVAL_CHUNK, &batch)?;
         train_losses.push(sum / count as f64);
         val_losses.push(val_loss);
         println!(
-            "epoch {:>2}: train loss {:.4}, validation loss {:.4}, validation accuracy {:.2}% ({:.0} images/s)",
+            "epoch {:>2}: train loss {:.4}, validation loss {:.4}, validation accuracy {:.2}% ({:.0} samples/s)",
             epoch + 1,
             sum / count as f64,
             val_loss,
             100.0 * val_acc,
-            count as f64 / seconds
+            count as f64 / epoch_seconds
         );
     }
-    Ok((train_losses, val_losses))
+    Ok(History {
+        train_losses,
+        val_losses,
+        samples_per_s: samples as f64 / seconds.max(1e-9),
+    })
 }
