@@ -917,6 +917,14 @@ typegrad::per_device! {
     fn kernel_winograd_path_matches_naive() {
         let cases = [
             ConvParams::conv2d(3, 16, 16, 1, [16, 16], [3, 3], [1, 1], [1, 1], [1, 1]),
+            // 64 tiles per image, 8 images per chunk: two chunks, over the
+            // threads on 2 (per-thread partial weight gradients).
+            ConvParams::conv2d(9, 16, 16, 1, [16, 16], [3, 3], [1, 1], [1, 1], [1, 1]),
+            // 16640 kernels: the weight transform goes over the threads.
+            ConvParams::conv2d(1, 128, 130, 1, [3, 2], [3, 3], [1, 1], [1, 1], [1, 1]),
+            ConvParams::conv2d(3, 17, 19, 1, [7, 5], [3, 3], [1, 1], [1, 1], [1, 1]),
+            ConvParams::conv2d(2, 20, 16, 1, [6, 4], [3, 3], [1, 1], [2, 2], [1, 1]),
+            ConvParams::conv2d(5, 16, 18, 1, [3, 4], [3, 3], [1, 1], [1, 0], [1, 1]),
             ConvParams::conv2d(5, 32, 16, 1, [8, 8], [3, 3], [1, 1], [1, 1], [1, 1]),
             ConvParams::conv2d(17, 16, 24, 1, [4, 4], [3, 3], [1, 1], [1, 1], [1, 1]),
             ConvParams::conv2d(2, 16, 17, 1, [2, 2], [3, 3], [1, 1], [1, 1], [1, 1]),
@@ -946,15 +954,27 @@ typegrad::per_device! {
         }
     }
 
-    /// The Winograd path in f32 (a ResNet stage's shape): within 1e-4 of
-    /// the f64 naive loops, the error of a 144-term f32 sum.
+    /// The Winograd path in f32 (a ResNet stage's shape, and one with 64
+    /// input channels and odd sizes): within 1e-4 of the f64 naive loops,
+    /// the error of a few-hundred-term f32 sum.
     #[test]
     fn kernel_winograd_path_f32() {
+        for p in [
+            ConvParams::conv2d(4, 16, 32, 1, [8, 8], [3, 3], [1, 1], [1, 1], [1, 1]),
+            ConvParams::conv2d(2, 64, 32, 1, [9, 10], [3, 3], [1, 1], [1, 1], [1, 1]),
+        ] {
+            check_winograd_f32(&p);
+        }
+    }
+
+    fn check_winograd_f32(p: &ConvParams) {
         let dev = dev();
-        let p = ConvParams::conv2d(4, 16, 32, 1, [8, 8], [3, 3], [1, 1], [1, 1], [1, 1]);
-        let x = cotangent(4 * 16 * 64);
-        let w: Vec<f64> = cotangent(32 * 144 + 5).split_off(5);
-        let gy = cotangent(4 * 32 * 64);
+        let p = *p;
+        let [oh, ow] = p.output().unwrap();
+        let hw = p.input[0] * p.input[1];
+        let x = cotangent(p.batch * p.c_in * hw);
+        let w: Vec<f64> = cotangent(p.c_out * p.c_in * 9 + 5).split_off(5);
+        let gy = cotangent(p.batch * p.c_out * oh * ow);
         let f = |v: &[f64]| dev.upload(v.iter().map(|&a| a as f32).collect::<Vec<f32>>());
         let back = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
         let y = back(dev.download(&ConvKernel::<f32>::conv_forward(&dev, &p, &f(&x), &f(&w), None)));
