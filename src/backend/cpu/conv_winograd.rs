@@ -16,8 +16,10 @@
 //! output tile and channel pair instead of 36: 2.25x fewer than im2col +
 //! gemm, for the cost of the three transforms (additions only; the 1/2 of
 //! `G` is exact). Images are taken in chunks of about
-//! [`TILES_PER_PRODUCT`] tiles, so `V` and `M` of a chunk stay in L2 (2 MiB
-//! each for 64 channels).
+//! [`TILES_PER_PRODUCT`] tiles (`V` and `M` of a chunk are 2 MiB each for
+//! 64 channels): products a few hundred columns wide, chunks enough to
+//! split over the threads. The weight gradient, the adjoint of these
+//! transforms, is in `conv_winograd_weight.rs`.
 //!
 //! The input gradient of a stride-1 3x3 convolution with padding `p` is
 //! the same convolution of `gy` with the kernels rotated by 180°, their
