@@ -54,8 +54,8 @@ pub(super) fn weight_grad<E: ConvFloat>(g: &Geo, x: &[E], gy: &[E]) -> Vec<E> {
         return dw;
     }
     let _ = par_chunks;
-    // One chunk per thread count or fewer: the products and transforms of
-    // each chunk go over the threads instead.
+    // Fewer chunks than threads (or one thread): the products and
+    // transforms of each chunk go over the threads instead.
     let spread = threads() > 1;
     // P: 16 matrices C_out × C_in, summed over the chunks (the first
     // overwrites: the buffer is reused, never zero-filled).
