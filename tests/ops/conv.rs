@@ -829,6 +829,11 @@ typegrad::per_device! {
             ConvParams::conv2d(2, 2, 34, 1, [7, 8], [3, 3], [1, 1], [2, 2], [2, 2]),
             ConvParams::conv2d(3, 4, 40, 1, [9, 9], [3, 3], [1, 1], [1, 1], [1, 1]),
             ConvParams::conv2d(2, 4, 36, 2, [24, 24], [3, 3], [1, 1], [1, 1], [1, 1]),
+            // A dilated tap whose every read falls in the padding (found
+            // by `kernel_matches_naive_loops`: an empty copy from a
+            // negative offset panicked).
+            ConvParams::conv2d(1, 2, 2, 2, [1, 1], [1, 3], [1, 1], [0, 2], [1, 2]),
+            ConvParams::conv2d(2, 2, 34, 1, [2, 1], [1, 3], [1, 1], [0, 2], [1, 2]),
         ];
         for p in &cases {
             check_kernel_against_naive(p);

@@ -416,8 +416,12 @@ fn im2col_same<E: ConvFloat>(
     let base = (olo as isize + r0) * g.w as isize + off;
     let i0 = ((-base).max(0) as usize).min(blk.len());
     let i1 = (plane.len() as isize - base).clamp(i0 as isize, blk.len() as isize) as usize;
-    let s0 = (base + i0 as isize) as usize;
-    blk[i0..i1].copy_from_slice(&plane[s0..s0 + (i1 - i0)]);
+    // Nothing of the plane lands in the block when a wide padding puts
+    // every read outside it (then `base + i0` may be negative).
+    if i1 > i0 {
+        let s0 = (base + i0 as isize) as usize;
+        blk[i0..i1].copy_from_slice(&plane[s0..s0 + (i1 - i0)]);
+    }
     // Column by column down the rows: a `fill` per row was a `memset`
     // call for one element.
     for c in (0..lo).chain(hi..g.ow) {
