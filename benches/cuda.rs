@@ -82,18 +82,6 @@ mod train {
         (0..n).map(|i| (i * 7 + 3) % 10).collect()
     }
 
-    fn ids(n: usize, seed: u64) -> Vec<usize> {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s % 96) as usize
-            })
-            .collect()
-    }
-
     /// Time `step`, waiting for the device at the end of each.
     fn timed<D: Backend>(dev: &D, sync: impl Fn(&D), mut step: impl FnMut()) -> support::Stats {
         support::measure(|| {
@@ -151,8 +139,8 @@ mod train {
     pub fn gpt<D: Device<f32>>(dev: &D, sync: impl Fn(&D)) -> support::Stats {
         let mut model: GptMini<f32, D> = GptMini::new(dev);
         let shape = (Dyn(16), Dyn(64));
-        let x = Tensor::<(Dyn, Dyn), usize, D>::from_vec(shape, ids(1024, 1), dev);
-        let y = Tensor::<(Dyn, Dyn), usize, D>::from_vec(shape, ids(1024, 2), dev);
+        let x = Tensor::<(Dyn, Dyn), usize, D>::from_vec(shape, support::token_ids(1024, 1), dev);
+        let y = Tensor::<(Dyn, Dyn), usize, D>::from_vec(shape, support::token_ids(1024, 2), dev);
         let mut opt = AdamW::new(AdamConfig {
             lr: 3e-4,
             weight_decay: 0.1,

@@ -28,25 +28,13 @@ use typegrad::models::{GptMini, Sampling};
 use typegrad::optim::{AdamConfig, AdamW, Optimizer};
 use typegrad::prelude::*;
 
-fn random_ids(n: usize, seed: u64) -> Vec<usize> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s % 96) as usize
-        })
-        .collect()
-}
-
 fn train() -> support::Stats {
     let dev = Cpu::seeded(0);
     let mut model: GptMini = GptMini::new(&dev);
     assert_eq!(model.num_params(), 826_208);
     let shape = (Dyn(16), Dyn(64));
-    let x = Tensor::<(Dyn, Dyn), usize>::from_vec(shape, random_ids(1024, 1), &dev);
-    let y = Tensor::<(Dyn, Dyn), usize>::from_vec(shape, random_ids(1024, 2), &dev);
+    let x = Tensor::<(Dyn, Dyn), usize>::from_vec(shape, support::token_ids(1024, 1), &dev);
+    let y = Tensor::<(Dyn, Dyn), usize>::from_vec(shape, support::token_ids(1024, 2), &dev);
     let mut opt = AdamW::new(AdamConfig {
         lr: 3e-4,
         weight_decay: 0.1,
@@ -63,7 +51,7 @@ fn train() -> support::Stats {
 fn generate(cache: bool) -> support::Stats {
     let dev = Cpu::seeded(0);
     let model: GptMini = GptMini::new(&dev);
-    let prompt = [random_ids(1, 3)[0]];
+    let prompt = [support::token_ids(1, 3)[0]];
     let reference = model.generate_uncached(&prompt, 64, Sampling::greedy(), 0);
     assert_eq!(
         model.generate(&prompt, 64, Sampling::greedy(), 0),

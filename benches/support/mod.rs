@@ -157,3 +157,17 @@ pub fn json_string(line: &str, key: &str) -> Option<String> {
     let rest = rest.strip_prefix('"')?;
     Some(rest[..rest.find('"')?].to_string())
 }
+
+/// `n` pseudo-random token ids below GPT-mini's vocabulary (96), from
+/// `seed` (xorshift; the GPT benches' inputs and targets).
+pub fn token_ids(n: usize, seed: u64) -> Vec<usize> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s % 96) as usize
+        })
+        .collect()
+}

@@ -388,24 +388,26 @@ pub(super) fn each_channel<E: ConvFloat>(
     spread: bool,
     f: impl Fn(usize, &mut [&mut [E]], &mut [E]) + Sync,
 ) {
-    let mut rows: Vec<Vec<&mut [E]>> = (0..channels).map(|_| Vec::with_capacity(16)).collect();
-    for (r, row) in buf[..16 * channels * tiles]
+    // Row r of the buffer is row c = r % channels of V[ξ = r / channels]:
+    // one list, reordered channel-major, so each channel's 16 rows are
+    // adjacent (two allocations per call, not one per channel).
+    let mut rows: Vec<(usize, &mut [E])> = buf[..16 * channels * tiles]
         .chunks_exact_mut(tiles)
         .enumerate()
-    {
-        rows[r % channels].push(row);
-    }
+        .collect();
+    rows.sort_unstable_by_key(|&(r, _)| (r % channels, r / channels));
+    let mut rows: Vec<&mut [E]> = rows.into_iter().map(|(_, row)| row).collect();
     #[cfg(feature = "std")]
     if spread {
         use rayon::prelude::*;
         let len = scratch.len();
-        rows.par_iter_mut()
+        rows.par_chunks_mut(16)
             .enumerate()
             .for_each(|(c, dst)| E::with_scratch(len, |sc| f(c, dst, sc)));
         return;
     }
     let _ = spread;
-    for (c, dst) in rows.iter_mut().enumerate() {
+    for (c, dst) in rows.chunks_mut(16).enumerate() {
         f(c, dst, scratch);
     }
 }

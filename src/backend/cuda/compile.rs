@@ -70,6 +70,20 @@ pub fn module_code(source: &KernelSource, elem: &str) -> String {
 /// Helpers every family may use.
 const PRELUDE: &str = r#"
 #define GRID_STRIDE(i, n) for (usize_t i = (usize_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (usize_t)blockDim.x * gridDim.x)
+
+// Sum of v over the block (blockDim.x == 256), in S; every thread gets it.
+template <typename S> __device__ S block_sum(S v) {
+    __shared__ S sh[256];
+    sh[threadIdx.x] = v;
+    __syncthreads();
+    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
+        __syncthreads();
+    }
+    S r = sh[0];
+    __syncthreads();
+    return r;
+}
 "#;
 
 /// Whether the NVRTC library can be loaded here (no GPU needed).

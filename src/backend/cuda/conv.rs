@@ -74,20 +74,6 @@ struct ConvArgs {
     usize_t batch, c_in, c_out, groups, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
 };
 
-// Sum of v over the block (blockDim.x == 256); every thread gets it.
-__device__ ACC block_sum(ACC v) {
-    __shared__ ACC sh[256];
-    sh[threadIdx.x] = v;
-    __syncthreads();
-    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-        __syncthreads();
-    }
-    ACC r = sh[0];
-    __syncthreads();
-    return r;
-}
-
 // y[n, co, oy, ox] = b[co] + sum over the group's input channels and the
 // window taps that land inside the input.
 extern "C" __global__ void conv_forward(T *y, const T *x, const T *wt, const T *bias, int has_bias, ConvArgs a) {

@@ -18,20 +18,6 @@ use cudarc::driver::{CudaSlice, PushKernelArg};
 pub const NORM: KernelSource = KernelSource {
     name: "norm",
     code: r#"
-// Sum of v over the block (blockDim.x == 256); every thread gets it.
-__device__ double block_sum(double v) {
-    __shared__ double sh[256];
-    sh[threadIdx.x] = v;
-    __syncthreads();
-    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-        __syncthreads();
-    }
-    double r = sh[0];
-    __syncthreads();
-    return r;
-}
-
 #define CHANNEL_AT(j) (((j) / inner * channels + c) * inner + (j) % inner)
 
 // One block per channel: mean, then the biased variance around it.
