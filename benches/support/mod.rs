@@ -7,20 +7,25 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use typegrad::backend::cpu::threads;
 
-/// Build rayon's global pool with `TYPEGRAD_THREADS` threads (default 2)
-/// and return the count.
+/// Set up `TYPEGRAD_THREADS` threads (default 2), this one among them, as
+/// `torch.set_num_threads` does for the peer, and return the count.
+/// `TYPEGRAD_SPIN_US` sets how long idle threads poll for work
+/// (`typegrad::backend::cpu::threads`; default 1000).
 pub fn init_threads() -> usize {
     let threads = std::env::var("TYPEGRAD_THREADS")
         .ok()
         .and_then(|s| s.trim().parse::<usize>().ok())
         .unwrap_or(2)
         .max(1);
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global()
-        .expect("rayon global pool");
-    threads
+    if let Some(us) = std::env::var("TYPEGRAD_SPIN_US")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+    {
+        threads::set_spin_time(Duration::from_micros(us));
+    }
+    threads::init(threads).expect("typegrad threads")
 }
 
 /// Median, 10th and 90th percentile of per-iteration times, in ms.

@@ -46,7 +46,7 @@ fn parallel(p: &AttentionParams) -> bool {
             .saturating_mul(p.nq)
             .saturating_mul(p.nkv)
             .saturating_mul(p.dqk + p.dv);
-        work >= PAR_WORK && p.pairs() > 1 && rayon::current_num_threads() > 1
+        work >= PAR_WORK && p.pairs() > 1 && super::threads::parallel_threads() > 1
     }
     #[cfg(not(feature = "std"))]
     {

@@ -1,6 +1,6 @@
 //! CPU kernels for broadcasting binary ops.
 
-use super::par::map2;
+use super::par::{chunk_for, for_each_chunk, map2};
 use super::strides::{broadcast, walk2};
 use super::Cpu;
 use super::CpuStorage;
@@ -146,12 +146,64 @@ macro_rules! binary_impl {
             }
             fn add_assign(&self, acc: &mut CpuStorage<$e>, x: &CpuStorage<$e>) {
                 assert_eq!(acc.len(), x.len(), "add_assign: length mismatch");
-                let acc = CpuStorage::make_mut(acc);
-                for (a, &b) in acc.iter_mut().zip(x.iter()) {
-                    *a += b;
+                if CpuStorage::strong_count(acc) != 1 {
+                    // Shared (a gradient passed through an add) or
+                    // borrowed: one pass into a new buffer, not a copy
+                    // then an add.
+                    *acc = CpuStorage::new(map2(acc, x, |a, b| a + b));
+                    return;
                 }
+                let acc = CpuStorage::make_mut(acc);
+                let chunk = chunk_for(acc.len());
+                for_each_chunk(acc, chunk, |i, a| {
+                    for (a, &b) in a.iter_mut().zip(&x[i * chunk..]) {
+                        *a += b;
+                    }
+                });
             }
         }
     )*};
 }
 binary_impl!(f32, f64);
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+
+    /// `acc += x` in place when `acc` is this handle's alone, and into a
+    /// new buffer (the other handle untouched) when shared or borrowed; on
+    /// one and two threads, below and above the parallel threshold.
+    #[test]
+    fn add_assign_in_place_or_into_a_new_buffer() {
+        static BORROWED: [f32; 3] = [1.0, 2.0, 3.0];
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                for n in [3, 5_000, 3 * super::super::par::PAR_THRESHOLD + 7] {
+                    let a: Vec<f32> = (0..n).map(|i| (i % 97) as f32 * 0.5).collect();
+                    let b: Vec<f32> = (0..n).map(|i| (i % 13) as f32 - 6.0).collect();
+                    let want: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x + y).collect();
+                    let x = CpuStorage::new(b.clone());
+
+                    let mut alone = CpuStorage::new(a.clone());
+                    let at = alone.as_ptr();
+                    Cpu::default().add_assign(&mut alone, &x);
+                    assert_eq!(&alone[..], &want[..], "unique, n = {n}");
+                    assert_eq!(alone.as_ptr(), at, "unique buffer written in place");
+
+                    let mut shared = CpuStorage::new(a.clone());
+                    let other = shared.clone();
+                    Cpu::default().add_assign(&mut shared, &x);
+                    assert_eq!(&shared[..], &want[..], "shared, n = {n}");
+                    assert_eq!(&other[..], &a[..], "the other handle is untouched");
+                }
+                let mut s = CpuStorage::from_static(&BORROWED);
+                Cpu::default().add_assign(&mut s, &CpuStorage::new(vec![1.0; 3]));
+                assert_eq!((&s[..], BORROWED), (&[2.0, 3.0, 4.0][..], [1.0, 2.0, 3.0]));
+            });
+        }
+    }
+}

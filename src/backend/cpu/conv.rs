@@ -243,6 +243,15 @@ impl Geo {
         threads() > 1 && self.batch > 1 && self.work() >= PAR_SPLIT_WORK
     }
 
+    /// Keep the other threads polling for work when the call will use them
+    /// (see [`super::threads`]).
+    fn warm_threads(&self) {
+        #[cfg(feature = "std")]
+        if threads() > 1 && (self.split_batch() || self.work() >= PAR_WORK) {
+            super::threads::warm();
+        }
+    }
+
     /// Multiply-adds of the whole call (one of its three products).
     fn work(&self) -> usize {
         self.batch
@@ -261,6 +270,7 @@ impl Geo {
         let mut chunks = batch.div_ceil(per);
         let threads = threads();
         let large = self.work() >= PAR_WORK && threads > 1;
+        self.warm_threads();
         let par_chunks = self.split_batch() && chunks >= threads;
         if par_chunks {
             // A multiple of `threads` chunks, so no thread idles at the end
@@ -680,11 +690,12 @@ fn forward_image<E: ConvFloat>(
     }
 }
 
-/// `len` zeros, written by all threads when `par` (a serial memset of a
-/// few MiB was a tenth of a 2-thread ResNet step's calling thread).
+/// `len` zeros, written by all threads when `par` and `len` is worth it (a
+/// serial memset of a few MiB was a tenth of a 2-thread ResNet step's
+/// calling thread).
 fn zeros<E: ConvFloat>(len: usize, par: bool) -> Vec<E> {
     #[cfg(feature = "std")]
-    if par {
+    if par && len >= super::par::PAR_THRESHOLD {
         use rayon::prelude::*;
         let mut v = super::par::output_vec(len);
         v.par_extend(rayon::iter::repeat_n(E::ZERO, len));
@@ -705,6 +716,7 @@ fn forward<E: ConvFloat>(p: &ConvParams, x: &[E], w: &[E], b: Option<&[E]>) -> V
         return direct::forward(&g, x, w, b);
     }
     if winograd::applies(&g) {
+        g.warm_threads();
         return winograd::forward(&g, x, w, b);
     }
     let plan = g.plan();
@@ -855,6 +867,7 @@ fn input_grad<E: ConvFloat>(p: &ConvParams, w: &[E], gy: &[E], b: Option<&[E]>) 
         return direct::input_grad(&g, w, gy, b);
     }
     if winograd::applies(&g) {
+        g.warm_threads();
         return winograd::input_grad(&g, w, gy, b);
     }
     let plan = g.plan();
@@ -947,6 +960,7 @@ fn weight_grad<E: ConvFloat>(p: &ConvParams, x: &[E], gy: &[E]) -> Vec<E> {
         return vec![E::ZERO; len];
     }
     if winograd::applies(&g) {
+        g.warm_threads();
         return winograd_weight::weight_grad(&g, x, gy);
     }
     let plan = g.plan();

@@ -283,7 +283,7 @@ wide_fn! {
 /// read transposed when `u_t`), plus `b` per output channel.
 fn convolve<E: ConvFloat>(s: &Shape, x: &[E], u: &[E], u_t: bool, b: Option<&[E]>) -> Vec<E> {
     let img_out = s.cout * s.oh * s.ow;
-    let mut y = super::zeros(s.batch * img_out, false);
+    let mut y = super::zeros(s.batch * img_out, threads() > 1);
     if y.is_empty() {
         return y;
     }
@@ -391,12 +391,16 @@ pub(super) fn each_channel<E: ConvFloat>(
     // Row r of the buffer is row c = r % channels of V[ξ = r / channels]:
     // one list, reordered channel-major, so each channel's 16 rows are
     // adjacent (two allocations per call, not one per channel).
-    let mut rows: Vec<(usize, &mut [E])> = buf[..16 * channels * tiles]
+    let mut by_xi: Vec<Option<&mut [E]>> = buf[..16 * channels * tiles]
         .chunks_exact_mut(tiles)
-        .enumerate()
+        .map(Some)
         .collect();
-    rows.sort_unstable_by_key(|&(r, _)| (r % channels, r / channels));
-    let mut rows: Vec<&mut [E]> = rows.into_iter().map(|(_, row)| row).collect();
+    let mut rows: Vec<&mut [E]> = Vec::with_capacity(by_xi.len());
+    for c in 0..channels {
+        for xi in 0..16 {
+            rows.extend(by_xi[xi * channels + c].take());
+        }
+    }
     #[cfg(feature = "std")]
     if spread {
         use rayon::prelude::*;

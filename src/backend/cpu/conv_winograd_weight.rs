@@ -25,7 +25,7 @@ use alloc::vec::Vec;
 pub(super) fn weight_grad<E: ConvFloat>(g: &Geo, x: &[E], gy: &[E]) -> Vec<E> {
     let s = Shape::for_forward(g);
     let pairs = s.cout * s.cin;
-    let mut dw = vec![E::ZERO; 9 * pairs];
+    let mut dw = super::zeros(9 * pairs, threads() > 1);
     let (per, par_chunks) = s.plan();
     let chunks = s.batch.div_ceil(per);
     #[cfg(feature = "std")]

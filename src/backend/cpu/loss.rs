@@ -33,6 +33,7 @@ fn par_rows<T: Send>(
     {
         let t = rayon::current_num_threads();
         if t > 1 && work >= PAR_THRESHOLD && rows > 1 {
+            super::threads::warm();
             use rayon::prelude::*;
             let rows_per = rows.div_ceil(4 * t).max(1);
             out.par_chunks_mut(rows_per * per_row)

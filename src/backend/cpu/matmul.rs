@@ -412,6 +412,9 @@ fn matmul_threads<E: CpuFloat>(
         let threads = rayon::current_num_threads();
         let work = mn.saturating_mul(k);
         if allow_threads && threads > 1 && engine == Engine::Gemm {
+            if work.saturating_mul(batch) >= PAR_SPLIT_MIN_WORK {
+                super::threads::warm();
+            }
             if work >= PAR_MIN_WORK {
                 // Large products: gemm threads inside each one.
                 for (i, ci) in c.chunks_exact_mut(mn).enumerate() {

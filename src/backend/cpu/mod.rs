@@ -25,6 +25,8 @@ mod storage;
 pub(crate) mod strides;
 #[cfg(feature = "std")]
 pub(crate) mod team;
+#[cfg(feature = "std")]
+pub mod threads;
 mod unary;
 
 use super::Backend;

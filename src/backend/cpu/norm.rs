@@ -28,7 +28,7 @@ use super::par::PAR_THRESHOLD;
 #[cfg(feature = "std")]
 #[inline]
 fn parallel(n: usize) -> bool {
-    n >= PAR_THRESHOLD && rayon::current_num_threads() > 1
+    n >= PAR_THRESHOLD && super::threads::parallel_threads() > 1
 }
 
 /// The value as `f64` (`Dtype`'s, not `num_traits`' fallible one).

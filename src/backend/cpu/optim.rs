@@ -18,7 +18,7 @@ use rayon::prelude::*;
 #[cfg(feature = "std")]
 #[inline]
 fn parallel(n: usize) -> bool {
-    n >= PAR_THRESHOLD && rayon::current_num_threads() > 1
+    n >= PAR_THRESHOLD && super::threads::parallel_threads() > 1
 }
 
 /// `f` over matching chunks of one mutable buffer and one read-only one.

@@ -21,7 +21,7 @@ pub(crate) fn for_each_chunk<T: Send>(
     #[cfg(feature = "std")]
     {
         use rayon::prelude::*;
-        if out.len() >= PAR_THRESHOLD && rayon::current_num_threads() > 1 {
+        if out.len() >= PAR_THRESHOLD && super::threads::parallel_threads() > 1 {
             out.par_chunks_mut(chunk)
                 .enumerate()
                 .for_each(|(i, c)| f(i, c));
@@ -54,7 +54,7 @@ pub(crate) fn map1<E: Copy + Send + Sync, U: Send>(
     #[cfg(feature = "std")]
     {
         use rayon::prelude::*;
-        if x.len() >= PAR_THRESHOLD && rayon::current_num_threads() > 1 {
+        if x.len() >= PAR_THRESHOLD && super::threads::parallel_threads() > 1 {
             let mut out = output_vec(x.len());
             x.par_iter()
                 .with_min_len(4096)
@@ -79,7 +79,7 @@ pub(crate) fn map2<E: Copy + Send + Sync, U: Send>(
     #[cfg(feature = "std")]
     {
         use rayon::prelude::*;
-        if a.len() >= PAR_THRESHOLD && rayon::current_num_threads() > 1 {
+        if a.len() >= PAR_THRESHOLD && super::threads::parallel_threads() > 1 {
             let mut out = output_vec(a.len());
             a.par_iter()
                 .zip(b.par_iter())

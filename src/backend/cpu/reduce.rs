@@ -74,6 +74,7 @@ fn par_chunks<T: Send>(
         let t = threads();
         let units = out.len() / unit;
         if t > 1 && work >= PAR_THRESHOLD && units > 1 {
+            super::threads::warm();
             use rayon::prelude::*;
             let per = units.div_ceil(4 * t).max(1) * unit;
             out.par_chunks_mut(per)
@@ -98,6 +99,7 @@ fn fold_slice<E: Dtype>(
     {
         let t = threads();
         if par && t > 1 && x.len() >= PAR_THRESHOLD {
+            super::threads::warm();
             use rayon::prelude::*;
             let chunk = x.len().div_ceil(4 * t).max(4096);
             let parts: Vec<E> = x.par_chunks(chunk).map(&leaf).collect();
@@ -279,6 +281,7 @@ fn sum_axis<E: Dtype>(x: &[E], (outer, n, inner): (usize, usize, usize)) -> Vec<
     {
         let t = threads();
         if outer == 1 && t > 1 && inner < 64 * t && x.len() >= PAR_THRESHOLD && n >= 2 * t {
+            super::threads::warm();
             use rayon::prelude::*;
             let rows_per = n.div_ceil(4 * t);
             let parts: Vec<Vec<E>> = x

@@ -50,6 +50,11 @@ std::thread_local! {
     static TEAM: Cell<*const Team> = const { Cell::new(core::ptr::null()) };
 }
 
+/// Whether a team is active on this thread (its helper already spins).
+pub(crate) fn active() -> bool {
+    TEAM.with(|t| !t.get().is_null())
+}
+
 /// Run `f` with a spinning helper thread available to [`run_split`] on
 /// this thread (nothing changes if rayon's pool has one thread, or a team
 /// is already active here). The helper spins, so keep `f` to a
