@@ -183,7 +183,9 @@ fn lenet_infer_layers() {
 /// `CONV_BENCH=resnet18_blocks`: the median time of a training step
 /// (forward, backward to the block's parameters and input) of each stage's
 /// blocks of `resnet18_cifar_train_b16` on their own inputs, to see which
-/// stage scales worse with threads (not part of the table).
+/// stage scales worse with threads, then the whole forward, forward and
+/// backward, and SGD step (not part of the table). PyTorch's side:
+/// `python benches/peers/torch_resnet_blocks.py THREADS`.
 fn resnet18_blocks() {
     let dev = Cpu::seeded(0);
     let m = CifarResNet18::new(&dev);
@@ -222,52 +224,6 @@ fn resnet18_blocks() {
     let h = step!("layer4.0", |x| m.layer4.0.forward(x), h);
     let _ = step!("layer4.1", |x| m.layer4.1.forward(x), h);
     let y: Tensor<(u!(16),), usize> = Tensor::from_vec_static(labels(16), &dev);
-    {
-        let h = m.relu.forward(m.bn1.forward(m.conv1.forward(x.clone())));
-        let t = || h.clone().trace_no_grad();
-        let b = &m.layer1.0;
-        row(
-            "l1 conv fwd",
-            support::measure(|| drop(b.conv1.forward(t()))),
-        );
-        let c = b.conv1.forward(t());
-        row(
-            "l1 bn fwd",
-            support::measure(|| drop(b.bn1.forward(c.clone()))),
-        );
-        row(
-            "l1 relu fwd",
-            support::measure(|| drop(m.relu.forward(c.clone()))),
-        );
-        row(
-            "l1 add fwd",
-            support::measure(|| drop(c.clone() + c.clone())),
-        );
-        let h = m
-            .layer1
-            .forward(m.relu.forward(m.bn1.forward(m.conv1.forward(x.clone()))));
-        let h = m.layer2.forward(h);
-        let h = m.layer3.forward(h);
-        let t = || h.clone().trace_no_grad();
-        let b = &m.layer4.0;
-        row(
-            "l4.0 conv1 fwd",
-            support::measure(|| drop(b.conv1.forward(t()))),
-        );
-        row(
-            "l4.0 down fwd",
-            support::measure(|| drop(b.downsample.forward(t()))),
-        );
-        let c = b.conv1.forward(t());
-        row(
-            "l4.0 conv2 fwd",
-            support::measure(|| drop(b.conv2.forward(c.clone()))),
-        );
-        row(
-            "l4 bn fwd",
-            support::measure(|| drop(b.bn1.forward(c.clone()))),
-        );
-    }
     row(
         "forward",
         support::measure(|| drop(cross_entropy(m.forward(x.clone().trace_no_grad()), &y))),
@@ -297,31 +253,6 @@ fn main() {
     let only = std::env::var("CONV_BENCH").ok();
     if only.as_deref() == Some("lenet_infer_layers") {
         return lenet_infer_layers();
-    }
-    if only.as_deref() == Some("resnet18_forward") {
-        let dev = Cpu::seeded(0);
-        let m = CifarResNet18::new(&dev);
-        let x: Tensor<(u!(16), u!(3), u!(32), u!(32))> =
-            Tensor::randn(Default::default(), 0.0, 1.0, &dev);
-        let y: Tensor<(u!(16),), usize> = Tensor::from_vec_static(labels(16), &dev);
-        let n: usize = std::env::var("N").unwrap().parse().unwrap();
-        let t0 = std::time::Instant::now();
-        let mut m = m;
-        let mut opt = Sgd::new(SgdConfig {
-            lr: 0.1,
-            momentum: 0.9,
-            ..Default::default()
-        })
-        .unwrap();
-        for _ in 0..n {
-            let g = cross_entropy(m.forward(x.clone().trace_no_grad()), &y).backward();
-            opt.step(&mut m, &g).unwrap();
-        }
-        println!(
-            "forward {:.2} ms",
-            t0.elapsed().as_secs_f64() * 1e3 / n as f64
-        );
-        return;
     }
     if only.as_deref() == Some("resnet18_blocks") {
         return resnet18_blocks();
