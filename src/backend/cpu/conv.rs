@@ -694,14 +694,9 @@ fn forward_image<E: ConvFloat>(
 /// serial memset of a few MiB was a tenth of a 2-thread ResNet step's
 /// calling thread).
 fn zeros<E: ConvFloat>(len: usize, par: bool) -> Vec<E> {
-    #[cfg(feature = "std")]
-    if par && len >= super::par::PAR_THRESHOLD {
-        use rayon::prelude::*;
-        let mut v = super::par::output_vec(len);
-        v.par_extend(rayon::iter::repeat_n(E::ZERO, len));
-        return v;
+    if par {
+        return super::par::full(len, E::ZERO);
     }
-    let _ = par;
     vec![E::ZERO; len]
 }
 

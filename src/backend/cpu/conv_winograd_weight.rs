@@ -17,6 +17,7 @@
 use super::winograd::{each_channel, each_product, map2, split_even_odd, transform_patches, Shape};
 use super::{gemm, threads, ConvFloat, Geo};
 use crate::backend::cpu::simd::wide_fn;
+#[cfg(feature = "std")]
 use alloc::vec;
 use alloc::vec::Vec;
 

@@ -4,7 +4,7 @@
 //! the transpose flags, and sums the columns of `dY` in one pass.
 
 use super::matmul::{self as gemm_kernel, CpuFloat};
-use super::par::output_vec;
+use super::par::{full, repeat_rows};
 use super::Cpu;
 use super::CpuStorage;
 use crate::backend::kernels::linear::{LinearGrads, LinearKernel, LinearParams, LinearWant};
@@ -36,17 +36,12 @@ fn len(a: usize, b: usize) -> usize {
 /// `Y = X · Wᵀ (+ b)`.
 fn forward<E: CpuFloat>(p: LinearParams, x: &[E], w: &[E], b: Option<&[E]>) -> Vec<E> {
     let n = len(p.rows, p.out);
-    let y = match b {
-        Some(b) => {
-            let mut y = output_vec(n);
-            for _ in 0..p.rows {
-                y.extend_from_slice(b);
-            }
-            y
-        }
-        None => vec![E::ZERO; n],
+    // The bias rows (or zeros) first, then the product added to them;
+    // both written by the threads for large outputs.
+    let mut y = match b {
+        Some(b) => repeat_rows(b, p.rows),
+        None => full(n, E::ZERO),
     };
-    let mut y = y;
     let mp = crate::backend::kernels::linear::forward_params(p);
     gemm_kernel::matmul(kernel_params(mp, b.is_some()), x, w, &mut y);
     y
@@ -54,7 +49,7 @@ fn forward<E: CpuFloat>(p: LinearParams, x: &[E], w: &[E], b: Option<&[E]>) -> V
 
 /// `dX = dY · W`.
 fn grad_input<E: CpuFloat>(p: LinearParams, w: &[E], gy: &[E]) -> Vec<E> {
-    let mut gx = vec![E::ZERO; len(p.rows, p.inp)];
+    let mut gx = full(len(p.rows, p.inp), E::ZERO);
     let mp = crate::backend::kernels::linear::grad_input_params(p);
     gemm_kernel::matmul(kernel_params(mp, false), gy, w, &mut gx);
     gx
@@ -62,24 +57,46 @@ fn grad_input<E: CpuFloat>(p: LinearParams, w: &[E], gy: &[E]) -> Vec<E> {
 
 /// `dW = dYᵀ · X`.
 fn grad_weight<E: CpuFloat>(p: LinearParams, x: &[E], gy: &[E]) -> Vec<E> {
-    let mut gw = vec![E::ZERO; len(p.out, p.inp)];
+    let mut gw = full(len(p.out, p.inp), E::ZERO);
     let mp = crate::backend::kernels::linear::grad_weight_params(p);
     gemm_kernel::matmul(kernel_params(mp, false), gy, x, &mut gw);
     gw
 }
 
-/// `db[j] = Σ_r dY[r, j]`, row by row (contiguous, vectorised adds).
+/// `db[j] = Σ_r dY[r, j]`, row by row (contiguous, vectorised adds); for
+/// large `dY` each thread sums a block of rows and the block sums are
+/// added in order (the same result for the same thread count).
 fn grad_bias<E: CpuFloat + Dtype>(p: LinearParams, gy: &[E]) -> Vec<E> {
-    let mut gb = vec![E::ZERO; p.out];
     if p.out == 0 {
-        return gb;
+        return Vec::new();
     }
-    for row in gy.chunks_exact(p.out) {
-        for (acc, &v) in gb.iter_mut().zip(row) {
-            *acc = *acc + v;
+    let sum_rows = |rows: &[E]| {
+        let mut gb = vec![E::ZERO; p.out];
+        for row in rows.chunks_exact(p.out) {
+            for (acc, &v) in gb.iter_mut().zip(row) {
+                *acc = *acc + v;
+            }
+        }
+        gb
+    };
+    #[cfg(feature = "std")]
+    if gy.len() >= super::par::par_threshold() && p.rows >= 64 {
+        let t = super::threads::parallel_threads();
+        if t > 1 {
+            use rayon::prelude::*;
+            let per = p.rows.div_ceil(t) * p.out;
+            let parts: Vec<Vec<E>> = gy.par_chunks(per).map(sum_rows).collect();
+            let mut parts = parts.into_iter();
+            let mut gb = parts.next().unwrap_or_else(|| vec![E::ZERO; p.out]);
+            for part in parts {
+                for (acc, v) in gb.iter_mut().zip(part) {
+                    *acc = *acc + v;
+                }
+            }
+            return gb;
         }
     }
-    gb
+    sum_rows(gy)
 }
 
 macro_rules! linear_impl {

@@ -7,7 +7,7 @@
 //! does not depend on the thread count.
 
 #[cfg(feature = "std")]
-use super::par::PAR_THRESHOLD;
+use super::par::par_threshold;
 use super::par::{map2, output_vec};
 use crate::backend::kernels::reduce::CrossEntropySpec;
 use crate::dtype::Dtype;
@@ -32,7 +32,7 @@ fn par_rows<T: Send>(
     #[cfg(feature = "std")]
     {
         let t = rayon::current_num_threads();
-        if t > 1 && work >= PAR_THRESHOLD && rows > 1 {
+        if t > 1 && work >= par_threshold() && rows > 1 {
             super::threads::warm();
             use rayon::prelude::*;
             let rows_per = rows.div_ceil(4 * t).max(1);

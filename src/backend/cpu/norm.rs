@@ -22,13 +22,13 @@ use alloc::vec::Vec;
 use core::mem::MaybeUninit;
 
 #[cfg(feature = "std")]
-use super::par::PAR_THRESHOLD;
+use super::par::par_threshold;
 
 /// Whether `n` elements of work are worth rayon threads.
 #[cfg(feature = "std")]
 #[inline]
 fn parallel(n: usize) -> bool {
-    n >= PAR_THRESHOLD && super::threads::parallel_threads() > 1
+    n >= par_threshold() && super::threads::parallel_threads() > 1
 }
 
 /// The value as `f64` (`Dtype`'s, not `num_traits`' fallible one).

@@ -5,7 +5,7 @@
 
 use super::par::chunk_for;
 #[cfg(feature = "std")]
-use super::par::PAR_THRESHOLD;
+use super::par::par_threshold;
 use super::Cpu;
 use super::CpuStorage;
 use crate::backend::kernels::optim::{AdamStep, OptimKernel, SgdStep};
@@ -18,7 +18,7 @@ use rayon::prelude::*;
 #[cfg(feature = "std")]
 #[inline]
 fn parallel(n: usize) -> bool {
-    n >= PAR_THRESHOLD && super::threads::parallel_threads() > 1
+    n >= par_threshold() && super::threads::parallel_threads() > 1
 }
 
 /// `f` over matching chunks of one mutable buffer and one read-only one.

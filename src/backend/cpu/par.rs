@@ -10,6 +10,25 @@
 /// against 94 µs, exp 61 µs against 99 µs) when the second core is free.
 pub(crate) const PAR_THRESHOLD: usize = 1 << 18;
 
+/// The threshold while the pool's other threads are awake and polling for
+/// work (see [`super::threads`]): handing them a chunk then costs about a
+/// microsecond, not a wake-up, so an add of 2^14 f32 (5-10 µs) splits.
+#[cfg(feature = "std")]
+pub(crate) const PAR_THRESHOLD_HOT: usize = 1 << 14;
+
+/// Elements of work from which a kernel splits over the threads:
+/// [`PAR_THRESHOLD_HOT`] while the other threads are awake, else
+/// [`PAR_THRESHOLD`].
+#[cfg(feature = "std")]
+#[inline]
+pub(crate) fn par_threshold() -> usize {
+    if super::threads::hot() {
+        PAR_THRESHOLD_HOT
+    } else {
+        PAR_THRESHOLD
+    }
+}
+
 /// `out[i] = f(i-th chunk)`, over chunks of `chunk` elements of `out`.
 #[inline]
 pub(crate) fn for_each_chunk<T: Send>(
@@ -21,7 +40,7 @@ pub(crate) fn for_each_chunk<T: Send>(
     #[cfg(feature = "std")]
     {
         use rayon::prelude::*;
-        if out.len() >= PAR_THRESHOLD && super::threads::parallel_threads() > 1 {
+        if out.len() >= par_threshold() && super::threads::parallel_threads() > 1 {
             out.par_chunks_mut(chunk)
                 .enumerate()
                 .for_each(|(i, c)| f(i, c));
@@ -36,7 +55,7 @@ pub(crate) fn for_each_chunk<T: Send>(
 pub(crate) fn chunk_for(n: usize) -> usize {
     #[cfg(feature = "std")]
     {
-        if n >= PAR_THRESHOLD {
+        if n >= par_threshold() {
             let t = rayon::current_num_threads().max(1);
             return n.div_ceil(4 * t).max(4096);
         }
@@ -54,7 +73,7 @@ pub(crate) fn map1<E: Copy + Send + Sync, U: Send>(
     #[cfg(feature = "std")]
     {
         use rayon::prelude::*;
-        if x.len() >= PAR_THRESHOLD && super::threads::parallel_threads() > 1 {
+        if x.len() >= par_threshold() && super::threads::parallel_threads() > 1 {
             let mut out = output_vec(x.len());
             x.par_iter()
                 .with_min_len(4096)
@@ -79,7 +98,7 @@ pub(crate) fn map2<E: Copy + Send + Sync, U: Send>(
     #[cfg(feature = "std")]
     {
         use rayon::prelude::*;
-        if a.len() >= PAR_THRESHOLD && super::threads::parallel_threads() > 1 {
+        if a.len() >= par_threshold() && super::threads::parallel_threads() > 1 {
             let mut out = output_vec(a.len());
             a.par_iter()
                 .zip(b.par_iter())
@@ -91,6 +110,47 @@ pub(crate) fn map2<E: Copy + Send + Sync, U: Send>(
     }
     let mut out = output_vec(a.len());
     out.extend(a.iter().zip(b).map(|(&x, &y)| f(x, y)));
+    out
+}
+
+/// `n` copies of `v`, written by the threads when large.
+pub(crate) fn full<E: Copy + Send + Sync>(n: usize, v: E) -> alloc::vec::Vec<E> {
+    #[cfg(feature = "std")]
+    if n >= par_threshold() && super::threads::parallel_threads() > 1 {
+        use rayon::prelude::*;
+        let mut out = output_vec(n);
+        out.par_extend(rayon::iter::repeat_n(v, n));
+        return out;
+    }
+    alloc::vec![v; n]
+}
+
+/// `rows` copies of `row`, one after the other (a bias broadcast over the
+/// rows of a product's output), written by the threads when large and
+/// never zero-filled first.
+pub(crate) fn repeat_rows<E: Copy + Send + Sync>(row: &[E], rows: usize) -> alloc::vec::Vec<E> {
+    let m = row.len();
+    let n = m
+        .checked_mul(rows)
+        .expect("repeat_rows: length overflows usize");
+    let mut out = output_vec(n);
+    if n == 0 {
+        return out;
+    }
+    // Whole rows per chunk.
+    let per = (chunk_for(n) / m).max(1) * m;
+    for_each_chunk(&mut out.spare_capacity_mut()[..n], per, |_, c| {
+        for r in c.chunks_mut(m) {
+            for (d, &s) in r.iter_mut().zip(row) {
+                d.write(s);
+            }
+        }
+    });
+    // SAFETY: the chunks passed above cover all `n` spare slots; each is a
+    // whole number of rows of `m` (`per` and `n` are multiples of `m`), and
+    // every row of `m` slots is zipped with `row` (also `m` long) and
+    // written. So the first `n` elements are initialised.
+    unsafe { out.set_len(n) };
     out
 }
 

@@ -62,7 +62,7 @@ fn for_planes<T: Send>(
     {
         let t = rayon::current_num_threads();
         let planes = out.len() / plane;
-        if t > 1 && planes > 1 && work >= super::par::PAR_THRESHOLD {
+        if t > 1 && planes > 1 && work >= super::par::par_threshold() {
             super::threads::warm();
             use rayon::prelude::*;
             let per = planes.div_ceil(4 * t).max(1);
@@ -92,7 +92,7 @@ fn for_planes2<A: Send, B: Send>(
     {
         let t = rayon::current_num_threads();
         let planes = a.len() / plane;
-        if t > 1 && planes > 1 && work >= super::par::PAR_THRESHOLD {
+        if t > 1 && planes > 1 && work >= super::par::par_threshold() {
             super::threads::warm();
             use rayon::prelude::*;
             let per = planes.div_ceil(4 * t).max(1);

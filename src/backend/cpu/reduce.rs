@@ -12,7 +12,7 @@
 
 use super::par::output_vec;
 #[cfg(feature = "std")]
-use super::par::PAR_THRESHOLD;
+use super::par::par_threshold;
 use super::simd::wide_fn;
 use super::Cpu;
 use super::CpuStorage;
@@ -73,7 +73,7 @@ fn par_chunks<T: Send>(
         let unit = unit.max(1);
         let t = threads();
         let units = out.len() / unit;
-        if t > 1 && work >= PAR_THRESHOLD && units > 1 {
+        if t > 1 && work >= par_threshold() && units > 1 {
             super::threads::warm();
             use rayon::prelude::*;
             let per = units.div_ceil(4 * t).max(1) * unit;
@@ -98,7 +98,7 @@ fn fold_slice<E: Dtype>(
     #[cfg(feature = "std")]
     {
         let t = threads();
-        if par && t > 1 && x.len() >= PAR_THRESHOLD {
+        if par && t > 1 && x.len() >= par_threshold() {
             super::threads::warm();
             use rayon::prelude::*;
             let chunk = x.len().div_ceil(4 * t).max(4096);
@@ -280,7 +280,7 @@ fn sum_axis<E: Dtype>(x: &[E], (outer, n, inner): (usize, usize, usize)) -> Vec<
     #[cfg(feature = "std")]
     {
         let t = threads();
-        if outer == 1 && t > 1 && inner < 64 * t && x.len() >= PAR_THRESHOLD && n >= 2 * t {
+        if outer == 1 && t > 1 && inner < 64 * t && x.len() >= par_threshold() && n >= 2 * t {
             super::threads::warm();
             use rayon::prelude::*;
             let rows_per = n.div_ceil(4 * t);

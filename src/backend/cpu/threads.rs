@@ -185,7 +185,9 @@ fn spin(origin: Option<usize>) {
                 if last.elapsed() >= spin_time() {
                     return;
                 }
-                for _ in 0..64 {
+                // A few pauses between polls: a pause is 10-140 cycles,
+                // and the poll itself a few hundred.
+                for _ in 0..4 {
                     core::hint::spin_loop();
                 }
             }
@@ -194,9 +196,15 @@ fn spin(origin: Option<usize>) {
     }
 }
 
-/// Spinning jobs alive now (for the tests).
-#[cfg(test)]
-pub(crate) fn spinners() -> usize {
+/// Whether spinning jobs are alive: the other threads take work within
+/// about a microsecond, so smaller kernels are worth splitting.
+#[inline]
+pub(crate) fn hot() -> bool {
+    spinners() > 0
+}
+
+/// Spinning jobs alive now.
+fn spinners() -> usize {
     SPINNERS.load(Ordering::Relaxed)
 }
 
