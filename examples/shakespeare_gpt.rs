@@ -259,6 +259,8 @@ impl<V: StaticDim> OnDevice for Program<'_, V> {
 
 fn main() -> Res<()> {
     let args = parse_args()?;
+    // Every core, this thread among them (as torch.set_num_threads).
+    typegrad::backend::cpu::threads::init(0)?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("data/shakespeare/shakespeare_all_gut.txt"))?;
     std::fs::create_dir_all(root.join("target"))?;

@@ -90,7 +90,9 @@ pub fn args_without_device() -> Vec<String> {
 pub fn with_device(seed: u64, program: impl OnDevice) -> Res<()> {
     match choice()? {
         Choice::Cpu => {
-            println!("device: cpu");
+            // Every core, this thread among them (as torch.set_num_threads).
+            let threads = typegrad::backend::cpu::threads::init(0)?;
+            println!("device: cpu, {threads} thread(s)");
             program.run(Cpu::seeded(seed))
         }
         Choice::Cuda => run_cuda(seed, program),
