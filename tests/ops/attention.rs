@@ -181,6 +181,10 @@ typegrad::per_device! {
             check_case(1, 2, 2, 5, 3, 4, kind, 1).unwrap();
             check_case(1, 1, 1, 6, 4, 2, kind, 2).unwrap();
             check_case(2, 1, 5, 3, 2, 2, kind, 3).unwrap();
+            // Fewer than 4 queries read the keys row by row (16-lane dot
+            // products): key widths of whole lanes and with a tail.
+            check_case(1, 2, 1, 9, 37, 20, kind, 4).unwrap();
+            check_case(2, 1, 3, 7, 16, 5, kind, 5).unwrap();
         }
     }
 

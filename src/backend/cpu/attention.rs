@@ -151,6 +151,59 @@ fn scores<const FMA: bool, E: Dtype>(
     max_of(s)
 }
 
+/// Queries below which [`forward_pair`] takes each key row as it is
+/// (a dot product per key) instead of transposing the keys first: one
+/// query against a KV cache would transpose the whole cache per token.
+const ROW_SCORES_MAX_QUERIES: usize = 4;
+
+/// `Σ a[c]·b[c]` in 16 running lanes (vectorised), added up at the end.
+#[inline(always)]
+fn dot<const FMA: bool, E: Dtype>(a: &[E], b: &[E]) -> E {
+    const L: usize = 16;
+    let mut acc = [E::zero(); L];
+    let (a16, b16) = (a.chunks_exact(L), b.chunks_exact(L));
+    let tail = a16
+        .remainder()
+        .iter()
+        .zip(b16.remainder())
+        .fold(E::zero(), |t, (&x, &y)| madd::<FMA, E>(x, y, t));
+    for (x, y) in a16.zip(b16) {
+        for l in 0..L {
+            acc[l] = madd::<FMA, E>(x[l], y[l], acc[l]);
+        }
+    }
+    acc.iter().fold(tail, |t, &x| t + x)
+}
+
+/// [`scores`] reading key `j` as row `j` of the pair's keys (no
+/// transposed copy).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn scores_rows<const FMA: bool, E: Dtype>(
+    p: &AttentionParams,
+    qrow: &[E],
+    k: &[E],
+    (b, h): (usize, usize),
+    mask: Option<&[bool]>,
+    i: usize,
+    jend: usize,
+    scale: E,
+    s: &mut [E],
+) -> E {
+    let s = &mut s[..jend];
+    for (j, sj) in s.iter_mut().enumerate() {
+        *sj = dot::<FMA, E>(qrow, &k[p.k.at(b, h, j)..][..p.dqk]) * scale;
+    }
+    if let Some(m) = mask {
+        for (sj, &ok) in s.iter_mut().zip(&m[i * p.mask_row..][..jend]) {
+            if !ok {
+                *sj = E::neg_infinity();
+            }
+        }
+    }
+    max_of(s)
+}
+
 wide_fn! {
     /// The forward of pair `pair`: output rows written through `ov` (at
     /// `(ob, oh)`), log-sum-exps into `lse` (`nq` values).
@@ -170,7 +223,10 @@ wide_fn! {
         let (b, h) = (pair / p.heads, pair % p.heads);
         let mask = p.pair_mask(mask, pair);
         let scale = E::from_f64(p.scale);
-        gather_t(k, &p.k, b, h, p.nkv, p.dqk, &mut scr.kt);
+        let by_rows = p.nq < ROW_SCORES_MAX_QUERIES;
+        if !by_rows {
+            gather_t(k, &p.k, b, h, p.nkv, p.dqk, &mut scr.kt);
+        }
         scr.s.resize(p.nkv, E::zero());
         let threshold = dropout_threshold(p.dropout);
         let kept = if p.dropout < 1.0 { E::from_f64(1.0 / (1.0 - p.dropout)) } else { E::zero() };
@@ -179,7 +235,11 @@ wide_fn! {
             let qrow = &q[p.q.at(b, h, i)..][..p.dqk];
             let orow = &mut o[ov.at(oh.0, oh.1, i)..][..p.dv];
             orow.fill(E::zero());
-            let m = scores::<FMA, E>(p, qrow, &scr.kt, mask, i, jend, scale, &mut scr.s);
+            let m = if by_rows {
+                scores_rows::<FMA, E>(p, qrow, k, (b, h), mask, i, jend, scale, &mut scr.s)
+            } else {
+                scores::<FMA, E>(p, qrow, &scr.kt, mask, i, jend, scale, &mut scr.s)
+            };
             if m == E::neg_infinity() {
                 // Every key masked: zeros, and no gradient (lse = +inf).
                 lse[i] = E::infinity();
