@@ -156,7 +156,8 @@ fn scores<const FMA: bool, E: Dtype>(
 /// query against a KV cache would transpose the whole cache per token.
 const ROW_SCORES_MAX_QUERIES: usize = 4;
 
-/// `Σ a[c]·b[c]` in 16 running lanes (vectorised), added up at the end.
+/// `Σ a[c]·b[c]` in 16 running lanes (vectorised), added up pairwise at
+/// the end.
 #[inline(always)]
 fn dot<const FMA: bool, E: Dtype>(a: &[E], b: &[E]) -> E {
     const L: usize = 16;
@@ -172,7 +173,15 @@ fn dot<const FMA: bool, E: Dtype>(a: &[E], b: &[E]) -> E {
             acc[l] = madd::<FMA, E>(x[l], y[l], acc[l]);
         }
     }
-    acc.iter().fold(tail, |t, &x| t + x)
+    // Halves added pairwise (vector adds), not 16 dependent scalar adds.
+    let mut w = L / 2;
+    while w > 0 {
+        for l in 0..w {
+            acc[l] = acc[l] + acc[l + w];
+        }
+        w /= 2;
+    }
+    acc[0] + tail
 }
 
 /// [`scores`] reading key `j` as row `j` of the pair's keys (no
