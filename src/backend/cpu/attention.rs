@@ -122,6 +122,21 @@ fn use_gemm(p: &AttentionParams) -> bool {
     p.nq >= GEMM_MIN_QUERIES && p.nkv > 0
 }
 
+/// Masked-out scores of query `i` (`s` = its keys `0..s.len()`) set to
+/// `-inf`; returns the maximum.
+#[inline(always)]
+fn mask_and_max<E: Dtype>(p: &AttentionParams, mask: Option<&[bool]>, i: usize, s: &mut [E]) -> E {
+    if let Some(m) = mask {
+        let n = s.len();
+        for (sj, &ok) in s.iter_mut().zip(&m[i * p.mask_row..][..n]) {
+            if !ok {
+                *sj = E::neg_infinity();
+            }
+        }
+    }
+    max_of(s)
+}
+
 /// The scaled, masked scores of query `i` against keys `0..jend` into
 /// `s[..jend]`; returns their maximum (`-inf` if all are masked).
 #[inline(always)]
@@ -141,14 +156,7 @@ fn scores<const FMA: bool, E: Dtype>(
     for (c, &qc) in qrow.iter().enumerate() {
         axpy::<FMA, E>(qc * scale, &kt[c * p.nkv..][..jend], s);
     }
-    if let Some(m) = mask {
-        for (sj, &ok) in s.iter_mut().zip(&m[i * p.mask_row..][..jend]) {
-            if !ok {
-                *sj = E::neg_infinity();
-            }
-        }
-    }
-    max_of(s)
+    mask_and_max(p, mask, i, s)
 }
 
 /// Queries below which [`forward_pair`] takes each key row as it is
@@ -203,14 +211,7 @@ fn scores_rows<const FMA: bool, E: Dtype>(
     for (j, sj) in s.iter_mut().enumerate() {
         *sj = dot::<FMA, E>(qrow, &k[p.k.at(b, h, j)..][..p.dqk]) * scale;
     }
-    if let Some(m) = mask {
-        for (sj, &ok) in s.iter_mut().zip(&m[i * p.mask_row..][..jend]) {
-            if !ok {
-                *sj = E::neg_infinity();
-            }
-        }
-    }
-    max_of(s)
+    mask_and_max(p, mask, i, s)
 }
 
 wide_fn! {

@@ -235,7 +235,8 @@ mod tests {
         let t0 = Instant::now();
         while spinners() > 0 {
             assert!(
-                t0.elapsed() < spin_time() + Duration::from_secs(5),
+                // Other tests' kernels may keep re-arming them for a while.
+                t0.elapsed() < spin_time() + Duration::from_secs(60),
                 "spinners still alive long after the spin time"
             );
             std::thread::sleep(Duration::from_millis(1));
