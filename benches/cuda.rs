@@ -27,14 +27,9 @@ use typegrad::prelude::*;
 
 /// `n` pseudo-random values in [-1, 1).
 fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = support::xorshift(seed);
     (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
+        .map(|_| (next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0)
         .collect()
 }
 

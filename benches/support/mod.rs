@@ -163,16 +163,21 @@ pub fn json_string(line: &str, key: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
-/// `n` pseudo-random token ids below GPT-mini's vocabulary (96), from
-/// `seed` (xorshift; the GPT benches' inputs and targets).
-pub fn token_ids(n: usize, seed: u64) -> Vec<usize> {
+/// A xorshift64 stream from `seed`: the benches' inputs, reproducible
+/// without a random-number crate.
+pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
     let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s % 96) as usize
-        })
-        .collect()
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    }
+}
+
+/// `n` pseudo-random token ids below GPT-mini's vocabulary (96), from
+/// `seed` (the GPT benches' inputs and targets).
+pub fn token_ids(n: usize, seed: u64) -> Vec<usize> {
+    let mut next = xorshift(seed);
+    (0..n).map(|_| (next() % 96) as usize).collect()
 }

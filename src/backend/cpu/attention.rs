@@ -21,7 +21,7 @@
 
 use super::attention_gemm::{self, exp_sum, max_of, GemmScratch, Grads, GEMM_MIN_QUERIES};
 use super::matmul::CpuFloat;
-use super::simd::wide_fn;
+use super::simd::{lane_dot, wide_fn};
 use super::Cpu;
 use super::CpuStorage;
 use crate::backend::kernels::attention::{
@@ -164,34 +164,6 @@ fn scores<const FMA: bool, E: Dtype>(
 /// query against a KV cache would transpose the whole cache per token.
 const ROW_SCORES_MAX_QUERIES: usize = 4;
 
-/// `Σ a[c]·b[c]` in 16 running lanes (vectorised), added up pairwise at
-/// the end.
-#[inline(always)]
-fn dot<const FMA: bool, E: Dtype>(a: &[E], b: &[E]) -> E {
-    const L: usize = 16;
-    let mut acc = [E::zero(); L];
-    let (a16, b16) = (a.chunks_exact(L), b.chunks_exact(L));
-    let tail = a16
-        .remainder()
-        .iter()
-        .zip(b16.remainder())
-        .fold(E::zero(), |t, (&x, &y)| madd::<FMA, E>(x, y, t));
-    for (x, y) in a16.zip(b16) {
-        for l in 0..L {
-            acc[l] = madd::<FMA, E>(x[l], y[l], acc[l]);
-        }
-    }
-    // Halves added pairwise (vector adds), not 16 dependent scalar adds.
-    let mut w = L / 2;
-    while w > 0 {
-        for l in 0..w {
-            acc[l] = acc[l] + acc[l + w];
-        }
-        w /= 2;
-    }
-    acc[0] + tail
-}
-
 /// [`scores`] reading key `j` as row `j` of the pair's keys (no
 /// transposed copy).
 #[inline(always)]
@@ -209,7 +181,8 @@ fn scores_rows<const FMA: bool, E: Dtype>(
 ) -> E {
     let s = &mut s[..jend];
     for (j, sj) in s.iter_mut().enumerate() {
-        *sj = dot::<FMA, E>(qrow, &k[p.k.at(b, h, j)..][..p.dqk]) * scale;
+        let key = &k[p.k.at(b, h, j)..][..p.dqk];
+        *sj = lane_dot(qrow, key, E::zero(), madd::<FMA, E>) * scale;
     }
     mask_and_max(p, mask, i, s)
 }

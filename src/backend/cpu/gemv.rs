@@ -13,7 +13,7 @@
 //! a handful of rows reading it once per row costs no more than packing.
 
 use super::matmul::{CpuFloat, Layout};
-use super::simd::wide_fn;
+use super::simd::{lane_dot, wide_fn};
 
 /// At most this many rows of `op(A)` go through [`gemv`]; more go through
 /// `matrixmultiply`, whose packing then pays for itself.
@@ -75,7 +75,7 @@ wide_fn! {
             for (j, cj) in c_row.iter_mut().enumerate() {
                 let col = &b[j * csb..j * csb + l.k];
                 let s = if csa == 1 {
-                    dot(&a_row[..l.k], col)
+                    lane_dot(&a_row[..l.k], col, E::ZERO, |x, y, s| s + x * y)
                 } else {
                     a_row
                         .iter()
@@ -99,36 +99,6 @@ wide_fn! {
         }
     }
     }
-}
-
-/// Partial sums of [`dot`]: independent additions keep a pipelined FPU
-/// busy, and in vector registers they are two AVX-512 (four AVX2) lanes
-/// of f32.
-const DOT_LANES: usize = 32;
-
-/// `Σ x[p]·y[p]` with [`DOT_LANES`] partial sums.
-#[inline(always)]
-fn dot<E: CpuFloat>(x: &[E], y: &[E]) -> E {
-    let mut acc = [E::ZERO; DOT_LANES];
-    let (xs, ys) = (x.chunks_exact(DOT_LANES), y.chunks_exact(DOT_LANES));
-    let (xr, yr) = (xs.remainder(), ys.remainder());
-    for (xc, yc) in xs.zip(ys) {
-        for q in 0..DOT_LANES {
-            acc[q] = acc[q] + xc[q] * yc[q];
-        }
-    }
-    let mut w = DOT_LANES;
-    while w > 1 {
-        w /= 2;
-        for q in 0..w {
-            acc[q] = acc[q] + acc[q + w];
-        }
-    }
-    let mut s = acc[0];
-    for (&xv, &yv) in xr.iter().zip(yr) {
-        s = s + xv * yv;
-    }
-    s
 }
 
 /// `c[j] (+)= x · b[j·csb .. j·csb + len(x)]` for every `j` through the

@@ -10,7 +10,6 @@ use super::CpuStorage;
 use crate::backend::kernels::linear::{LinearGrads, LinearKernel, LinearParams, LinearWant};
 use crate::backend::kernels::matmul::MatmulParams;
 use crate::dtype::Dtype;
-use alloc::vec;
 use alloc::vec::Vec;
 
 /// The internal gemm's parameters for a dense product (`accumulate` onto C).
@@ -63,40 +62,10 @@ fn grad_weight<E: CpuFloat>(p: LinearParams, x: &[E], gy: &[E]) -> Vec<E> {
     gw
 }
 
-/// `db[j] = Σ_r dY[r, j]`, row by row (contiguous, vectorised adds); for
-/// large `dY` each thread sums a block of rows and the block sums are
-/// added in order (the same result for the same thread count).
-fn grad_bias<E: CpuFloat + Dtype>(p: LinearParams, gy: &[E]) -> Vec<E> {
-    if p.out == 0 {
-        return Vec::new();
-    }
-    let sum_rows = |rows: &[E]| {
-        let mut gb = vec![E::ZERO; p.out];
-        for row in rows.chunks_exact(p.out) {
-            for (acc, &v) in gb.iter_mut().zip(row) {
-                *acc = *acc + v;
-            }
-        }
-        gb
-    };
-    #[cfg(feature = "std")]
-    if gy.len() >= super::par::par_threshold() && p.rows >= 64 {
-        let t = super::threads::parallel_threads();
-        if t > 1 {
-            use rayon::prelude::*;
-            let per = p.rows.div_ceil(t) * p.out;
-            let parts: Vec<Vec<E>> = gy.par_chunks(per).map(sum_rows).collect();
-            let mut parts = parts.into_iter();
-            let mut gb = parts.next().unwrap_or_else(|| vec![E::ZERO; p.out]);
-            for part in parts {
-                for (acc, v) in gb.iter_mut().zip(part) {
-                    *acc = *acc + v;
-                }
-            }
-            return gb;
-        }
-    }
-    sum_rows(gy)
+/// `db[j] = Σ_r dY[r, j]`: the reduction kernels' sum over the rows
+/// (each column summed in row order; columns over the threads when large).
+fn grad_bias<E: Dtype>(p: LinearParams, gy: &[E]) -> Vec<E> {
+    super::reduce::sum_axis(gy, (1, p.rows, p.out))
 }
 
 macro_rules! linear_impl {

@@ -10,7 +10,7 @@
 //! Values within a row are summed in eight lanes (vectorised), rows in
 //! `f64`. Large inputs run on rayon threads (channels, or chunks of rows).
 
-use super::par::{chunk_for, output_vec};
+use super::par::{chunk_for, for_rows};
 use super::Cpu;
 use super::CpuStorage;
 use crate::backend::kernels::norm::{
@@ -19,7 +19,6 @@ use crate::backend::kernels::norm::{
 use crate::dtype::Dtype;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::mem::MaybeUninit;
 
 #[cfg(feature = "std")]
 use super::par::par_threshold;
@@ -113,54 +112,7 @@ fn bn_stats<E: Dtype>(p: BatchNormParams, x: &[E]) -> (Vec<E>, Vec<E>) {
         .unzip()
 }
 
-/// A buffer of `rows` rows of `len` values, each row written by
-/// `row(row_index, out_row)`, in parallel chunks of rows when large. The
-/// buffer is not zero-filled first (at ResNet sizes that fill was a third
-/// of the forward): `row` must write every element of its row.
-fn for_rows<E: Dtype>(
-    rows: usize,
-    len: usize,
-    row: impl Fn(usize, &mut [MaybeUninit<E>]) + Sync + Send,
-) -> Vec<E> {
-    let n = rows * len;
-    let mut out: Vec<E> = output_vec(n);
-    if len == 0 {
-        return out;
-    }
-    let per = (chunk_for(n) / len).max(1);
-    let chunk = |i: usize, o: &mut [MaybeUninit<E>]| {
-        for (j, r) in o.chunks_mut(len).enumerate() {
-            row(i * per + j, r);
-        }
-    };
-    let slots = &mut out.spare_capacity_mut()[..n];
-    #[cfg(feature = "std")]
-    let done = parallel(n) && {
-        use rayon::prelude::*;
-        slots
-            .par_chunks_mut(per * len)
-            .enumerate()
-            .for_each(|(i, o)| chunk(i, o));
-        true
-    };
-    #[cfg(not(feature = "std"))]
-    let done = false;
-    if !done {
-        slots
-            .chunks_mut(per * len)
-            .enumerate()
-            .for_each(|(i, o)| chunk(i, o));
-    }
-    // SAFETY: the chunks above cover all `n` spare slots (chunks of whole
-    // rows of `len`), every row is passed to `row`, and both callers'
-    // `row` closures write each element of their row (they zip the row
-    // with an input row of the same length `len`, checked by
-    // `check_rows`). So the first `n` elements are initialised.
-    unsafe { out.set_len(n) };
-    out
-}
-
-/// The input rows that [`for_rows`] callers zip with have the full length
+/// The input rows that [`for_rows`](super::par::for_rows) callers zip with have the full length
 /// (a short input would leave output elements unwritten).
 #[inline]
 fn check_rows(what: &str, p: BatchNormParams, lens: &[usize]) {
@@ -580,33 +532,6 @@ norm_impl!(f32, f64);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every element of a [`for_rows`] buffer is written, on one thread and
-    /// on several (the sizes reach the parallel path), whole rows at a time.
-    #[test]
-    fn for_rows_writes_every_element() {
-        let run = || {
-            for (rows, len) in [(0, 3), (3, 0), (1, 1), (7, 5), (3000, 33), (64, 1 << 12)] {
-                let out: Vec<f64> = for_rows(rows, len, |r, o| {
-                    assert_eq!(o.len(), len);
-                    for (j, v) in o.iter_mut().enumerate() {
-                        v.write((r * len + j) as f64);
-                    }
-                });
-                assert_eq!(out.len(), rows * len);
-                assert!(out.iter().enumerate().all(|(i, &v)| v == i as f64));
-            }
-        };
-        run();
-        #[cfg(feature = "std")]
-        for threads in [1, 2, 3] {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(run);
-        }
-    }
 
     /// Batch norm forward and backward give the same values whether the
     /// rows run on one thread or several.

@@ -129,27 +129,41 @@ pub(crate) fn full<E: Copy + Send + Sync>(n: usize, v: E) -> alloc::vec::Vec<E> 
 /// rows of a product's output), written by the threads when large and
 /// never zero-filled first.
 pub(crate) fn repeat_rows<E: Copy + Send + Sync>(row: &[E], rows: usize) -> alloc::vec::Vec<E> {
-    let m = row.len();
-    let n = m
-        .checked_mul(rows)
-        .expect("repeat_rows: length overflows usize");
+    for_rows(rows, row.len(), |_, out| {
+        for (d, &s) in out.iter_mut().zip(row) {
+            d.write(s);
+        }
+    })
+}
+
+/// A buffer of `rows` rows of `len` values, each row written by
+/// `row(row_index, out_row)`, in parallel chunks of rows when large. The
+/// buffer is not zero-filled first (at ResNet sizes that fill was a third
+/// of the batch-norm forward): `row` must write every element of its row.
+pub(crate) fn for_rows<E: Send>(
+    rows: usize,
+    len: usize,
+    row: impl Fn(usize, &mut [core::mem::MaybeUninit<E>]) + Sync + Send,
+) -> alloc::vec::Vec<E> {
+    let n = rows
+        .checked_mul(len)
+        .expect("for_rows: length overflows usize");
     let mut out = output_vec(n);
-    if n == 0 {
+    if len == 0 {
         return out;
     }
-    // Whole rows per chunk.
-    let per = (chunk_for(n) / m).max(1) * m;
-    for_each_chunk(&mut out.spare_capacity_mut()[..n], per, |_, c| {
-        for r in c.chunks_mut(m) {
-            for (d, &s) in r.iter_mut().zip(row) {
-                d.write(s);
-            }
+    let per = (chunk_for(n) / len).max(1);
+    for_each_chunk(&mut out.spare_capacity_mut()[..n], per * len, |i, o| {
+        for (j, r) in o.chunks_mut(len).enumerate() {
+            row(i * per + j, r);
         }
     });
-    // SAFETY: the chunks passed above cover all `n` spare slots; each is a
-    // whole number of rows of `m` (`per` and `n` are multiples of `m`), and
-    // every row of `m` slots is zipped with `row` (also `m` long) and
-    // written. So the first `n` elements are initialised.
+    // SAFETY: the chunks above cover all `n` spare slots (chunks of whole
+    // rows of `len`), every row is passed to `row`, and every caller's
+    // `row` writes each element of its row: batch norm's zip the row with
+    // an input row of the same length `len` (checked by `check_rows`),
+    // `repeat_rows`' with `row` itself (`len` long). So the first `n`
+    // elements are initialised.
     unsafe { out.set_len(n) };
     out
 }
@@ -231,6 +245,33 @@ pub(crate) fn tune_allocator() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every element of a [`for_rows`] buffer is written, on one thread and
+    /// on several (the sizes reach the parallel path), whole rows at a time.
+    #[test]
+    fn for_rows_writes_every_element() {
+        let run = || {
+            for (rows, len) in [(0, 3), (3, 0), (1, 1), (7, 5), (3000, 33), (64, 1 << 12)] {
+                let out: Vec<f64> = for_rows(rows, len, |r, o| {
+                    assert_eq!(o.len(), len);
+                    for (j, v) in o.iter_mut().enumerate() {
+                        v.write((r * len + j) as f64);
+                    }
+                });
+                assert_eq!(out.len(), rows * len);
+                assert!(out.iter().enumerate().all(|(i, &v)| v == i as f64));
+            }
+        };
+        run();
+        #[cfg(feature = "std")]
+        for threads in [1, 2, 3] {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(run);
+        }
+    }
 
     #[test]
     fn huge_buffers_are_correct() {

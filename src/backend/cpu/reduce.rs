@@ -276,7 +276,7 @@ fn fold_axis<E: Dtype>(
 /// Sum along the middle axis of `(outer, n, inner)`; with few outputs and a
 /// long axis (a bias gradient: `(1, rows, features)`), the rows are split
 /// over threads and the partial rows added in order.
-fn sum_axis<E: Dtype>(x: &[E], (outer, n, inner): (usize, usize, usize)) -> Vec<E> {
+pub(super) fn sum_axis<E: Dtype>(x: &[E], (outer, n, inner): (usize, usize, usize)) -> Vec<E> {
     #[cfg(feature = "std")]
     {
         let t = threads();

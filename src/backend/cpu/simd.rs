@@ -53,6 +53,43 @@ macro_rules! wide_fn {
 }
 pub(crate) use wide_fn;
 
+/// Partial sums of [`lane_dot`]: independent additions keep a pipelined
+/// FPU busy, and in vector registers they are two AVX-512 (four AVX2)
+/// lanes of f32.
+pub(crate) const DOT_LANES: usize = 32;
+
+/// `Σ x[p]·y[p]` in [`DOT_LANES`] partial sums (`madd(x, y, s)` adds one
+/// product to a sum: a multiply-add, fused or not), added pairwise at the
+/// end, then the tail. Vectorises inside a [`wide_fn!`] body.
+#[inline(always)]
+pub(crate) fn lane_dot<T: Copy + core::ops::Add<Output = T>>(
+    x: &[T],
+    y: &[T],
+    zero: T,
+    madd: impl Fn(T, T, T) -> T,
+) -> T {
+    let mut acc = [zero; DOT_LANES];
+    let (xs, ys) = (x.chunks_exact(DOT_LANES), y.chunks_exact(DOT_LANES));
+    let (xr, yr) = (xs.remainder(), ys.remainder());
+    for (xc, yc) in xs.zip(ys) {
+        for q in 0..DOT_LANES {
+            acc[q] = madd(xc[q], yc[q], acc[q]);
+        }
+    }
+    let mut w = DOT_LANES;
+    while w > 1 {
+        w /= 2;
+        for q in 0..w {
+            acc[q] = acc[q] + acc[q + w];
+        }
+    }
+    let mut s = acc[0];
+    for (&xv, &yv) in xr.iter().zip(yr) {
+        s = madd(xv, yv, s);
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use crate::dtype::Dtype;
