@@ -529,13 +529,12 @@ macro_rules! norm_impl {
 }
 norm_impl!(f32, f64);
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 
     /// Batch norm forward and backward give the same values whether the
     /// rows run on one thread or several.
-    #[cfg(feature = "std")]
     #[test]
     fn batch_norm_same_on_any_number_of_threads() {
         let p = BatchNormParams {

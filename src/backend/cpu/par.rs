@@ -245,6 +245,7 @@ pub(crate) fn tune_allocator() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
 
     /// Every element of a [`for_rows`] buffer is written, on one thread and
     /// on several (the sizes reach the parallel path), whole rows at a time.
